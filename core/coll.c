@@ -1,0 +1,415 @@
+/*
+ * Collections on one PE: creating single chares, groups and arrays; finding the chare a
+ * message is for; holding messages that arrive before their collection; and the handler
+ * table that the scheduler dispatches through (one handler per message kind).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/index.h"
+#include "core/pe.h"
+#include "core/registry.h"
+#include "util/log.h"
+
+#define HDR_FORWARDED 0x1u /* a tree message already sent on to its children here */
+
+uint64_t core_new_cid(core_pe_t *pe)
+{
+    /* Unique in the job without asking anyone: the creating PE in the high bits. */
+    return ((uint64_t)pe->my_pe << 40) | ++pe->next_cid;
+}
+
+int core_home_pe(core_pe_t *pe, const tern_proxy_t *p)
+{
+    uint64_t total = core_index_total(p->ndims, p->dims);
+    return core_block_pe(total, pe->num_pes, core_index_linear(p->ndims, p->dims, p->idx));
+}
+
+static core_coll_t *coll_get(core_pe_t *pe, uint64_t cid, int create)
+{
+    core_coll_t *c = util_hashmap_get(&pe->colls, cid);
+    if (c || !create)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c || util_hashmap_put(&pe->colls, cid, c) != TERN_OK)
+        tern_abort("out of memory recording collection %#llx", (unsigned long long)cid);
+    c->cid = cid;
+    util_hashmap_init(&c->elems);
+    return c;
+}
+
+static void coll_pend(core_coll_t *c, tern_msg_t *m)
+{
+    m->next = NULL;
+    if (c->pend_tail)
+        c->pend_tail->next = m;
+    else
+        c->pend_head = m;
+    c->pend_tail = m;
+}
+
+static void coll_replay(core_pe_t *pe, core_coll_t *c)
+{
+    tern_msg_t *m = c->pend_head;
+    c->pend_head = c->pend_tail = NULL;
+    while (m) {
+        tern_msg_t *next = m->next;
+        core_dispatch(pe, m);
+        m = next;
+    }
+}
+
+static const char *type_name(uint32_t gid)
+{
+    const core_type_t *t = core_type_by_gid(gid);
+    return t ? t->name : "?";
+}
+
+static void invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
+{
+    (void)pe;
+    const core_ep_t *e = core_ep_by_gid(m->hdr.ep);
+    if (!e || e->type_gid != ch->coll->type)
+        tern_abort("message for chare type '%s' names entry method id %u, which is not one of "
+                   "its methods", type_name(ch->coll->type), m->hdr.ep);
+    e->fn(ch->state, m);
+}
+
+static core_chare_t *chare_new(core_coll_t *c, const core_type_t *t, uint64_t lin)
+{
+    core_chare_t *ch;
+    size_t bytes = sizeof *ch + ((t->state_size + 15) & ~(size_t)15);
+    if (posix_memalign((void **)&ch, 16, bytes) != 0)
+        tern_abort("out of memory creating a chare of type '%s'", t->name);
+    memset(ch, 0, bytes);
+    ch->magic = CORE_CHARE_MAGIC;
+    ch->coll = c;
+    ch->lin = lin;
+    if (c->kind == TERN_PROXY_ARRAY)
+        core_index_from_linear(c->ndims, c->dims, lin, ch->idx);
+    else if (c->kind == TERN_PROXY_GROUP)
+        ch->idx[0] = (int32_t)lin;
+    if (util_hashmap_put(&c->elems, lin, ch) != TERN_OK)
+        tern_abort("out of memory creating a chare of type '%s'", t->name);
+    return ch;
+}
+
+/* Build the local members [lo, hi) of c, run their constructors, then deliver what was
+ * waiting for them. */
+static void coll_construct(core_pe_t *pe, core_coll_t *c, uint64_t lo, uint64_t hi,
+                           tern_msg_t *args)
+{
+    const core_type_t *t = core_type_by_gid(c->type);
+    if (!t)
+        tern_abort("creation of collection %#llx names unknown chare type id %u",
+                   (unsigned long long)c->cid, c->type);
+    c->nlocal = hi - lo;
+    c->local = c->nlocal ? malloc(c->nlocal * sizeof *c->local) : NULL;
+    if (c->nlocal && !c->local)
+        tern_abort("out of memory creating %llu chares of type '%s'",
+                   (unsigned long long)c->nlocal, t->name);
+    for (uint64_t lin = lo; lin < hi; lin++)
+        c->local[lin - lo] = chare_new(c, t, lin);
+    for (uint64_t i = 0; i < c->nlocal; i++)
+        if (t->ctor)
+            t->ctor(c->local[i]->state, args);
+    c->live = 1;
+    coll_replay(pe, c);
+}
+
+static void h_create_chare(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    if (c->live)
+        tern_abort("collection %#llx created twice", (unsigned long long)m->hdr.cid);
+    c->type = m->hdr.type;
+    c->kind = TERN_PROXY_CHARE;
+    c->ndims = 1;
+    c->dims[0] = 1;
+    c->total = 1;
+    coll_construct(pe, c, 0, 1, m);
+    core_msg_release(&pe->pool, m);
+}
+
+static void h_create_coll(core_pe_t *pe, tern_msg_t *m)
+{
+    core_tree_forward(pe, m);
+    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    if (c->live)
+        tern_abort("collection %#llx created twice", (unsigned long long)m->hdr.cid);
+    c->type = m->hdr.type;
+    c->kind = m->hdr.ckind;
+    uint64_t lo, hi;
+    if (c->kind == TERN_PROXY_GROUP) {
+        c->ndims = 1;
+        c->dims[0] = pe->num_pes;
+        c->total = (uint64_t)pe->num_pes;
+        lo = (uint64_t)pe->my_pe;
+        hi = lo + 1;
+    } else {
+        c->ndims = m->hdr.ndims;
+        memcpy(c->dims, m->hdr.idx, sizeof c->dims);
+        c->total = core_index_total(c->ndims, c->dims);
+        core_block_range(c->total, pe->num_pes, pe->my_pe, &lo, &hi);
+    }
+    coll_construct(pe, c, lo, hi, m);
+    core_msg_release(&pe->pool, m);
+}
+
+static uint64_t msg_lin(const core_coll_t *c, const tern_msg_t *m)
+{
+    switch (c->kind) {
+    case TERN_PROXY_GROUP: return (uint64_t)m->hdr.idx[0];
+    case TERN_PROXY_ARRAY: return core_index_linear(c->ndims, c->dims, m->hdr.idx);
+    default: return 0;
+    }
+}
+
+static void h_entry(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    if (!c->live) {
+        coll_pend(c, m);
+        return;
+    }
+    uint64_t lin = msg_lin(c, m);
+    core_chare_t *ch = util_hashmap_get(&c->elems, lin);
+    if (!ch) {
+        /* Not here: forward to where it lives by default (migration will add a location
+         * cache in front of this). */
+        int home = c->kind == TERN_PROXY_ARRAY ? core_block_pe(c->total, pe->num_pes, lin)
+                                               : pe->my_pe;
+        if (home == pe->my_pe)
+            tern_abort("message for element %llu of collection %#llx (type '%s'), which "
+                       "does not exist on its home PE", (unsigned long long)lin,
+                       (unsigned long long)c->cid, type_name(c->type));
+        tern_status_t st = core_send_msg_remote(pe, home, m);
+        if (st != TERN_OK)
+            tern_abort("forwarding a message to PE %d failed: %s", home, tern_strerror(st));
+        return;
+    }
+    invoke(pe, ch, m);
+    core_msg_release(&pe->pool, m);
+}
+
+static void h_bcast(core_pe_t *pe, tern_msg_t *m)
+{
+    if (!(m->hdr.flags & HDR_FORWARDED)) {
+        core_tree_forward(pe, m);
+        m->hdr.flags |= HDR_FORWARDED;
+    }
+    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    if (!c->live) {
+        coll_pend(c, m);
+        return;
+    }
+    for (uint64_t i = 0; i < c->nlocal; i++)
+        invoke(pe, c->local[i], m);
+    core_msg_release(&pe->pool, m);
+}
+
+static void h_exit_req(core_pe_t *pe, tern_msg_t *m)
+{
+    if (!pe->exit_started) {
+        pe->exit_started = 1;
+        core_hdr_t hdr;
+        memset(&hdr, 0, sizeof hdr);
+        hdr.kind = CORE_K_EXIT;
+        hdr.src_pe = pe->my_pe;
+        hdr.prio = INT32_MIN;
+        hdr.root = pe->my_pe;
+        hdr.ep = m->hdr.ep;
+        core_send_iov(pe, pe->my_pe, &hdr, NULL, 0);
+    }
+    core_msg_release(&pe->pool, m);
+}
+
+static void h_exit(core_pe_t *pe, tern_msg_t *m)
+{
+    core_tree_forward(pe, m);
+    pe->exiting = 1;
+    pe->exit_code = (int)m->hdr.ep;
+    core_msg_release(&pe->pool, m);
+}
+
+typedef void (*core_handler_fn)(core_pe_t *pe, tern_msg_t *m);
+
+static const core_handler_fn handlers[CORE_K_COUNT] = {
+    [CORE_K_ENTRY] = h_entry,
+    [CORE_K_BCAST] = h_bcast,
+    [CORE_K_CREATE_CHARE] = h_create_chare,
+    [CORE_K_CREATE_COLL] = h_create_coll,
+    [CORE_K_EXIT_REQ] = h_exit_req,
+    [CORE_K_EXIT] = h_exit,
+};
+
+void core_dispatch(core_pe_t *pe, tern_msg_t *m)
+{
+    handlers[m->hdr.kind](pe, m);
+}
+
+void core_colls_free(core_pe_t *pe)
+{
+    uint64_t key;
+    void *val;
+    for (size_t it = 0; util_hashmap_next(&pe->colls, &it, &key, &val);) {
+        core_coll_t *c = val;
+        const core_type_t *t = core_type_by_gid(c->type);
+        for (uint64_t i = 0; i < c->nlocal; i++) {
+            if (t && t->dtor)
+                t->dtor(c->local[i]->state);
+            c->local[i]->magic = 0;
+            free(c->local[i]);
+        }
+        for (tern_msg_t *m = c->pend_head; m;) {
+            tern_msg_t *next = m->next;
+            core_msg_release(&pe->pool, m);
+            m = next;
+        }
+        free(c->local);
+        util_hashmap_fini(&c->elems);
+        free(c);
+    }
+    util_hashmap_fini(&pe->colls);
+}
+
+/* ---- the public creation calls ---- */
+
+static tern_status_t create_prepare(core_pe_t *pe, const char *call, tern_type_t type,
+                                    const tern_iov_t *args, int nargs, const core_type_t **t)
+{
+    *t = core_type_local(type);
+    if (!*t) {
+        util_log_error("%s: %u is not a registered chare type", call, type);
+        return TERN_ERR_INVALID;
+    }
+    if (nargs < 0 || nargs > CORE_MAX_SEGS || (nargs > 0 && !args)) {
+        util_log_error("%s: %d constructor argument buffers%s", call, nargs,
+                       nargs > 0 && !args ? " at NULL" : "");
+        return TERN_ERR_INVALID;
+    }
+    if (pe->exiting)
+        return TERN_ERR_STATE;
+    return TERN_OK;
+}
+
+static void proxy_init(tern_proxy_t *p, uint64_t cid, uint32_t type, int kind)
+{
+    memset(p, 0, sizeof *p);
+    p->cid = cid;
+    p->type = type;
+    p->kind = (uint8_t)kind;
+    p->ndims = 1;
+    p->pe = -1;
+}
+
+tern_status_t tern_chare_create(tern_type_t type, int on_pe, const tern_iov_t *args, int nargs,
+                                tern_proxy_t *out)
+{
+    core_pe_t *pe = core_pe_checked("tern_chare_create");
+    if (!pe)
+        return TERN_ERR_STATE;
+    const core_type_t *t;
+    tern_status_t st = create_prepare(pe, "tern_chare_create", type, args, nargs, &t);
+    if (st != TERN_OK)
+        return st;
+    if (!out) {
+        util_log_error("tern_chare_create: out is NULL");
+        return TERN_ERR_INVALID;
+    }
+    if (on_pe == TERN_ANY_PE) {
+        on_pe = pe->next_any_pe;
+        pe->next_any_pe = (pe->next_any_pe + 1) % pe->num_pes;
+    } else if (on_pe < 0 || on_pe >= pe->num_pes) {
+        util_log_error("tern_chare_create: PE %d is out of range (the job has %d PEs)", on_pe,
+                       pe->num_pes);
+        return TERN_ERR_RANGE;
+    }
+    core_hdr_t hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.kind = CORE_K_CREATE_CHARE;
+    hdr.src_pe = pe->my_pe;
+    hdr.root = pe->my_pe;
+    hdr.type = t->gid;
+    hdr.cid = core_new_cid(pe);
+    hdr.ckind = TERN_PROXY_CHARE;
+    hdr.ndims = 1;
+    st = core_send_iov(pe, on_pe, &hdr, args, nargs);
+    if (st != TERN_OK)
+        return st;
+    proxy_init(out, hdr.cid, t->gid, TERN_PROXY_CHARE);
+    out->pe = on_pe;
+    out->dims[0] = 1;
+    return TERN_OK;
+}
+
+static tern_status_t create_coll(core_pe_t *pe, const char *call, const core_type_t *t,
+                                 int kind, int ndims, const int32_t *dims,
+                                 const tern_iov_t *args, int nargs, tern_proxy_t *out)
+{
+    core_hdr_t hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.kind = CORE_K_CREATE_COLL;
+    hdr.src_pe = pe->my_pe;
+    hdr.root = pe->my_pe;
+    hdr.type = t->gid;
+    hdr.cid = core_new_cid(pe);
+    hdr.ckind = (uint8_t)kind;
+    hdr.ndims = (uint8_t)ndims;
+    memcpy(hdr.idx, dims, sizeof hdr.idx);
+    tern_status_t st = core_send_iov(pe, pe->my_pe, &hdr, args, nargs);
+    if (st != TERN_OK) {
+        util_log_error("%s: %s", call, tern_strerror(st));
+        return st;
+    }
+    proxy_init(out, hdr.cid, t->gid, kind);
+    out->ndims = (uint8_t)ndims;
+    memcpy(out->dims, dims, sizeof out->dims);
+    return TERN_OK;
+}
+
+tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int nargs,
+                                const void *reserved, tern_proxy_t *out)
+{
+    core_pe_t *pe = core_pe_checked("tern_group_create");
+    if (!pe)
+        return TERN_ERR_STATE;
+    const core_type_t *t;
+    tern_status_t st = create_prepare(pe, "tern_group_create", type, args, nargs, &t);
+    if (st != TERN_OK)
+        return st;
+    if (reserved || !out) {
+        util_log_error("tern_group_create: %s", reserved ? "reserved must be NULL"
+                                                         : "out is NULL");
+        return TERN_ERR_INVALID;
+    }
+    int32_t dims[TERN_MAX_DIMS] = {pe->num_pes};
+    return create_coll(pe, "tern_group_create", t, TERN_PROXY_GROUP, 1, dims, args, nargs, out);
+}
+
+tern_status_t tern_array_create(tern_type_t type, int ndims, const int *dims,
+                                const tern_iov_t *args, int nargs, tern_proxy_t *out)
+{
+    core_pe_t *pe = core_pe_checked("tern_array_create");
+    if (!pe)
+        return TERN_ERR_STATE;
+    const core_type_t *t;
+    tern_status_t st = create_prepare(pe, "tern_array_create", type, args, nargs, &t);
+    if (st != TERN_OK)
+        return st;
+    if (!out || !dims || ndims < 1 || ndims > TERN_MAX_DIMS) {
+        util_log_error("tern_array_create: %s", !out ? "out is NULL" : !dims ? "dims is NULL"
+                                                   : "ndims must be 1 to 6");
+        return TERN_ERR_INVALID;
+    }
+    int32_t d[TERN_MAX_DIMS] = {0};
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
+    if (!core_index_total(ndims, d)) {
+        util_log_error("tern_array_create: every dimension must be >= 1 and the array at "
+                       "most %d elements", INT32_MAX);
+        return TERN_ERR_INVALID;
+    }
+    return create_coll(pe, "tern_array_create", t, TERN_PROXY_ARRAY, ndims, d, args, nargs,
+                       out);
+}

@@ -1,0 +1,97 @@
+/*
+ * Messages: the wire header every message starts with, the in-memory message, and the
+ * per-PE message pool.
+ *
+ * On the wire a message is a core_hdr_t then `body_len` bytes of body. The body holds the
+ * payload segments: with one segment, its bytes; with several, a table of their lengths
+ * (uint64 each, padded to 16 bytes) then each segment padded to 16 bytes. So every
+ * segment is 16-byte aligned wherever the body is.
+ */
+#ifndef TERN_CORE_MSG_H
+#define TERN_CORE_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern/tern.h>
+
+#include "transports/transport.h"
+
+#define CORE_ALIGN 16u
+#define CORE_ALIGN_UP(x) (((x) + CORE_ALIGN - 1) & ~(uint64_t)(CORE_ALIGN - 1))
+#define CORE_MAX_SEGS 4096
+
+/* Handler index carried by every message: what the receiving PE does with it. */
+typedef enum {
+    CORE_K_ENTRY = 1,        /* invoke ep on one chare or element */
+    CORE_K_BCAST = 2,        /* invoke ep on every member of a collection (tree) */
+    CORE_K_CREATE_CHARE = 3, /* construct a single chare here */
+    CORE_K_CREATE_COLL = 4,  /* construct the local members of a group or array (tree) */
+    CORE_K_EXIT_REQ = 5,     /* to PE 0: someone called tern_exit */
+    CORE_K_EXIT = 6,         /* stop (tree) */
+    CORE_K_COUNT
+} core_kind_t;
+
+typedef struct core_hdr {
+    uint16_t kind;     /* core_kind_t */
+    uint16_t nsegs;
+    uint8_t ckind;     /* collection kind (tern_proxy_kind_t of the whole collection) */
+    uint8_t ndims;
+    uint16_t flags;
+    int32_t src_pe;
+    int32_t prio;
+    uint32_t ep;       /* global entry method id; exit code for EXIT messages */
+    uint32_t type;     /* global chare type id */
+    int32_t root;      /* root PE of a tree message */
+    int32_t pad;
+    uint64_t cid;
+    uint64_t body_len;
+    int32_t idx[TERN_MAX_DIMS]; /* element index; dims of a CREATE_COLL */
+    int32_t reserved[2];
+} core_hdr_t;
+
+_Static_assert(sizeof(core_hdr_t) % CORE_ALIGN == 0, "header keeps bodies aligned");
+
+struct tern_msg {
+    struct tern_msg *next; /* queue link */
+    uint64_t seq;          /* arrival order, for FIFO among equal priorities */
+    tp_rx_ref_t *rx_ref;   /* transport memory the body lives in, or NULL */
+    unsigned char *body;
+    uint32_t pool_class;   /* CORE_POOL_NONE: not from a size class */
+    uint32_t user_alloc;   /* built by tern_msg_alloc and not yet sent */
+    _Alignas(CORE_ALIGN) core_hdr_t hdr;
+    _Alignas(CORE_ALIGN) unsigned char inline_body[];
+};
+
+#define CORE_POOL_CLASSES 9 /* 256 B .. 64 KiB */
+#define CORE_POOL_NONE UINT32_MAX
+
+typedef struct {
+    tern_msg_t *free[CORE_POOL_CLASSES];
+    uint32_t nfree[CORE_POOL_CLASSES];
+    uint64_t live;  /* messages allocated and not yet released */
+} core_pool_t;
+
+void core_pool_init(core_pool_t *p);
+/* Free everything cached; returns the number of messages still live (leaked). */
+uint64_t core_pool_fini(core_pool_t *p);
+
+/* A message with room for `body_len` bytes of body inline. NULL when out of memory. */
+tern_msg_t *core_msg_alloc(core_pool_t *p, uint64_t body_len);
+/* A message whose body stays in transport memory until it is released. */
+tern_msg_t *core_msg_wrap(core_pool_t *p, void *body, tp_rx_ref_t *ref);
+void core_msg_release(core_pool_t *p, tern_msg_t *m);
+
+/* Body bytes needed for these payload segments. */
+uint64_t core_body_len(const tern_iov_t *iov, int niov);
+/* Write the body for these segments into dst (core_body_len bytes). */
+void core_body_fill(unsigned char *dst, const tern_iov_t *iov, int niov);
+/*
+ * The transport buffers that send header + body for these segments: hdr, the length table
+ * and the segments with zero padding in between. `out` needs room for 2 * niov + 2 entries;
+ * returns how many were used. `table` is scratch of 8 * niov + 16 bytes.
+ */
+int core_wire_iov(const core_hdr_t *hdr, const tern_iov_t *iov, int niov, uint64_t *table,
+                  tern_iov_t *out);
+
+#endif

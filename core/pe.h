@@ -1,0 +1,102 @@
+/*
+ * The state of one PE and the core's internal calls. Every internal call takes the PE
+ * explicitly; only the public API (which has no context argument, like Charm4py's
+ * `charm`) finds it through core_pe_current().
+ */
+#ifndef TERN_CORE_PE_H
+#define TERN_CORE_PE_H
+
+#include <stdint.h>
+
+#include <tern/tern.h>
+
+#include "core/msg.h"
+#include "core/sched.h"
+#include "transports/boot.h"
+#include "transports/transport.h"
+#include "util/hashmap.h"
+
+#define CORE_CHARE_MAGIC 0x6368617265ULL
+
+struct core_coll;
+
+/* A chare's runtime header; the user's state follows, 16-byte aligned. */
+typedef struct core_chare {
+    uint64_t magic;
+    struct core_coll *coll;
+    uint64_t lin; /* linear index in its collection */
+    int32_t idx[TERN_MAX_DIMS];
+    _Alignas(16) unsigned char state[];
+} core_chare_t;
+
+/* What one PE knows of a collection. */
+typedef struct core_coll {
+    uint64_t cid;
+    uint32_t type;  /* global type id */
+    uint8_t kind;   /* TERN_PROXY_CHARE, _GROUP or _ARRAY */
+    uint8_t ndims;
+    uint8_t live;   /* its local members are constructed */
+    int32_t dims[TERN_MAX_DIMS];
+    uint64_t total;
+    util_hashmap_t elems;   /* linear index -> core_chare_t*, local members */
+    core_chare_t **local;   /* local members in index order */
+    uint64_t nlocal;
+    tern_msg_t *pend_head;  /* messages that arrived before the collection */
+    tern_msg_t *pend_tail;
+} core_coll_t;
+
+/* Messages for one PE that the transport could not take yet, in order. */
+typedef struct {
+    tern_msg_t *head, *tail;
+} core_backlog_t;
+
+typedef struct core_pe {
+    int my_pe;
+    int num_pes;
+    boot_t *boot;
+    tp_t *tps[4];           /* live transports */
+    int ntps;
+    tp_t **route;           /* by PE: the transport that reaches it (NULL for me) */
+    size_t *route_max;      /* by PE: largest message the route accepts (0: no limit) */
+    core_backlog_t *backlog; /* by PE */
+    int nbacklog;           /* PEs with a non-empty backlog */
+    core_sched_t sched;
+    core_pool_t pool;
+    util_hashmap_t colls;   /* cid -> core_coll_t* */
+    uint64_t next_cid;
+    int next_any_pe;
+    int fanout;
+    long spin_us;
+    int oversubscribed;
+    int exiting;
+    int exit_started;       /* PE 0: an exit is under way */
+    int exit_code;
+    double t0;
+} core_pe_t;
+
+core_pe_t *core_pe_current(void);
+/* The current PE, or NULL after logging "<call>: the runtime is not running". */
+core_pe_t *core_pe_checked(const char *call);
+
+/* messages */
+void core_enqueue(core_pe_t *pe, tern_msg_t *m);
+/* Send header + segments to another PE (copying as the transport needs) or to myself. */
+tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern_iov_t *iov,
+                            int niov);
+/* Send a message built in memory (header and body) to another PE; takes it over. */
+tern_status_t core_send_msg_remote(core_pe_t *pe, int dest, tern_msg_t *m);
+/* Forward a tree message to my children in its tree. */
+void core_tree_forward(core_pe_t *pe, tern_msg_t *m);
+void core_backlog_progress(core_pe_t *pe);
+void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref);
+
+/* collections */
+void core_dispatch(core_pe_t *pe, tern_msg_t *m);
+uint64_t core_new_cid(core_pe_t *pe);
+int core_home_pe(core_pe_t *pe, const tern_proxy_t *p);
+void core_colls_free(core_pe_t *pe);
+
+/* payload view */
+const void *core_msg_seg(const tern_msg_t *m, int i, size_t *size);
+
+#endif

@@ -1,0 +1,191 @@
+#include "core/registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+static core_type_t *types;
+static uint32_t ntypes, types_cap;
+static core_ep_t *eps;
+static uint32_t neps, eps_cap;
+static core_type_t **type_gid;
+static core_ep_t **ep_gid;
+static int frozen;
+
+static tern_status_t check_name(const char *call, const char *name)
+{
+    if (!name || !*name) {
+        util_log_error("%s: the name is empty", call);
+        return TERN_ERR_INVALID;
+    }
+    if (strlen(name) >= CORE_NAME_MAX) {
+        util_log_error("%s: the name '%.20s...' is longer than %d bytes", call, name,
+                       CORE_NAME_MAX - 1);
+        return TERN_ERR_INVALID;
+    }
+    if (frozen) {
+        util_log_error("%s('%s'): registration is closed once tern_run has started", call,
+                       name);
+        return TERN_ERR_STATE;
+    }
+    return TERN_OK;
+}
+
+tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_fn ctor,
+                                 tern_dtor_fn dtor, tern_type_t *type_out)
+{
+    tern_status_t st = check_name("tern_type_register", name);
+    if (st != TERN_OK)
+        return st;
+    if (!type_out) {
+        util_log_error("tern_type_register('%s'): type_out is NULL", name);
+        return TERN_ERR_INVALID;
+    }
+    for (uint32_t i = 0; i < ntypes; i++) {
+        if (strcmp(types[i].name, name) == 0) {
+            util_log_error("tern_type_register: chare type '%s' is already registered", name);
+            return TERN_ERR_EXISTS;
+        }
+    }
+    if (ntypes == types_cap) {
+        uint32_t ncap = types_cap ? types_cap * 2 : 16;
+        core_type_t *n = realloc(types, ncap * sizeof *n);
+        if (!n)
+            return TERN_ERR_NOMEM;
+        types = n;
+        types_cap = ncap;
+    }
+    core_type_t *t = &types[ntypes];
+    memset(t, 0, sizeof *t);
+    strcpy(t->name, name);
+    t->state_size = state_size;
+    t->ctor = ctor;
+    t->dtor = dtor;
+    *type_out = ntypes++;
+    return TERN_OK;
+}
+
+tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
+                               tern_ep_t *ep_out)
+{
+    tern_status_t st = check_name("tern_ep_register", name);
+    if (st != TERN_OK)
+        return st;
+    if (type >= ntypes) {
+        util_log_error("tern_ep_register('%s'): %u is not a registered chare type", name,
+                       type);
+        return TERN_ERR_INVALID;
+    }
+    if (!fn || !ep_out) {
+        util_log_error("tern_ep_register('%s.%s'): %s is NULL", types[type].name, name,
+                       !fn ? "the function" : "ep_out");
+        return TERN_ERR_INVALID;
+    }
+    for (uint32_t i = 0; i < neps; i++) {
+        if (eps[i].type == type && strcmp(eps[i].name, name) == 0) {
+            util_log_error("tern_ep_register: entry method '%s.%s' is already registered",
+                           types[type].name, name);
+            return TERN_ERR_EXISTS;
+        }
+    }
+    if (neps == eps_cap) {
+        uint32_t ncap = eps_cap ? eps_cap * 2 : 32;
+        core_ep_t *n = realloc(eps, ncap * sizeof *n);
+        if (!n)
+            return TERN_ERR_NOMEM;
+        eps = n;
+        eps_cap = ncap;
+    }
+    core_ep_t *e = &eps[neps];
+    memset(e, 0, sizeof *e);
+    strcpy(e->name, name);
+    e->type = type;
+    e->fn = fn;
+    *ep_out = neps++;
+    return TERN_OK;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+    return strcmp((*(core_type_t *const *)a)->name, (*(core_type_t *const *)b)->name);
+}
+
+static int cmp_ep(const void *a, const void *b)
+{
+    const core_ep_t *x = *(core_ep_t *const *)a, *y = *(core_ep_t *const *)b;
+    int c = strcmp(types[x->type].name, types[y->type].name);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t core_registry_freeze(void)
+{
+    frozen = 1;
+    free(type_gid);
+    free(ep_gid);
+    type_gid = malloc((ntypes + 1) * sizeof *type_gid);
+    ep_gid = malloc((neps + 1) * sizeof *ep_gid);
+    if (!type_gid || !ep_gid) {
+        util_log_error("tern_run: out of memory building the registry");
+        abort();
+    }
+    for (uint32_t i = 0; i < ntypes; i++)
+        type_gid[i] = &types[i];
+    for (uint32_t i = 0; i < neps; i++)
+        ep_gid[i] = &eps[i];
+    qsort(type_gid, ntypes, sizeof *type_gid, cmp_type);
+    qsort(ep_gid, neps, sizeof *ep_gid, cmp_ep);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (uint32_t i = 0; i < ntypes; i++) {
+        type_gid[i]->gid = i;
+        h = fnv(h, type_gid[i]->name, strlen(type_gid[i]->name) + 1);
+        uint64_t sz = type_gid[i]->state_size;
+        h = fnv(h, &sz, sizeof sz);
+    }
+    for (uint32_t i = 0; i < neps; i++) {
+        ep_gid[i]->gid = i;
+        ep_gid[i]->type_gid = types[ep_gid[i]->type].gid;
+        h = fnv(h, &ep_gid[i]->type_gid, sizeof ep_gid[i]->type_gid);
+        h = fnv(h, ep_gid[i]->name, strlen(ep_gid[i]->name) + 1);
+    }
+    return h;
+}
+
+int core_registry_frozen(void) { return frozen; }
+
+void core_registry_reset(void)
+{
+    free(types);
+    free(eps);
+    free(type_gid);
+    free(ep_gid);
+    types = NULL;
+    eps = NULL;
+    type_gid = NULL;
+    ep_gid = NULL;
+    ntypes = types_cap = neps = eps_cap = 0;
+    frozen = 0;
+}
+
+const core_type_t *core_type_local(tern_type_t t) { return t < ntypes ? &types[t] : NULL; }
+const core_ep_t *core_ep_local(tern_ep_t ep) { return ep < neps ? &eps[ep] : NULL; }
+
+const core_type_t *core_type_by_gid(uint32_t gid)
+{
+    return frozen && gid < ntypes ? type_gid[gid] : NULL;
+}
+
+const core_ep_t *core_ep_by_gid(uint32_t gid)
+{
+    return frozen && gid < neps ? ep_gid[gid] : NULL;
+}

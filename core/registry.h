@@ -1,0 +1,46 @@
+/*
+ * Chare types and entry methods, registered by name before the runtime starts. When it
+ * starts, ids are assigned from the sorted names (types by name, entry methods by type
+ * name then name) so that every process agrees whatever its order of registration, and a
+ * hash of the whole table lets the processes check that they registered the same things.
+ * The table is per process: every PE of the process shares it.
+ */
+#ifndef TERN_CORE_REGISTRY_H
+#define TERN_CORE_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern/tern.h>
+
+#define CORE_NAME_MAX 64
+
+typedef struct {
+    char name[CORE_NAME_MAX];
+    size_t state_size;
+    tern_ctor_fn ctor;
+    tern_dtor_fn dtor;
+    uint32_t gid;
+} core_type_t;
+
+typedef struct {
+    char name[CORE_NAME_MAX];
+    uint32_t type;  /* local handle of its chare type */
+    tern_entry_fn fn;
+    uint32_t gid;
+    uint32_t type_gid;
+} core_ep_t;
+
+/* Assign ids; returns the table's hash. After this, registration fails. */
+uint64_t core_registry_freeze(void);
+int core_registry_frozen(void);
+/* Allow registration again and forget everything (after a job, for tests). */
+void core_registry_reset(void);
+
+/* Lookups by local handle (NULL if unknown) and by global id (NULL if unknown). */
+const core_type_t *core_type_local(tern_type_t t);
+const core_ep_t *core_ep_local(tern_ep_t ep);
+const core_type_t *core_type_by_gid(uint32_t gid);
+const core_ep_t *core_ep_by_gid(uint32_t gid);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * Start-up, the scheduler loop of a PE, exit and abort.
+ */
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/pe.h"
+#include "core/registry.h"
+#include "util/log.h"
+#include "util/options.h"
+
+/* The PE of this thread. One PE per process for now; with several PEs per process this
+ * becomes one per thread, which is why it is thread-local. */
+static _Thread_local core_pe_t *current_pe;
+static int run_called;
+
+core_pe_t *core_pe_current(void) { return current_pe; }
+
+core_pe_t *core_pe_checked(const char *call)
+{
+    if (!current_pe)
+        util_log_error("%s: the runtime is not running (call it from main_fn or an entry "
+                       "method, after tern_run has started)", call);
+    return current_pe;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double tern_wall_time(void)
+{
+    return current_pe ? now_s() - current_pe->t0 : now_s();
+}
+
+int tern_my_pe(void) { return current_pe ? current_pe->my_pe : 0; }
+int tern_num_pes(void) { return current_pe ? current_pe->num_pes : 1; }
+
+void tern_abort(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = util_log_format(buf, (int)sizeof buf - 1, "abort", fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    buf[n] = '\n';
+    ssize_t w = write(STDERR_FILENO, buf, (size_t)n + 1);
+    (void)w;
+    buf[n] = '\0';
+    if (current_pe && current_pe->boot)
+        current_pe->boot->ops->abort(current_pe->boot, buf);
+    _exit(1);
+}
+
+void tern_exit(int code)
+{
+    core_pe_t *pe = core_pe_checked("tern_exit");
+    if (!pe)
+        return;
+    core_hdr_t hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.kind = CORE_K_EXIT_REQ;
+    hdr.src_pe = pe->my_pe;
+    hdr.prio = INT32_MIN;
+    hdr.root = pe->my_pe;
+    hdr.ep = (uint32_t)code;
+    tern_status_t st = core_send_iov(pe, 0, &hdr, NULL, 0);
+    if (st != TERN_OK)
+        tern_abort("tern_exit: cannot reach PE 0: %s", tern_strerror(st));
+}
+
+static tern_status_t read_options(core_pe_t *pe)
+{
+    long verbose, spin, fanout;
+    if (util_opt_long("TERN_VERBOSE", 0, 9, &verbose) != TERN_OK ||
+        util_opt_long("TERN_SPIN_US", 0, 10000000, &spin) != TERN_OK ||
+        util_opt_long("TERN_BCAST_FANOUT", 1, 64, &fanout) != TERN_OK)
+        return TERN_ERR_INVALID;
+    util_log_set_verbosity((int)verbose);
+    pe->spin_us = spin;
+    pe->fanout = (int)fanout;
+    return TERN_OK;
+}
+
+/* Every process must have registered the same types and entry methods. */
+static tern_status_t check_registry(core_pe_t *pe, uint64_t hash)
+{
+    boot_t *b = pe->boot;
+    if (pe->num_pes == 1)
+        return TERN_OK;
+    tern_status_t st = b->ops->put(b, "core.registry", &hash, sizeof hash);
+    if (st == TERN_OK)
+        st = b->ops->fence(b);
+    if (st != TERN_OK)
+        return st;
+    uint64_t h0;
+    size_t len;
+    st = b->ops->get(b, 0, "core.registry", &h0, sizeof h0, &len);
+    if (st != TERN_OK || len != sizeof h0)
+        return st != TERN_OK ? st : TERN_ERR_INVALID;
+    if (h0 != hash) {
+        util_log_error("tern_run: this process registered other chare types or entry methods "
+                       "than PE 0 (every process must register the same ones)");
+        return TERN_ERR_INVALID;
+    }
+    return TERN_OK;
+}
+
+static tern_status_t open_transports(core_pe_t *pe)
+{
+    pe->route = calloc((size_t)pe->num_pes, sizeof *pe->route);
+    pe->route_max = calloc((size_t)pe->num_pes, sizeof *pe->route_max);
+    pe->backlog = calloc((size_t)pe->num_pes, sizeof *pe->backlog);
+    if (!pe->route || !pe->route_max || !pe->backlog)
+        return TERN_ERR_NOMEM;
+    if (pe->num_pes == 1)
+        return TERN_OK;
+    const char *want = util_opt_str("TERN_TRANSPORT");
+    tp_params_t params = {
+        .boot = pe->boot,
+        .my_pe = pe->my_pe,
+        .num_pes = pe->num_pes,
+        .deliver = core_deliver,
+        .deliver_arg = pe,
+    };
+    for (int i = 0; tp_registry[i]; i++) {
+        const tp_ops_t *ops = tp_registry[i];
+        if (strcmp(want, "auto") != 0 && strcmp(want, ops->name) != 0)
+            continue;
+        tp_t *tp;
+        tern_status_t st = ops->open(&params, &tp);
+        if (st == TERN_ERR_UNSUPPORTED)
+            continue;
+        if (st != TERN_OK) {
+            util_log_error("tern_run: transport %s failed to start: %s", ops->name,
+                           tern_strerror(st));
+            return st;
+        }
+        pe->tps[pe->ntps++] = tp;
+        for (int p = 0; p < pe->num_pes; p++) {
+            if (p != pe->my_pe && !pe->route[p] && ops->reaches(tp, p)) {
+                pe->route[p] = tp;
+                pe->route_max[p] = ops->max_msg(tp);
+            }
+        }
+        if (pe->ntps == (int)(sizeof pe->tps / sizeof pe->tps[0]))
+            break;
+    }
+    if (strcmp(want, "auto") != 0 && !tp_find(want)) {
+        util_log_error("TERN_TRANSPORT=%s: no such transport in this build", want);
+        return TERN_ERR_INVALID;
+    }
+    for (int p = 0; p < pe->num_pes; p++) {
+        if (p != pe->my_pe && !pe->route[p]) {
+            util_log_error("tern_run: no transport%s%s reaches PE %d",
+                           strcmp(want, "auto") ? " " : "", strcmp(want, "auto") ? want : "", p);
+            return TERN_ERR_UNREACHABLE;
+        }
+    }
+    return TERN_OK;
+}
+
+static void idle_sleep(core_pe_t *pe)
+{
+    if (pe->ntps == 0) {
+        /* Alone: nothing can arrive, and the queue is empty. A job in this state waits for
+         * nothing; sleeping keeps it from burning a core until its launcher's timeout. */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    /* With messages held back for a full ring, come back soon to retry; otherwise sleep
+     * until woken (the 1 s bound only guards against a lost wake-up). */
+    long timeout = pe->nbacklog ? 200 : 1000000;
+    tp_t *tp = pe->tps[0];
+    tp->ops->wait(tp, pe->ntps == 1 ? timeout : 200);
+}
+
+static void core_loop(core_pe_t *pe)
+{
+    double idle_since = -1;
+    unsigned spins = 0;
+    while (!pe->exiting) {
+        int got = 0;
+        for (int i = 0; i < pe->ntps; i++)
+            got += pe->tps[i]->ops->progress(pe->tps[i]);
+        if (pe->nbacklog)
+            core_backlog_progress(pe);
+        int ran = 0;
+        tern_msg_t *m;
+        while (ran < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched))) {
+            core_dispatch(pe, m);
+            ran++;
+        }
+        if (ran || got) {
+            idle_since = -1;
+            continue;
+        }
+        double now = now_s();
+        if (idle_since < 0) {
+            idle_since = now;
+            spins = 0;
+        }
+        if ((now - idle_since) * 1e6 >= (double)pe->spin_us) {
+            idle_sleep(pe);
+            idle_since = -1;
+        } else if (pe->oversubscribed && (++spins & 15) == 0) {
+            sched_yield();
+        }
+    }
+}
+
+/* Send what is still held back (the EXIT forwarded to my children among it), bounded in
+ * time: a child that is gone cannot stop this PE from leaving. */
+static void flush_backlog(core_pe_t *pe)
+{
+    double deadline = now_s() + 10.0;
+    while (pe->nbacklog && now_s() < deadline) {
+        for (int i = 0; i < pe->ntps; i++)
+            pe->tps[i]->ops->progress(pe->tps[i]);
+        core_backlog_progress(pe);
+        if (pe->nbacklog)
+            sched_yield();
+    }
+}
+
+static void core_finalize(core_pe_t *pe)
+{
+    flush_backlog(pe);
+    core_colls_free(pe);
+    tern_msg_t *m;
+    while ((m = core_sched_pop(&pe->sched)))
+        core_msg_release(&pe->pool, m);
+    /* Drain what arrived too late to run so that in-place buffers go back to peers. */
+    for (int i = 0; i < pe->ntps; i++)
+        pe->tps[i]->ops->progress(pe->tps[i]);
+    while ((m = core_sched_pop(&pe->sched)))
+        core_msg_release(&pe->pool, m);
+    for (int p = 0; p < pe->num_pes; p++) {
+        for (m = pe->backlog[p].head; m;) {
+            tern_msg_t *next = m->next;
+            core_msg_release(&pe->pool, m);
+            m = next;
+        }
+    }
+    for (int i = 0; i < pe->ntps; i++)
+        pe->tps[i]->ops->close(pe->tps[i]);
+    core_sched_fini(&pe->sched);
+    uint64_t leaked = core_pool_fini(&pe->pool);
+    long check = 0;
+    util_opt_long("TERN_MSG_LEAK_CHECK", 0, 1, &check);
+    if (check && leaked)
+        util_log_error("%llu messages were not released at exit", (unsigned long long)leaked);
+    free(pe->route);
+    free(pe->route_max);
+    free(pe->backlog);
+}
+
+int tern_run(int argc, char **argv, tern_main_fn main_fn)
+{
+    if (run_called) {
+        util_log_error("tern_run: called more than once in this process");
+        return 1;
+    }
+    run_called = 1;
+    core_pe_t *pe = calloc(1, sizeof *pe);
+    if (!pe) {
+        util_log_error("tern_run: out of memory");
+        return 1;
+    }
+    pe->t0 = now_s();
+    core_sched_init(&pe->sched);
+    core_pool_init(&pe->pool);
+    util_hashmap_init(&pe->colls);
+    if (read_options(pe) != TERN_OK || boot_open(&pe->boot) != TERN_OK) {
+        util_log_error("tern_run: start-up failed");
+        return 1;
+    }
+    pe->my_pe = pe->boot->rank;
+    pe->num_pes = pe->boot->size;
+    pe->next_any_pe = (pe->my_pe + 1) % pe->num_pes;
+    util_log_set_pe(pe->my_pe);
+    /* Several processes share the terminal or pipe: whole lines keep their output legible
+     * and in time order. */
+    if (pe->num_pes > 1)
+        setvbuf(stdout, NULL, _IOLBF, 0);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pe->oversubscribed = ncpu > 0 && pe->boot->local_size > ncpu;
+    uint64_t hash = core_registry_freeze();
+    current_pe = pe;
+    tern_status_t st = check_registry(pe, hash);
+    if (st == TERN_OK)
+        st = open_transports(pe);
+    if (st != TERN_OK)
+        tern_abort("tern_run: start-up failed: %s", tern_strerror(st));
+    util_log_info(1, "pid %d, %d PEs, transport %s%s", (int)getpid(), pe->num_pes,
+                  pe->ntps ? pe->tps[0]->ops->name : "none (1 PE)",
+                  pe->oversubscribed ? ", more PEs than cores" : "");
+    if (pe->my_pe == 0 && main_fn)
+        main_fn(argc, argv);
+    core_loop(pe);
+    int code = pe->exit_code;
+    fflush(stdout);
+    fflush(stderr);
+    core_finalize(pe);
+    current_pe = NULL;
+    pe->boot->ops->finalize(pe->boot, code);
+    free(pe);
+    return code;
+}

@@ -1,0 +1,426 @@
+/*
+ * The way out and in of messages: checking a send, routing it to its PE, handing it to
+ * the transport (or queueing it locally), holding what the transport cannot take yet, and
+ * turning what arrives into messages for the scheduler.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/index.h"
+#include "core/pe.h"
+#include "core/registry.h"
+#include "topology/tree.h"
+#include "util/log.h"
+
+#define WIRE_IOV_STACK 16
+
+void core_enqueue(core_pe_t *pe, tern_msg_t *m)
+{
+    if (core_sched_push(&pe->sched, m) != TERN_OK)
+        tern_abort("out of memory queueing a message");
+}
+
+static void backlog_push(core_pe_t *pe, int dest, tern_msg_t *m)
+{
+    core_backlog_t *b = &pe->backlog[dest];
+    m->next = NULL;
+    if (b->tail)
+        b->tail->next = m;
+    else {
+        b->head = m;
+        pe->nbacklog++;
+    }
+    b->tail = m;
+}
+
+static tern_status_t route_check(core_pe_t *pe, int dest, uint64_t total)
+{
+    if (!pe->route[dest]) {
+        util_log_error("no transport reaches PE %d", dest);
+        return TERN_ERR_UNREACHABLE;
+    }
+    if (pe->route_max[dest] && total > pe->route_max[dest]) {
+        util_log_error("a message of %llu bytes to PE %d exceeds the transport's limit of %zu "
+                       "bytes (see TERN_SHM_HEAP_SIZE)",
+                       (unsigned long long)total, dest, pe->route_max[dest]);
+        return TERN_ERR_INVALID;
+    }
+    return TERN_OK;
+}
+
+/* Send header + body (contiguous in memory or not) to dest; on back-pressure keep a copy
+ * in the backlog unless `own` is given, which is then queued itself. */
+static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
+                               const unsigned char *body, tern_msg_t *own)
+{
+    uint64_t total = sizeof *hdr + hdr->body_len;
+    tern_status_t st = route_check(pe, dest, total);
+    if (st != TERN_OK)
+        goto err;
+    if (!pe->backlog[dest].head) {
+        tern_iov_t iov[2] = {{hdr, sizeof *hdr}, {body, hdr->body_len}};
+        tp_t *tp = pe->route[dest];
+        st = tp->ops->send(tp, dest, iov, hdr->body_len ? 2 : 1, total, NULL);
+        if (st == TERN_OK) {
+            if (own)
+                core_msg_release(&pe->pool, own);
+            return TERN_OK;
+        }
+        if (st != TERN_ERR_RETRY) {
+            util_log_error("sending to PE %d failed: %s", dest, tern_strerror(st));
+            goto err;
+        }
+    }
+    if (!own) {
+        own = core_msg_alloc(&pe->pool, hdr->body_len);
+        if (!own)
+            return TERN_ERR_NOMEM;
+        own->hdr = *hdr;
+        if (hdr->body_len)
+            memcpy(own->body, body, hdr->body_len);
+    }
+    backlog_push(pe, dest, own);
+    return TERN_OK;
+err:
+    if (own)
+        core_msg_release(&pe->pool, own);
+    return st;
+}
+
+tern_status_t core_send_msg_remote(core_pe_t *pe, int dest, tern_msg_t *m)
+{
+    return send_body(pe, dest, &m->hdr, m->body, m);
+}
+
+tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern_iov_t *iov,
+                            int niov)
+{
+    hdr->nsegs = (uint16_t)niov;
+    hdr->body_len = core_body_len(iov, niov);
+    if (dest == pe->my_pe) {
+        tern_msg_t *m = core_msg_alloc(&pe->pool, hdr->body_len);
+        if (!m)
+            return TERN_ERR_NOMEM;
+        m->hdr = *hdr;
+        core_body_fill(m->body, iov, niov);
+        core_enqueue(pe, m);
+        return TERN_OK;
+    }
+    uint64_t total = sizeof *hdr + hdr->body_len;
+    tern_status_t st = route_check(pe, dest, total);
+    if (st != TERN_OK)
+        return st;
+    if (!pe->backlog[dest].head) {
+        tern_iov_t wstack[2 * WIRE_IOV_STACK + 2];
+        uint64_t tstack[WIRE_IOV_STACK + 2];
+        tern_iov_t *w = wstack;
+        uint64_t *table = tstack;
+        if (niov > WIRE_IOV_STACK) {
+            w = malloc((2 * (size_t)niov + 2) * sizeof *w);
+            table = malloc((size_t)niov * 8 + 16);
+            if (!w || !table) {
+                free(w);
+                free(table);
+                return TERN_ERR_NOMEM;
+            }
+        }
+        int n = core_wire_iov(hdr, iov, niov, table, w);
+        tp_t *tp = pe->route[dest];
+        st = tp->ops->send(tp, dest, w, n, total, NULL);
+        if (w != wstack) {
+            free(w);
+            free(table);
+        }
+        if (st == TERN_OK)
+            return TERN_OK;
+        if (st != TERN_ERR_RETRY) {
+            util_log_error("sending to PE %d failed: %s", dest, tern_strerror(st));
+            return st;
+        }
+    }
+    tern_msg_t *m = core_msg_alloc(&pe->pool, hdr->body_len);
+    if (!m)
+        return TERN_ERR_NOMEM;
+    m->hdr = *hdr;
+    core_body_fill(m->body, iov, niov);
+    backlog_push(pe, dest, m);
+    return TERN_OK;
+}
+
+void core_backlog_progress(core_pe_t *pe)
+{
+    for (int dest = 0; dest < pe->num_pes && pe->nbacklog; dest++) {
+        core_backlog_t *b = &pe->backlog[dest];
+        while (b->head) {
+            tern_msg_t *m = b->head;
+            tern_iov_t iov[2] = {{&m->hdr, sizeof m->hdr}, {m->body, m->hdr.body_len}};
+            tp_t *tp = pe->route[dest];
+            tern_status_t st = tp->ops->send(tp, dest, iov, m->hdr.body_len ? 2 : 1,
+                                              sizeof m->hdr + m->hdr.body_len, NULL);
+            if (st == TERN_ERR_RETRY)
+                break;
+            if (st != TERN_OK)
+                tern_abort("sending a queued message to PE %d failed: %s", dest,
+                           tern_strerror(st));
+            b->head = m->next;
+            if (!b->head) {
+                b->tail = NULL;
+                pe->nbacklog--;
+            }
+            core_msg_release(&pe->pool, m);
+        }
+    }
+}
+
+void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
+{
+    int kids[64];
+    int k = pe->fanout;
+    int n = topo_kary_children(m->hdr.root, pe->num_pes, k, pe->my_pe, kids);
+    for (int i = 0; i < n; i++) {
+        tern_status_t st = send_body(pe, kids[i], &m->hdr, m->body, NULL);
+        if (st != TERN_OK)
+            tern_abort("forwarding a broadcast to PE %d failed: %s", kids[i],
+                       tern_strerror(st));
+    }
+}
+
+void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref)
+{
+    core_pe_t *pe = arg;
+    const core_hdr_t *hdr = buf;
+    if (len < sizeof *hdr || hdr->kind == 0 || hdr->kind >= CORE_K_COUNT ||
+        hdr->body_len != len - sizeof *hdr)
+        tern_abort("malformed message of %zu bytes from PE %d", len, src_pe);
+    tern_msg_t *m;
+    if (ref) {
+        m = core_msg_wrap(&pe->pool, (unsigned char *)buf + sizeof *hdr, ref);
+    } else {
+        m = core_msg_alloc(&pe->pool, hdr->body_len);
+        if (m && hdr->body_len)
+            memcpy(m->body, (const unsigned char *)buf + sizeof *hdr, hdr->body_len);
+    }
+    if (!m)
+        tern_abort("out of memory receiving a message from PE %d", src_pe);
+    m->hdr = *hdr;
+    core_enqueue(pe, m);
+}
+
+/* ---- the public send calls ---- */
+
+/* Check `to` and `ep` for `call`; fill the header's addressing and return the PE the
+ * message goes to first (mine for a broadcast, which starts its tree here). */
+static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_proxy_t *to,
+                                  tern_ep_t ep, const tern_send_opts_t *opts, core_hdr_t *hdr,
+                                  int *dest)
+{
+    if (!to) {
+        util_log_error("%s: the proxy is NULL", call);
+        return TERN_ERR_INVALID;
+    }
+    const core_ep_t *e = core_ep_local(ep);
+    if (!e) {
+        util_log_error("%s: %u is not a registered entry method", call, ep);
+        return TERN_ERR_INVALID;
+    }
+    const core_type_t *pt = core_type_by_gid(to->type);
+    if (!pt) {
+        util_log_error("%s: the proxy names no registered chare type (type id %u)", call,
+                       to->type);
+        return TERN_ERR_INVALID;
+    }
+    if (e->type_gid != to->type) {
+        util_log_error("%s: entry method '%s.%s' is not a method of chare type '%s'", call,
+                       core_type_local(e->type)->name, e->name, pt->name);
+        return TERN_ERR_TYPE;
+    }
+    memset(hdr, 0, sizeof *hdr);
+    hdr->src_pe = pe->my_pe;
+    hdr->prio = opts ? opts->priority : 0;
+    hdr->ep = e->gid;
+    hdr->type = to->type;
+    hdr->cid = to->cid;
+    hdr->ndims = to->ndims;
+    hdr->root = pe->my_pe;
+    switch (to->kind) {
+    case TERN_PROXY_CHARE:
+        if (to->pe < 0 || to->pe >= pe->num_pes) {
+            util_log_error("%s: the chare's PE %d is out of range (the job has %d PEs)", call,
+                           to->pe, pe->num_pes);
+            return TERN_ERR_RANGE;
+        }
+        hdr->kind = CORE_K_ENTRY;
+        hdr->ckind = TERN_PROXY_CHARE;
+        *dest = to->pe;
+        return TERN_OK;
+    case TERN_PROXY_GROUP_ELEM:
+        if (to->idx[0] < 0 || to->idx[0] >= pe->num_pes) {
+            util_log_error("%s: group member %d is out of range (the job has %d PEs)", call,
+                           to->idx[0], pe->num_pes);
+            return TERN_ERR_RANGE;
+        }
+        hdr->kind = CORE_K_ENTRY;
+        hdr->ckind = TERN_PROXY_GROUP;
+        hdr->idx[0] = to->idx[0];
+        *dest = to->idx[0];
+        return TERN_OK;
+    case TERN_PROXY_ARRAY_ELEM: {
+        uint64_t total = to->ndims >= 1 && to->ndims <= TERN_MAX_DIMS
+                             ? core_index_total(to->ndims, to->dims) : 0;
+        if (!total) {
+            util_log_error("%s: the array proxy is malformed (%d dimensions)", call,
+                           to->ndims);
+            return TERN_ERR_INVALID;
+        }
+        if (!core_index_in_range(to->ndims, to->dims, to->idx)) {
+            util_log_error("%s: element index out of range for array %#llx of %llu elements",
+                           call, (unsigned long long)to->cid, (unsigned long long)total);
+            return TERN_ERR_RANGE;
+        }
+        hdr->kind = CORE_K_ENTRY;
+        hdr->ckind = TERN_PROXY_ARRAY;
+        memcpy(hdr->idx, to->idx, sizeof hdr->idx);
+        *dest = core_home_pe(pe, to);
+        return TERN_OK;
+    }
+    case TERN_PROXY_GROUP:
+    case TERN_PROXY_ARRAY:
+        hdr->kind = CORE_K_BCAST;
+        hdr->ckind = to->kind;
+        *dest = pe->my_pe;
+        return TERN_OK;
+    default:
+        util_log_error("%s: the proxy is malformed (kind %d)", call, to->kind);
+        return TERN_ERR_INVALID;
+    }
+}
+
+tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov, int niov,
+                        const tern_send_opts_t *opts)
+{
+    core_pe_t *pe = core_pe_checked("tern_send");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (niov < 0 || niov > CORE_MAX_SEGS || (niov > 0 && !iov)) {
+        util_log_error("tern_send: %d payload buffers%s (0 to %d allowed)", niov,
+                       niov > 0 && !iov ? " at NULL" : "", CORE_MAX_SEGS);
+        return TERN_ERR_INVALID;
+    }
+    for (int i = 0; i < niov; i++) {
+        if (iov[i].len && !iov[i].base) {
+            util_log_error("tern_send: payload buffer %d is NULL with length %zu", i,
+                           iov[i].len);
+            return TERN_ERR_INVALID;
+        }
+    }
+    if (pe->exiting)
+        return TERN_ERR_STATE;
+    core_hdr_t hdr;
+    int dest;
+    tern_status_t st = send_prepare(pe, "tern_send", to, ep, opts, &hdr, &dest);
+    if (st != TERN_OK)
+        return st;
+    return core_send_iov(pe, dest, &hdr, iov, niov);
+}
+
+tern_msg_t *tern_msg_alloc(size_t size)
+{
+    core_pe_t *pe = core_pe_checked("tern_msg_alloc");
+    if (!pe)
+        return NULL;
+    tern_msg_t *m = core_msg_alloc(&pe->pool, size);
+    if (!m) {
+        util_log_error("tern_msg_alloc: out of memory for %zu bytes", size);
+        return NULL;
+    }
+    memset(&m->hdr, 0, sizeof m->hdr);
+    m->hdr.nsegs = 1;
+    m->hdr.body_len = size;
+    m->user_alloc = 1;
+    return m;
+}
+
+void *tern_msg_buf(tern_msg_t *msg) { return msg ? msg->body : NULL; }
+
+void tern_msg_free(tern_msg_t *msg)
+{
+    core_pe_t *pe = core_pe_current();
+    if (!msg || !pe)
+        return;
+    if (!msg->user_alloc)
+        tern_abort("tern_msg_free: the message was not made by tern_msg_alloc or was sent");
+    core_msg_release(&pe->pool, msg);
+}
+
+tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *msg,
+                            const tern_send_opts_t *opts)
+{
+    core_pe_t *pe = core_pe_checked("tern_send_msg");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!msg || !msg->user_alloc) {
+        util_log_error("tern_send_msg: %s", !msg ? "the message is NULL"
+                                                 : "the message was not made by "
+                                                   "tern_msg_alloc or was already sent");
+        return TERN_ERR_INVALID;
+    }
+    core_hdr_t hdr;
+    int dest;
+    tern_status_t st = pe->exiting ? TERN_ERR_STATE
+                                   : send_prepare(pe, "tern_send_msg", to, ep, opts, &hdr, &dest);
+    if (st != TERN_OK) {
+        core_msg_release(&pe->pool, msg);
+        return st;
+    }
+    hdr.nsegs = 1;
+    hdr.body_len = msg->hdr.body_len;
+    msg->hdr = hdr;
+    msg->user_alloc = 0;
+    if (dest == pe->my_pe) {
+        core_enqueue(pe, msg);
+        return TERN_OK;
+    }
+    return core_send_msg_remote(pe, dest, msg);
+}
+
+/* ---- reading a payload ---- */
+
+const void *core_msg_seg(const tern_msg_t *m, int i, size_t *size)
+{
+    int n = m->hdr.nsegs;
+    if (i < 0 || i >= n) {
+        if (size)
+            *size = 0;
+        return NULL;
+    }
+    if (n == 1) {
+        if (size)
+            *size = m->hdr.body_len;
+        return m->body;
+    }
+    const uint64_t *table = (const uint64_t *)m->body;
+    uint64_t off = CORE_ALIGN_UP(8ULL * (uint64_t)n);
+    for (int j = 0; j < i; j++)
+        off += CORE_ALIGN_UP(table[j]);
+    if (size)
+        *size = table[i];
+    return m->body + off;
+}
+
+int tern_msg_nsegs(const tern_msg_t *msg) { return msg->hdr.nsegs; }
+
+const void *tern_msg_seg(const tern_msg_t *msg, int i, size_t *size)
+{
+    return core_msg_seg(msg, i, size);
+}
+
+const void *tern_msg_data(const tern_msg_t *msg) { return core_msg_seg(msg, 0, NULL); }
+
+size_t tern_msg_size(const tern_msg_t *msg)
+{
+    size_t s;
+    core_msg_seg(msg, 0, &s);
+    return s;
+}
+
+int tern_msg_src_pe(const tern_msg_t *msg) { return msg->hdr.src_pe; }

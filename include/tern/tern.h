@@ -1,0 +1,270 @@
+/*
+ * Tern: a message-driven runtime of distributed objects (chares).
+ *
+ * The model is Charm4py's, in C. A job is a set of processing elements (PEs), one per
+ * process. Chares are objects that live on a PE; their entry methods are called by
+ * asynchronous messages sent through proxies. Chares come alone, in groups (one member per
+ * PE) or in dense N-d arrays (1 to 6 dimensions, block-mapped on the PEs).
+ *
+ * A program registers its chare types and entry methods, then calls tern_run() on every
+ * process; tern_run() runs the main function on PE 0 and schedules messages on every PE
+ * until some PE calls tern_exit().
+ *
+ *     static void hello(void *self, const tern_msg_t *m) {
+ *         printf("hello from PE %d\n", tern_my_pe());
+ *     }
+ *     static void start(int argc, char **argv) {
+ *         tern_proxy_t g;
+ *         tern_group_create(T, NULL, 0, NULL, &g);
+ *         tern_send(&g, HELLO, NULL, 0, NULL);   // broadcast to every member
+ *     }
+ *     int main(int argc, char **argv) {
+ *         tern_type_register("Hello", 0, NULL, NULL, &T);
+ *         tern_ep_register(T, "hello", hello, &HELLO);
+ *         return tern_run(argc, argv, start);
+ *     }
+ *
+ * Threading: every call below is made from the thread that called tern_run() (or, before
+ * it, from main). Calls that take a proxy may be made from any PE.
+ */
+#ifndef TERN_TERN_H
+#define TERN_TERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TERN_VERSION_MAJOR 0
+#define TERN_VERSION_MINOR 1
+#define TERN_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------------------------------
+ * Status codes
+ * ------------------------------------------------------------------------------------- */
+
+typedef int tern_status_t;
+
+enum {
+    TERN_OK = 0,
+    TERN_INPROGRESS = 1,         /* accepted; completes later */
+    TERN_ERR_RETRY = -1,         /* no resources right now: try again, not a failure */
+    TERN_ERR_INVALID = -2,       /* an argument is wrong (null, negative, unknown id) */
+    TERN_ERR_RANGE = -3,         /* an index or PE is out of range */
+    TERN_ERR_STATE = -4,         /* not allowed at this point (e.g. register after start) */
+    TERN_ERR_EXISTS = -5,        /* the name is already registered */
+    TERN_ERR_NOT_FOUND = -6,     /* no such name or key */
+    TERN_ERR_NOMEM = -7,         /* out of memory */
+    TERN_ERR_IO = -8,            /* a system call failed */
+    TERN_ERR_UNSUPPORTED = -9,   /* not available in this build or on this machine */
+    TERN_ERR_UNREACHABLE = -10,  /* no transport reaches that PE */
+    TERN_ERR_TYPE = -11,         /* entry method does not belong to the proxy's chare type */
+};
+
+/* A short, static explanation of a status code. */
+const char *tern_strerror(tern_status_t status);
+
+/* ---------------------------------------------------------------------------------------
+ * Start, stop and queries
+ * ------------------------------------------------------------------------------------- */
+
+/* The main function runs once, on PE 0, after every PE is up. Returning from it does not
+ * end the job: the job ends when some PE calls tern_exit(). */
+typedef void (*tern_main_fn)(int argc, char **argv);
+
+/*
+ * Start the runtime on this process, run main_fn on PE 0, and schedule messages until the
+ * job exits. Returns the job's exit code (the argument of the tern_exit() that ended it);
+ * the usual ending of a program is `return tern_run(argc, argv, start);`.
+ * Every process of the job must call it once, after registering the same chare types and
+ * entry methods. A program started without a launcher runs as a 1-PE job.
+ */
+int tern_run(int argc, char **argv, tern_main_fn main_fn);
+
+/*
+ * End the whole job with `code`, from any PE. Returns to the caller; the PE stops
+ * scheduling when the current entry method returns, and messages not yet delivered are
+ * dropped. If several PEs call it, the first call to reach PE 0 decides the code.
+ */
+void tern_exit(int code);
+
+/* Print "tern: PE <n>: abort: <message>" on stderr and end the whole job with a non-zero
+ * code. Never returns. */
+void tern_abort(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+int tern_my_pe(void);
+int tern_num_pes(void);
+/* Seconds since an arbitrary point in this process (monotonic clock). */
+double tern_wall_time(void);
+
+/* Print every TERN_* option with its default, current value and help text. */
+void tern_options_print(FILE *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Registration (before tern_run only)
+ * ------------------------------------------------------------------------------------- */
+
+typedef uint32_t tern_type_t; /* a registered chare type */
+typedef uint32_t tern_ep_t;   /* a registered entry method */
+
+typedef struct tern_msg tern_msg_t; /* a message, as received or as built with tern_msg_alloc */
+
+/*
+ * `self` points to the chare's state: state_size bytes, zeroed before the constructor runs
+ * and aligned to 16 bytes. The message and its payload are valid until the function
+ * returns; copy what must outlive it. A broadcast may hand the same payload to several
+ * chares of one PE: treat it as read-only.
+ */
+typedef void (*tern_entry_fn)(void *self, const tern_msg_t *msg);
+typedef void (*tern_ctor_fn)(void *self, const tern_msg_t *args);
+typedef void (*tern_dtor_fn)(void *self);
+
+/*
+ * Register a chare type. Ids are assigned from the sorted names when tern_run() starts, so
+ * processes agree on them whatever the order of registration. ctor and dtor may be NULL;
+ * the destructor runs on every chare still alive when the job ends normally, after the
+ * last entry method (it must not send).
+ * Errors: TERN_ERR_STATE after tern_run() has started, TERN_ERR_EXISTS for a name already
+ * registered, TERN_ERR_INVALID for an empty or too long (over 63 bytes) name.
+ */
+tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_fn ctor,
+                                 tern_dtor_fn dtor, tern_type_t *type_out);
+
+/* Register an entry method of `type` by name; same rules as tern_type_register(). */
+tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
+                               tern_ep_t *ep_out);
+
+/* ---------------------------------------------------------------------------------------
+ * Proxies: plain values, copyable and sendable inside messages
+ * ------------------------------------------------------------------------------------- */
+
+#define TERN_MAX_DIMS 6
+#define TERN_ANY_PE (-1)
+
+typedef enum {
+    TERN_PROXY_NONE = 0,
+    TERN_PROXY_CHARE = 1,      /* a single chare */
+    TERN_PROXY_GROUP = 2,      /* a whole group: sends are broadcasts */
+    TERN_PROXY_GROUP_ELEM = 3, /* one member of a group */
+    TERN_PROXY_ARRAY = 4,      /* a whole array: sends are broadcasts */
+    TERN_PROXY_ARRAY_ELEM = 5, /* one element of an array */
+} tern_proxy_kind_t;
+
+typedef struct tern_proxy {
+    uint64_t cid;     /* collection id, unique in the job */
+    uint32_t type;    /* chare type (global id) */
+    uint8_t kind;     /* tern_proxy_kind_t */
+    uint8_t ndims;    /* arrays: number of dimensions; groups and chares: 1 */
+    uint16_t flags;   /* reserved, zero */
+    int32_t pe;       /* single chares: their PE; otherwise -1 */
+    int32_t pad;
+    int32_t dims[TERN_MAX_DIMS]; /* arrays: extent of each dimension */
+    int32_t idx[TERN_MAX_DIMS];  /* elements: index (group members: idx[0] is the PE) */
+} tern_proxy_t;
+
+/* Proxy of one element: `idx` has proxy->ndims entries. For a group, idx[0] is a PE.
+ * Errors: TERN_ERR_INVALID if coll is not a group or array proxy, TERN_ERR_RANGE if an
+ * index is outside the collection. */
+tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int *idx, tern_proxy_t *out);
+
+/* Proxy of the whole collection an element proxy belongs to (a chare's own proxy for a
+ * single chare). */
+tern_proxy_t tern_proxy_collection(const tern_proxy_t *elem);
+
+/* Non-zero when both proxies name the same chare, element or collection. */
+int tern_proxy_equal(const tern_proxy_t *a, const tern_proxy_t *b);
+
+/* Inside an entry method or constructor, given its `self`: */
+tern_proxy_t tern_self_proxy(const void *self);      /* this chare or element */
+tern_proxy_t tern_self_collection(const void *self); /* its collection (itself if single) */
+int tern_self_ndims(const void *self);
+const int32_t *tern_self_index(const void *self);    /* ndims entries */
+
+/* ---------------------------------------------------------------------------------------
+ * Creation (asynchronous: messages sent to elements not yet built wait for them)
+ * ------------------------------------------------------------------------------------- */
+
+/* One buffer of a payload. */
+typedef struct tern_iov {
+    const void *base;
+    size_t len;
+} tern_iov_t;
+
+/*
+ * Create a single chare on `pe` (TERN_ANY_PE: the runtime picks one, in turn). The
+ * constructor receives the concatenation of `args` as one message (args may be NULL when
+ * nargs is 0); the buffers may be reused when the call returns.
+ */
+tern_status_t tern_chare_create(tern_type_t type, int pe, const tern_iov_t *args, int nargs,
+                                tern_proxy_t *out);
+
+/* Create a group: one member on every PE. */
+tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int nargs,
+                                const void *reserved, tern_proxy_t *out);
+
+/* Create a dense array of prod(dims) elements, 1 <= ndims <= 6, every dims[i] >= 1, at
+ * most 2^31-1 elements, mapped by blocks of consecutive row-major indices onto the PEs. */
+tern_status_t tern_array_create(tern_type_t type, int ndims, const int *dims,
+                                const tern_iov_t *args, int nargs, tern_proxy_t *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Invocation
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct tern_send_opts {
+    int32_t priority; /* smaller runs first; 0 is the default */
+} tern_send_opts_t;
+
+/*
+ * Invoke entry method `ep` on what `to` names: one chare or element (point to point), or
+ * every member of a group or array (a broadcast down a spanning tree of PEs).
+ *
+ * Payload: the buffers iov[0..niov) (niov may be 0). The receiver sees them as segments
+ * (tern_msg_seg), each aligned to 16 bytes. Ownership: the caller keeps its buffers and
+ * may reuse them as soon as the call returns; the runtime copies them once (into the
+ * transport's memory for another PE, into a message for this PE). To hand a buffer over
+ * without any copy, build it with tern_msg_alloc() and send it with tern_send_msg().
+ *
+ * Errors (nothing is sent): TERN_ERR_INVALID for a null or malformed proxy,
+ * TERN_ERR_TYPE when ep is not an entry method of the proxy's chare type, TERN_ERR_RANGE
+ * for an element index outside its collection.
+ */
+tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
+                        int niov, const tern_send_opts_t *opts);
+
+/* A message whose single payload segment of `size` bytes the caller fills in place. */
+tern_msg_t *tern_msg_alloc(size_t size);
+void *tern_msg_buf(tern_msg_t *msg);
+/* Release a message from tern_msg_alloc() that was not sent. */
+void tern_msg_free(tern_msg_t *msg);
+
+/*
+ * Like tern_send() with the payload of `msg`, which the runtime takes over whatever the
+ * outcome: the caller must not touch msg after the call. To a chare on the same PE the
+ * message is handed over without copying the payload.
+ */
+tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *msg,
+                            const tern_send_opts_t *opts);
+
+/* ---------------------------------------------------------------------------------------
+ * Received messages
+ * ------------------------------------------------------------------------------------- */
+
+/* Number of payload segments (0 for an empty payload). */
+int tern_msg_nsegs(const tern_msg_t *msg);
+/* Segment i and its size; NULL (and *size 0) when i is out of range. */
+const void *tern_msg_seg(const tern_msg_t *msg, int i, size_t *size);
+/* The first segment, or NULL for an empty payload; its size. */
+const void *tern_msg_data(const tern_msg_t *msg);
+size_t tern_msg_size(const tern_msg_t *msg);
+/* The PE that sent the message (for a broadcast, the PE that started it). */
+int tern_msg_src_pe(const tern_msg_t *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

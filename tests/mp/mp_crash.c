@@ -1,0 +1,79 @@
+/*
+ * A PE that dies mid-run: `mp_crash kill|segv|abort|exit PE` makes PE (mod the job size)
+ * die by SIGKILL, by a segmentation fault, by tern_abort, or by calling exit(3) behind the
+ * runtime's back, while all PEs exchange messages. The test script checks that the job
+ * ends quickly, non-zero, with a message naming the PE.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mp_check.h"
+
+static tern_type_t T_MEMBER;
+static tern_ep_t EP_BOUNCE;
+
+typedef struct {
+    char how[8];
+    int pe;
+    tern_proxy_t group;
+} args_t;
+
+typedef struct {
+    args_t a;
+    long bounces;
+} member_t;
+
+static void member_ctor(void *self, const tern_msg_t *m)
+{
+    memcpy(&((member_t *)self)->a, tern_msg_data(m), sizeof(args_t));
+}
+
+static void die(const char *how)
+{
+    if (strcmp(how, "kill") == 0)
+        kill(getpid(), SIGKILL);
+    if (strcmp(how, "segv") == 0) {
+        int *volatile p = NULL;
+        *p = 1;
+    }
+    if (strcmp(how, "abort") == 0)
+        tern_abort("mp_crash asked PE %d to abort", tern_my_pe());
+    exit(3);
+}
+
+static void member_bounce(void *self, const tern_msg_t *m)
+{
+    member_t *s = self;
+    const tern_proxy_t *g = tern_msg_data(m);
+    if (tern_my_pe() == s->a.pe && ++s->bounces == 200)
+        die(s->a.how);
+    int next = (tern_my_pe() + 1) % tern_num_pes();
+    tern_proxy_t el;
+    CHECK_OK(tern_proxy_elem(g, &next, &el));
+    tern_iov_t iov = {g, sizeof *g};
+    CHECK_OK(tern_send(&el, EP_BOUNCE, &iov, 1, NULL));
+}
+
+static void start(int argc, char **argv)
+{
+    CHECK(argc >= 3);
+    args_t a;
+    memset(&a, 0, sizeof a);
+    strncpy(a.how, argv[1], sizeof a.how - 1);
+    a.pe = atoi(argv[2]) % tern_num_pes();
+    tern_iov_t iov = {&a, sizeof a};
+    tern_proxy_t g;
+    CHECK_OK(tern_group_create(T_MEMBER, &iov, 1, NULL, &g));
+    tern_iov_t giov = {&g, sizeof g};
+    CHECK_OK(tern_send(&g, EP_BOUNCE, &giov, 1, NULL));
+}
+
+int main(int argc, char **argv)
+{
+    if (tern_type_register("Member", sizeof(member_t), member_ctor, NULL, &T_MEMBER) ||
+        tern_ep_register(T_MEMBER, "bounce", member_bounce, &EP_BOUNCE))
+        return 1;
+    return tern_run(argc, argv, start);
+}

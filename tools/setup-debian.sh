@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install what building and testing Tern needs on Debian, if it is missing.
+# Required: a C compiler, CMake, pkg-config, bc (test scripts).
+# Optional, detected by the build: UCX, libfabric, PMIx, hwloc (later transports and
+# topology), Google Benchmark and Open MPI (benchmarks and their baselines).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config bc
+      libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
+      openmpi-bin libopenmpi-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,56 @@
+/*
+ * Bootstrap: what a process needs before any transport is up — its rank, the job's size,
+ * who shares its host, a job id, and a key-value exchange that transports use to swap
+ * addresses (put, fence, get). It also carries the launcher-facing ends of the job:
+ * abort and normal finalization.
+ *
+ * Implementations: ternrun's own (boot_ternrun.c) and a 1-process one for programs started
+ * without a launcher (boot_single.c); PMIx comes later, in its own file.
+ */
+#ifndef TERN_TRANSPORTS_BOOT_H
+#define TERN_TRANSPORTS_BOOT_H
+
+#include <stddef.h>
+
+#include <tern/tern.h>
+
+typedef struct boot boot_t;
+
+typedef struct boot_ops {
+    size_t size; /* sizeof(boot_ops_t): lets later versions add slots */
+    const char *name;
+    /* Publish key=value for this rank; visible to others after the next fence. */
+    tern_status_t (*put)(boot_t *b, const char *key, const void *val, size_t len);
+    /* Collective over all ranks: returns once every rank's earlier puts are visible. */
+    tern_status_t (*fence)(boot_t *b);
+    /* Read `key` of `rank` into buf (capacity cap); *len_out gets the value's length.
+     * TERN_ERR_NOT_FOUND if absent, TERN_ERR_RANGE if cap is too small. */
+    tern_status_t (*get)(boot_t *b, int rank, const char *key, void *buf, size_t cap,
+                         size_t *len_out);
+    /* Tell the launcher the job must end now because of this process (message already
+     * printed by the caller). Returns; the caller then exits. */
+    void (*abort)(boot_t *b, const char *msg);
+    /* This process is leaving normally with `exit_code`; releases everything. */
+    void (*finalize)(boot_t *b, int exit_code);
+} boot_ops_t;
+
+struct boot {
+    const boot_ops_t *ops;
+    int rank;
+    int size;
+    int local_rank; /* rank among the processes of this host */
+    int local_size; /* processes on this host */
+    char jobid[64]; /* unique per job; names shared-memory objects */
+};
+
+/*
+ * Open the bootstrap that fits the environment: TERN_BOOT forces one ("ternrun",
+ * "single"); otherwise TERN_BOOT_FD means ternrun, and nothing means a 1-process job.
+ */
+tern_status_t boot_open(boot_t **out);
+
+/* Implementations, used by boot_open(). */
+tern_status_t boot_ternrun_open(boot_t **out);
+tern_status_t boot_single_open(boot_t **out);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * The transport interface: how bytes move between PEs. A transport knows nothing of
+ * chares: it moves opaque messages (a list of buffers on the way out, one contiguous
+ * buffer on the way in) and tells the core when one arrives.
+ *
+ * A transport is a table of function pointers (tp_ops_t) chosen at start-up from the
+ * ordered list in transports/registry.c. Several may be live at once (shared memory
+ * inside a host, a network between hosts); the core asks each which PEs it reaches.
+ * Network transports will add rendezvous and memory registration behind the same send
+ * call: `send` may keep the caller's buffers until it calls the completion it was given.
+ */
+#ifndef TERN_TRANSPORTS_TRANSPORT_H
+#define TERN_TRANSPORTS_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern/tern.h>
+
+#include "transports/boot.h"
+
+typedef struct tp tp_t;
+
+/*
+ * A received buffer the core may keep after the delivery callback returns; the core calls
+ * release(rel) once it is done with it (from the same thread, at any later time).
+ */
+typedef struct tp_rx_ref tp_rx_ref_t;
+struct tp_rx_ref {
+    void (*release)(tp_rx_ref_t *rel);
+};
+
+/*
+ * Delivery callback, called from progress(). `buf` (16-byte aligned, `len` bytes) holds
+ * one message exactly as the sender's buffers were gathered. When ref is NULL, buf is
+ * valid only during the call; otherwise it stays valid until ref->release(ref).
+ */
+typedef void (*tp_deliver_fn)(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref);
+
+/* Completion of a send that returned TERN_INPROGRESS. */
+typedef struct tp_send_done tp_send_done_t;
+struct tp_send_done {
+    void (*done)(tp_send_done_t *d, tern_status_t status);
+};
+
+typedef struct tp_params {
+    boot_t *boot;
+    int my_pe;
+    int num_pes;
+    tp_deliver_fn deliver;
+    void *deliver_arg;
+} tp_params_t;
+
+typedef struct tp_ops {
+    size_t size; /* sizeof(tp_ops_t) */
+    const char *name;
+    /* Collective: every process opens the same transports in the same order. TERN_ERR_
+     * UNSUPPORTED when the transport cannot run here (the core then tries the next). */
+    tern_status_t (*open)(const tp_params_t *params, tp_t **out);
+    /* Non-zero when this transport can carry messages to `pe`. */
+    int (*reaches)(tp_t *tp, int pe);
+    /*
+     * Send the concatenation of iov[0..niov) (`total` bytes) to `pe`, in order with the
+     * earlier sends to the same PE. Returns TERN_OK when the buffers may be reused,
+     * TERN_INPROGRESS when `done` (non-NULL) will be called once they may,
+     * TERN_ERR_RETRY when resources are short (nothing was sent: call again later), or an
+     * error. With done == NULL the transport never returns TERN_INPROGRESS.
+     */
+    tern_status_t (*send)(tp_t *tp, int pe, const tern_iov_t *iov, int niov, size_t total,
+                          tp_send_done_t *done);
+    /* Largest message `send` can ever accept (0: no limit). */
+    size_t (*max_msg)(tp_t *tp);
+    /* Deliver what has arrived; returns the number of messages delivered. */
+    int (*progress)(tp_t *tp);
+    /* Block until a message may have arrived or `timeout_us` passes (< 0: no limit).
+     * Returns at once if one is already there. */
+    void (*wait)(tp_t *tp, long timeout_us);
+    /* Release everything. Other processes may still be finishing: leave their memory. */
+    void (*close)(tp_t *tp);
+} tp_ops_t;
+
+/* Every transport embeds this first. */
+struct tp {
+    const tp_ops_t *ops;
+};
+
+/* The transports compiled into this build, in order of preference; NULL-terminated. */
+extern const tp_ops_t *const tp_registry[];
+const tp_ops_t *tp_find(const char *name);
+
+#endif

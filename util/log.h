@@ -1,0 +1,27 @@
+/*
+ * Diagnostics on stderr, one line each, prefixed with "tern: PE <n>: " once the PE is
+ * known ("tern: " before). Every layer logs through here so that messages look alike.
+ */
+#ifndef TERN_UTIL_LOG_H
+#define TERN_UTIL_LOG_H
+
+#include <stdarg.h>
+
+/* Set the PE number shown in the prefix (-1: none). */
+void util_log_set_pe(int pe);
+int util_log_pe(void);
+
+/* Verbosity from TERN_VERBOSE: 0 quiet (default), 1 start-up lines, 2 debug. */
+int util_log_verbosity(void);
+void util_log_set_verbosity(int level);
+
+/* "tern: PE n: error: <text>" */
+void util_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "tern: PE n: warning: <text>" */
+void util_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "tern: PE n: <text>" when verbosity >= level */
+void util_log_info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Format the prefix and text into buf (always NUL-terminated); returns its length. */
+int util_log_format(char *buf, int cap, const char *what, const char *fmt, va_list ap);
+
+#endif

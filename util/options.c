@@ -1,0 +1,107 @@
+#include "util/options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+typedef struct {
+    const char *name;
+    const char *def;
+    const char *help;
+} util_opt_t;
+
+static const util_opt_t opt_table[] = {
+    {"TERN_VERBOSE", "0", "0: quiet; 1: start-up lines (PEs, transports); 2: debug"},
+    {"TERN_BOOT", "auto",
+     "bootstrap: auto, ternrun (set up by ternrun), single (a 1-PE job without launcher)"},
+    {"TERN_TRANSPORT", "auto", "transport between PEs: auto or shm"},
+    {"TERN_SPIN_US", "50",
+     "microseconds an idle PE polls before it sleeps in the kernel until a message arrives"},
+    {"TERN_BCAST_FANOUT", "4", "branching factor of the spanning trees used by broadcasts"},
+    {"TERN_SHM_RING_SIZE", "256k",
+     "bytes of each shared-memory ring from one process to another (power of two)"},
+    {"TERN_SHM_EAGER_MAX", "16k",
+     "largest message copied through a ring; larger ones are written once into the "
+     "sender's shared heap and read in place"},
+    {"TERN_SHM_HEAP_SIZE", "2g",
+     "bytes of each process's shared heap for large messages (address space; memory is "
+     "used only as messages need it); bounds the largest message"},
+    {"TERN_MSG_LEAK_CHECK", "0", "1: report messages not released when the job ends"},
+};
+
+static const util_opt_t *opt_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+        if (strcmp(opt_table[i].name, name) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+const char *util_opt_str(const char *name)
+{
+    const util_opt_t *o = opt_find(name);
+    const char *v = getenv(name);
+    if (v && *v)
+        return v;
+    return o ? o->def : "";
+}
+
+tern_status_t util_opt_long(const char *name, long min, long max, long *out)
+{
+    const char *s = util_opt_str(name);
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 0);
+    if (errno || end == s)
+        goto err_bad;
+    long mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1L << 10; end++; break;
+    case 'm': case 'M': mul = 1L << 20; end++; break;
+    case 'g': case 'G': mul = 1L << 30; end++; break;
+    default: break;
+    }
+    if (*end != '\0')
+        goto err_bad;
+    if (v > max / mul || v < min / mul || v * mul < min || v * mul > max) {
+        util_log_error("%s=%s is out of range [%ld, %ld]", name, s, min, max);
+        return TERN_ERR_INVALID;
+    }
+    *out = v * mul;
+    return TERN_OK;
+err_bad:
+    util_log_error("%s=%s is not an integer", name, s);
+    return TERN_ERR_INVALID;
+}
+
+tern_status_t util_opt_double(const char *name, double min, double max, double *out)
+{
+    const char *s = util_opt_str(name);
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0') {
+        util_log_error("%s=%s is not a number", name, s);
+        return TERN_ERR_INVALID;
+    }
+    if (v < min || v > max) {
+        util_log_error("%s=%s is out of range [%g, %g]", name, s, min, max);
+        return TERN_ERR_INVALID;
+    }
+    *out = v;
+    return TERN_OK;
+}
+
+void util_opt_print(FILE *out)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+        const util_opt_t *o = &opt_table[i];
+        const char *v = getenv(o->name);
+        fprintf(out, "  %-20s default %-6s%s%s%s\n      %s\n", o->name, o->def,
+                v ? " (set: " : "", v ? v : "", v ? ")" : "", o->help);
+    }
+}
+
+void tern_options_print(FILE *out) { util_opt_print(out); }
