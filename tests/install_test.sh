@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the build tree into a scratch prefix, then build examples/hello against the
+# installed Tern twice — with pkg-config and with CMake's find_package(Tern) — and run
+# each with the installed ternrun.
+#   install_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+for f in include/tern/tern.h bin/ternrun; do
+  [ -e "$tmp/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
+done
+libdir=$(find "$tmp/prefix" -name libtern.so -printf '%h\n' | head -1)
+[ -n "$libdir" ] && [ -e "$libdir/libtern.a" ] || { echo "FAIL: libtern.so/.a not installed"; exit 1; }
+
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+cc -o "$tmp/hello_pc" "$src/examples/hello.c" $(pkg-config --cflags --libs tern) \
+   -Wl,-rpath,"$libdir"
+"$tmp/prefix/bin/ternrun" -n 2 --timeout 30 "$tmp/hello_pc" | grep -q "All 18 greetings"
+
+mkdir "$tmp/app"
+cp "$src/examples/hello.c" "$tmp/app/"
+cat > "$tmp/app/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(app C)
+find_package(Tern REQUIRED)
+add_executable(hello hello.c)
+target_link_libraries(hello Tern::tern)
+CM
+cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/app/build" >/dev/null
+"$tmp/prefix/bin/ternrun" -n 3 --timeout 30 "$tmp/app/build/hello" | grep -q "All 19 greetings"
+echo "install test passed"
