@@ -22,6 +22,8 @@
 #define TR_KILL_GRACE 2.0
 /* How long a process that closed its socket without finalizing may live on. */
 #define TR_EOF_GRACE 1.0
+/* Stop reading requests from a process that does not read its replies. */
+#define TR_OUT_HIGH (1u << 20)
 
 /* One child's stdout or stderr under --tag-output. */
 typedef struct {

@@ -29,6 +29,9 @@ static void set_env_int(const char *name, long v)
  * walking them all here.
  */
 static void child(const tr_job_t *job, int rank, int sock, const int *out_fds, int err_fd,
+                  pid_t parent) __attribute__((noreturn));
+
+static void child(const tr_job_t *job, int rank, int sock, const int *out_fds, int err_fd,
                   pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);

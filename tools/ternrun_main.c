@@ -258,7 +258,7 @@ int main(int argc, char **argv)
     if (job.timeout > 0)
         job.timeout_deadline = tr_now() + job.timeout;
 
-    tr_launch(&job);
+    tr_launch(&job); /* a failure leaves the job ending: serving then reaps what started */
     int rc = tr_serve(&job);
 
     tr_shm_cleanup(job.jobid);

@@ -10,9 +10,6 @@
 
 #include "transports/boot_ternrun_proto.h"
 
-/* Stop reading requests from a process that does not read its replies. */
-#define TR_OUT_HIGH (1u << 20)
-
 static void protocol_error(tr_job_t *job, int rank, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

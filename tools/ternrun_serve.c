@@ -192,7 +192,9 @@ static nfds_t build_pollfds(tr_job_t *job, struct pollfd *pfd, int *tag)
     for (int r = 0; r < job->n; r++) {
         tr_proc_t *p = &job->procs[r];
         if (p->sock >= 0) {
-            short ev = POLLIN;
+            short ev = 0;
+            if (p->out_len - p->out_off <= TR_OUT_HIGH) /* else: see tr_proto_read */
+                ev |= POLLIN;
             if (p->out_len > p->out_off)
                 ev |= POLLOUT;
             pfd[k] = (struct pollfd){.fd = p->sock, .events = ev};

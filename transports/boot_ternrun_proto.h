@@ -7,6 +7,12 @@
  * socket are handled in order, so a PUT sent before a FENCE is stored before the fence
  * completes.
  *
+ * Integers are in host byte order: both ends run on the same host. ternrun's rules: the
+ * first frame is HELLO; after FINALIZE, and while a FENCE is unanswered, only ABORT may
+ * follow; a process that sent FINALIZE no longer takes part in fences; ABORT bodies are at
+ * most BOOT_VAL_MAX bytes; GET answers with what the target has put so far. A frame that
+ * breaks these rules or the limits below is a protocol error that ends the job.
+ *
  * Both ends include this header; nothing else is shared between them.
  */
 #ifndef TERN_BOOT_TERNRUN_PROTO_H
