@@ -38,8 +38,14 @@ static core_coll_t *coll_get(core_pe_t *pe, uint64_t cid, int create)
     return c;
 }
 
-static void coll_pend(core_coll_t *c, tern_msg_t *m)
+/* Hold m until c exists. It may wait long: it must not pin a peer's shared heap, which
+ * the peer may need to send us the very creation that releases it. */
+static void coll_pend(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
 {
+    m = core_msg_detach(&pe->pool, m);
+    if (!m)
+        tern_abort("out of memory holding a message for collection %#llx",
+                   (unsigned long long)c->cid);
     m->next = NULL;
     if (c->pend_tail)
         c->pend_tail->next = m;
@@ -149,30 +155,43 @@ static void h_create_coll(core_pe_t *pe, tern_msg_t *m)
     } else {
         c->ndims = m->hdr.ndims;
         memcpy(c->dims, m->hdr.idx, sizeof c->dims);
-        c->total = core_index_total(c->ndims, c->dims);
+        c->total = c->ndims >= 1 && c->ndims <= TERN_MAX_DIMS
+                       ? core_index_total(c->ndims, c->dims) : 0;
+        if (c->kind != TERN_PROXY_ARRAY || !c->total)
+            tern_abort("malformed creation of collection %#llx from PE %d",
+                       (unsigned long long)c->cid, m->hdr.src_pe);
         core_block_range(c->total, pe->num_pes, pe->my_pe, &lo, &hi);
     }
     coll_construct(pe, c, lo, hi, m);
     core_msg_release(&pe->pool, m);
 }
 
-static uint64_t msg_lin(const core_coll_t *c, const tern_msg_t *m)
+static uint64_t msg_lin(core_pe_t *pe, const core_coll_t *c, const tern_msg_t *m)
 {
     switch (c->kind) {
-    case TERN_PROXY_GROUP: return (uint64_t)m->hdr.idx[0];
-    case TERN_PROXY_ARRAY: return core_index_linear(c->ndims, c->dims, m->hdr.idx);
-    default: return 0;
+    case TERN_PROXY_GROUP:
+        if (m->hdr.idx[0] < 0 || m->hdr.idx[0] >= pe->num_pes)
+            break;
+        return (uint64_t)m->hdr.idx[0];
+    case TERN_PROXY_ARRAY:
+        if (!core_index_in_range(c->ndims, c->dims, m->hdr.idx))
+            break;
+        return core_index_linear(c->ndims, c->dims, m->hdr.idx);
+    default:
+        return 0;
     }
+    tern_abort("message from PE %d for an element outside collection %#llx (type '%s')",
+               m->hdr.src_pe, (unsigned long long)c->cid, type_name(c->type));
 }
 
 static void h_entry(core_pe_t *pe, tern_msg_t *m)
 {
     core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
     if (!c->live) {
-        coll_pend(c, m);
+        coll_pend(pe, c, m);
         return;
     }
-    uint64_t lin = msg_lin(c, m);
+    uint64_t lin = msg_lin(pe, c, m);
     core_chare_t *ch = util_hashmap_get(&c->elems, lin);
     if (!ch) {
         /* Not here: forward to where it lives by default (migration will add a location
@@ -200,7 +219,7 @@ static void h_bcast(core_pe_t *pe, tern_msg_t *m)
     }
     core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
     if (!c->live) {
-        coll_pend(c, m);
+        coll_pend(pe, c, m);
         return;
     }
     for (uint64_t i = 0; i < c->nlocal; i++)
@@ -226,6 +245,9 @@ static void h_exit_req(core_pe_t *pe, tern_msg_t *m)
 
 static void h_exit(core_pe_t *pe, tern_msg_t *m)
 {
+    /* What is still held back would be dropped by its receivers once they see EXIT; drop
+     * it here so that EXIT itself goes first and my children are sure to get it. */
+    core_backlog_drop(pe);
     core_tree_forward(pe, m);
     pe->exiting = 1;
     pe->exit_code = (int)m->hdr.ep;

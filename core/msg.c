@@ -37,6 +37,8 @@ uint64_t core_pool_fini(core_pool_t *p)
 
 tern_msg_t *core_msg_alloc(core_pool_t *p, uint64_t body_len)
 {
+    if (body_len > CORE_MAX_BODY)
+        return NULL;
     uint64_t bytes = sizeof(tern_msg_t) + body_len;
     uint32_t c = pool_class_of(bytes);
     tern_msg_t *m;
@@ -69,6 +71,20 @@ tern_msg_t *core_msg_wrap(core_pool_t *p, void *body, tp_rx_ref_t *ref)
     return m;
 }
 
+tern_msg_t *core_msg_detach(core_pool_t *p, tern_msg_t *m)
+{
+    if (!m->rx_ref)
+        return m;
+    tern_msg_t *c = core_msg_alloc(p, m->hdr.body_len);
+    if (!c)
+        return NULL;
+    c->hdr = m->hdr;
+    if (m->hdr.body_len)
+        memcpy(c->body, m->body, m->hdr.body_len);
+    core_msg_release(p, m);
+    return c;
+}
+
 void core_msg_release(core_pool_t *p, tern_msg_t *m)
 {
     if (m->rx_ref) {
@@ -84,6 +100,27 @@ void core_msg_release(core_pool_t *p, tern_msg_t *m)
         return;
     }
     free(m);
+}
+
+int core_body_valid(const core_hdr_t *hdr, const unsigned char *body)
+{
+    uint64_t n = hdr->nsegs;
+    if (n <= 1)
+        return 1;
+    if (n > CORE_MAX_SEGS)
+        return 0;
+    uint64_t off = CORE_ALIGN_UP(8 * n);
+    if (off > hdr->body_len)
+        return 0;
+    const uint64_t *table = (const uint64_t *)body;
+    for (uint64_t i = 0; i < n; i++) {
+        if (table[i] > hdr->body_len)
+            return 0;
+        off += CORE_ALIGN_UP(table[i]);
+        if (off > hdr->body_len)
+            return 0;
+    }
+    return 1;
 }
 
 uint64_t core_body_len(const tern_iov_t *iov, int niov)

@@ -20,6 +20,7 @@
 #define CORE_ALIGN 16u
 #define CORE_ALIGN_UP(x) (((x) + CORE_ALIGN - 1) & ~(uint64_t)(CORE_ALIGN - 1))
 #define CORE_MAX_SEGS 4096
+#define CORE_MAX_BODY (1ULL << 46) /* far above any transport limit; keeps sizes from wrapping */
 
 /* Handler index carried by every message: what the receiving PE does with it. */
 typedef enum {
@@ -81,6 +82,12 @@ tern_msg_t *core_msg_alloc(core_pool_t *p, uint64_t body_len);
 /* A message whose body stays in transport memory until it is released. */
 tern_msg_t *core_msg_wrap(core_pool_t *p, void *body, tp_rx_ref_t *ref);
 void core_msg_release(core_pool_t *p, tern_msg_t *m);
+/* A message that no longer holds transport memory: m itself when it holds none, else a
+ * copy (m is released). For messages kept for an unbounded time, so that they do not pin
+ * a peer's buffers. NULL when out of memory (m is then left as it was). */
+tern_msg_t *core_msg_detach(core_pool_t *p, tern_msg_t *m);
+/* Check that the body's segment table is consistent with its length. */
+int core_body_valid(const core_hdr_t *hdr, const unsigned char *body);
 
 /* Body bytes needed for these payload segments. */
 uint64_t core_body_len(const tern_iov_t *iov, int niov);

@@ -88,6 +88,8 @@ tern_status_t core_send_msg_remote(core_pe_t *pe, int dest, tern_msg_t *m);
 /* Forward a tree message to my children in its tree. */
 void core_tree_forward(core_pe_t *pe, tern_msg_t *m);
 void core_backlog_progress(core_pe_t *pe);
+/* Drop every message still held back (the job is ending: they would never run). */
+void core_backlog_drop(core_pe_t *pe);
 void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref);
 
 /* collections */

@@ -219,32 +219,44 @@ static void core_loop(core_pe_t *pe)
     }
 }
 
-/* Send what is still held back (the EXIT forwarded to my children among it), bounded in
- * time: a child that is gone cannot stop this PE from leaving. */
-static void flush_backlog(core_pe_t *pe)
+/* Release what arrived and will never run, so that in-place buffers go back to their
+ * senders, who may need them to send their own EXIT on. */
+static void drop_incoming(core_pe_t *pe)
 {
-    double deadline = now_s() + 10.0;
-    while (pe->nbacklog && now_s() < deadline) {
-        for (int i = 0; i < pe->ntps; i++)
-            pe->tps[i]->ops->progress(pe->tps[i]);
+    tern_msg_t *m;
+    for (int i = 0; i < pe->ntps; i++)
+        pe->tps[i]->ops->progress(pe->tps[i]);
+    while ((m = core_sched_pop(&pe->sched)))
+        core_msg_release(&pe->pool, m);
+}
+
+/* Only the EXIT to my children is still held back (h_exit dropped the rest). A child does
+ * not stop before it has it, so it keeps draining its rings and this ends; the bound is a
+ * last guard, logged, against a child that vanished. */
+static void flush_exit(core_pe_t *pe)
+{
+    double deadline = now_s() + 60.0;
+    while (pe->nbacklog) {
+        drop_incoming(pe);
         core_backlog_progress(pe);
-        if (pe->nbacklog)
-            sched_yield();
+        if (!pe->nbacklog)
+            break;
+        if (now_s() > deadline) {
+            util_log_error("tern_exit: a child PE in the exit tree did not take the exit "
+                           "message within 60 s; leaving without it");
+            break;
+        }
+        pe->tps[0]->ops->wait(pe->tps[0], 200);
     }
 }
 
 static void core_finalize(core_pe_t *pe)
 {
-    flush_backlog(pe);
+    drop_incoming(pe);
+    flush_exit(pe);
     core_colls_free(pe);
+    drop_incoming(pe);
     tern_msg_t *m;
-    while ((m = core_sched_pop(&pe->sched)))
-        core_msg_release(&pe->pool, m);
-    /* Drain what arrived too late to run so that in-place buffers go back to peers. */
-    for (int i = 0; i < pe->ntps; i++)
-        pe->tps[i]->ops->progress(pe->tps[i]);
-    while ((m = core_sched_pop(&pe->sched)))
-        core_msg_release(&pe->pool, m);
     for (int p = 0; p < pe->num_pes; p++) {
         for (m = pe->backlog[p].head; m;) {
             tern_msg_t *next = m->next;

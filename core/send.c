@@ -78,6 +78,8 @@ static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
         own->hdr = *hdr;
         if (hdr->body_len)
             memcpy(own->body, body, hdr->body_len);
+    } else if (!(own = core_msg_detach(&pe->pool, own))) {
+        return TERN_ERR_NOMEM; /* a forwarded message must not pin a peer's heap either */
     }
     backlog_push(pe, dest, own);
     return TERN_OK;
@@ -172,6 +174,22 @@ void core_backlog_progress(core_pe_t *pe)
     }
 }
 
+void core_backlog_drop(core_pe_t *pe)
+{
+    for (int dest = 0; dest < pe->num_pes && pe->nbacklog; dest++) {
+        core_backlog_t *b = &pe->backlog[dest];
+        if (!b->head)
+            continue;
+        while (b->head) {
+            tern_msg_t *m = b->head;
+            b->head = m->next;
+            core_msg_release(&pe->pool, m);
+        }
+        b->tail = NULL;
+        pe->nbacklog--;
+    }
+}
+
 void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
 {
     int kids[64];
@@ -190,7 +208,8 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
     core_pe_t *pe = arg;
     const core_hdr_t *hdr = buf;
     if (len < sizeof *hdr || hdr->kind == 0 || hdr->kind >= CORE_K_COUNT ||
-        hdr->body_len != len - sizeof *hdr)
+        hdr->body_len != len - sizeof *hdr ||
+        !core_body_valid(hdr, (const unsigned char *)buf + sizeof *hdr))
         tern_abort("malformed message of %zu bytes from PE %d", len, src_pe);
     tern_msg_t *m;
     if (ref) {

@@ -99,8 +99,10 @@ void util_opt_print(FILE *out)
     for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
         const util_opt_t *o = &opt_table[i];
         const char *v = getenv(o->name);
-        fprintf(out, "  %-20s default %-6s%s%s%s\n      %s\n", o->name, o->def,
-                v ? " (set: " : "", v ? v : "", v ? ")" : "", o->help);
+        fprintf(out, "  %-20s default %s", o->name, o->def);
+        if (v)
+            fprintf(out, ", set to %s", v);
+        fprintf(out, "\n      %s\n", o->help);
     }
 }
 

@@ -253,7 +253,8 @@ tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *ms
  * Received messages
  * ------------------------------------------------------------------------------------- */
 
-/* Number of payload segments (0 for an empty payload). */
+/* Number of payload segments: the number of buffers the sender gave (0 when it gave none;
+ * 1 for a message from tern_msg_alloc). */
 int tern_msg_nsegs(const tern_msg_t *msg);
 /* Segment i and its size; NULL (and *size 0) when i is out of range. */
 const void *tern_msg_seg(const tern_msg_t *msg, int i, size_t *size);

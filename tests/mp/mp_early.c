@@ -5,6 +5,10 @@
  * arrive before the creation does. Every element checks that it was constructed before
  * any message ran, and that it got all its messages; elements count the messages that
  * were sent before their constructor ran, and with 3 PEs or more some must have been.
+ *
+ *     mp_early [payload_bytes]
+ * With large payloads and a small TERN_SHM_HEAP_SIZE, the held messages must not pin the
+ * sender's shared heap (which would keep the creation itself from being sent).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +60,11 @@ static void elem_hit(void *self, const tern_msg_t *m)
     elem_t *e = self;
     CHECK(e->constructed);
     const hit_t *h = tern_msg_data(m);
+    size_t n;
+    const unsigned char *pay = tern_msg_seg(m, 1, &n);
+    for (size_t i = 0; i < n; i++)
+        if (pay[i] != mp_pattern((uint64_t)h->seq, i))
+            tern_abort("byte %zu of hit %d is wrong", i, h->seq);
     CHECK_EQ(h->seq, e->hits); /* in order, from one sender */
     int early = h->sent_at < e->ctor_time;
     if (++e->hits == PER_ELEM) {
@@ -85,8 +94,9 @@ static void checker_report(void *self, const tern_msg_t *m)
 
 static void start(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    size_t bytes = argc > 1 ? strtoull(argv[1], NULL, 0) : 0;
+    unsigned char *payload = malloc(bytes + 1);
+    CHECK(payload);
     int npes = tern_num_pes();
     int nelems = 2 * npes;
     tern_proxy_t checker, busy, array;
@@ -104,10 +114,13 @@ static void start(int argc, char **argv)
         CHECK_OK(tern_proxy_elem(&array, &i, &el));
         for (int k = 0; k < PER_ELEM; k++) {
             hit_t h = {mp_now(), k};
-            tern_iov_t iov = {&h, sizeof h};
-            CHECK_OK(tern_send(&el, EP_HIT, &iov, 1, NULL));
+            for (size_t b = 0; b < bytes; b++)
+                payload[b] = mp_pattern((uint64_t)k, b);
+            tern_iov_t iov[2] = {{&h, sizeof h}, {payload, bytes}};
+            CHECK_OK(tern_send(&el, EP_HIT, iov, 2, NULL));
         }
     }
+    free(payload);
 }
 
 int main(int argc, char **argv)
