@@ -137,6 +137,8 @@ uint64_t core_body_len(const tern_iov_t *iov, int niov)
 
 void core_body_fill(unsigned char *dst, const tern_iov_t *iov, int niov)
 {
+    if (niov == 0)
+        return;
     if (niov == 1) {
         if (iov[0].len)
             memcpy(dst, iov[0].base, iov[0].len);
