@@ -3,7 +3,9 @@
 #   run_mp.sh [--code N | --nonzero] [--stderr REGEX]... [--forbid REGEX]... [--within SEC]
 #             -- COMMAND...
 # Checks the exit status, that stderr matches every --stderr and no --forbid regex, that
-# the run took less than --within seconds, and that no /dev/shm/tern.* object was left.
+# the run took less than --within seconds, and that the job left no /dev/shm/tern.<jobid>.*
+# object (its job id holds the pid of the command: r<pid>x... under ternrun, s<pid>x...
+# for a program started alone), so tests running side by side do not confuse each other.
 set -u
 want_code=0 nonzero=0 within=120
 must=() forbid=()
@@ -20,12 +22,13 @@ while [ $# -gt 0 ]; do
 done
 errf=$(mktemp)
 trap 'rm -f "$errf"' EXIT
-before=$(ls /dev/shm 2>/dev/null | grep '^tern\.' | sort)
 t0=$(date +%s.%N)
-"$@" 2> >(tee "$errf" >&2)
+"$@" 2>"$errf" &
+pid=$!
+wait $pid
 code=$?
 t1=$(date +%s.%N)
-wait
+cat "$errf" >&2
 fail=0
 if [ $nonzero -eq 1 ]; then
   [ $code -ne 0 ] || { echo "FAIL: expected a non-zero exit, got 0"; fail=1; }
@@ -42,8 +45,7 @@ elapsed=$(echo "$t1 - $t0" | bc)
 if [ "$(echo "$elapsed > $within" | bc)" -eq 1 ]; then
   echo "FAIL: took ${elapsed}s, more than ${within}s"; fail=1
 fi
-after=$(ls /dev/shm 2>/dev/null | grep '^tern\.' | sort)
-left=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep -v '^$')
+left=$(ls /dev/shm 2>/dev/null | grep -E "^tern\.[rs]${pid}x" || true)
 [ -z "$left" ] || { echo "FAIL: left in /dev/shm: $left"; fail=1; }
 echo "exit $code in ${elapsed}s"
 exit $fail
