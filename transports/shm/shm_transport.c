@@ -61,9 +61,12 @@ typedef struct {
     uint64_t len;
 } shm_heap_rec_t;
 
+struct shm_tp;
+
 typedef struct shm_rx_ref {
     tp_rx_ref_t base;
     _Atomic uint32_t *done;
+    struct shm_tp *owner;        /* whose free list it goes back to */
     struct shm_rx_ref *next_free;
 } shm_rx_ref_t;
 
@@ -75,7 +78,7 @@ typedef struct {
     unsigned char *heap;    /* the peer's heap, where its large messages are */
 } shm_peer_t;
 
-typedef struct {
+typedef struct shm_tp {
     tp_t base;
     tp_params_t params;
     int my_pe;
@@ -382,9 +385,7 @@ static void shm_ref_release(tp_rx_ref_t *rel)
 {
     shm_rx_ref_t *r = (shm_rx_ref_t *)rel;
     atomic_store_explicit(r->done, 1, memory_order_release);
-    /* The free list belongs to the transport; the ref remembers it through the pointer
-     * stored when it was handed out. */
-    shm_tp_t *s = (shm_tp_t *)r->next_free;
+    shm_tp_t *s = r->owner;
     r->next_free = s->free_refs;
     s->free_refs = r;
 }
@@ -397,7 +398,7 @@ static shm_rx_ref_t *shm_ref_get(shm_tp_t *s)
     else if (!(r = malloc(sizeof *r)))
         return NULL;
     r->base.release = shm_ref_release;
-    r->next_free = (shm_rx_ref_t *)(void *)s;
+    r->owner = s;
     return r;
 }
 
