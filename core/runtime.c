@@ -11,6 +11,7 @@
 
 #include "core/pe.h"
 #include "core/registry.h"
+#include "topology/bind.h"
 #include "util/log.h"
 #include "util/options.h"
 
@@ -305,6 +306,9 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
      * and in time order. */
     if (pe->num_pes > 1)
         setvbuf(stdout, NULL, _IOLBF, 0);
+    int cpu = -1;
+    if (topo_bind(pe->boot->local_rank, pe->boot->local_size, &cpu) != TERN_OK)
+        tern_abort("tern_run: start-up failed: TERN_BIND");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pe->oversubscribed = ncpu > 0 && pe->boot->local_size > ncpu;
     uint64_t hash = core_registry_freeze();
@@ -314,7 +318,10 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
         st = open_transports(pe);
     if (st != TERN_OK)
         tern_abort("tern_run: start-up failed: %s", tern_strerror(st));
-    util_log_info(1, "pid %d, %d PEs, transport %s%s", (int)getpid(), pe->num_pes,
+    char where[32] = "not bound";
+    if (cpu >= 0)
+        snprintf(where, sizeof where, "bound to CPU %d", cpu);
+    util_log_info(1, "pid %d, %s, %d PEs, transport %s%s", (int)getpid(), where, pe->num_pes,
                   pe->ntps ? pe->tps[0]->ops->name : "none (1 PE)",
                   pe->oversubscribed ? ", more PEs than cores" : "");
     if (pe->my_pe == 0 && main_fn)

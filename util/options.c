@@ -17,6 +17,8 @@ static const util_opt_t opt_table[] = {
     {"TERN_BOOT", "auto",
      "bootstrap: auto, ternrun (set up by ternrun), single (a 1-PE job without launcher)"},
     {"TERN_TRANSPORT", "auto", "transport between PEs: auto or shm"},
+    {"TERN_BIND", "auto",
+     "bind each PE to a CPU: core, none, or auto (core when the host has a CPU for every PE)"},
     {"TERN_SPIN_US", "50",
      "microseconds an idle PE polls before it sleeps in the kernel until a message arrives"},
     {"TERN_BCAST_FANOUT", "4", "branching factor of the spanning trees used by broadcasts"},
