@@ -1,11 +1,19 @@
 /*
  * A single-producer single-consumer byte ring in shared memory, carrying variable-length
- * records. Each side keeps its own cursor in private memory and a cached copy of the
- * other's, so the shared cache lines are touched only when a cached view runs out.
+ * records. Each side keeps its own cursor in private memory.
  *
  * A record is a 16-byte header then its body, padded to 16 bytes, so bodies are 16-byte
  * aligned. A record never wraps: when it does not fit before the end, a WRAP record fills
  * the tail and the record starts at offset 0.
+ *
+ * The consumer learns of a new record from the record itself, not from a shared tail
+ * counter: a header's first word (length and tag) is published last, with release, and
+ * a zero word means "nothing yet". So a small message costs the consumer the cache lines
+ * of the record and nothing else. For that to hold, the slot where the next header will
+ * go must read zero before it is written: the ring starts zeroed at its first slot, and
+ * every commit zeroes the slot after its record before publishing it (the producer
+ * reserves those 16 bytes too). Stale bytes of earlier laps are thus never taken for a
+ * header. The consumer's head is shared so that the producer knows what it may reuse.
  */
 #ifndef TERN_SHM_RING_H
 #define TERN_SHM_RING_H
@@ -17,17 +25,16 @@
 #define SHM_CACHELINE 64
 #define SHM_REC_ALIGN 16u
 
-enum { SHM_REC_WRAP = 0, SHM_REC_DATA = 1, SHM_REC_HEAP = 2 };
+/* Record tags; 0 is reserved for "no record here yet". */
+enum { SHM_REC_DATA = 1, SHM_REC_HEAP = 2, SHM_REC_WRAP = 3 };
 
 typedef struct {
-    uint32_t len; /* body bytes */
-    uint32_t tag; /* SHM_REC_* */
+    _Atomic uint64_t word; /* body length (low 32 bits) and tag (high 32 bits) */
     uint64_t reserved;
 } shm_rec_t;
 
 /* Shared part. `data` follows the structure; its size is a power of two. */
 typedef struct {
-    _Alignas(SHM_CACHELINE) _Atomic uint64_t tail; /* written by the producer */
     _Alignas(SHM_CACHELINE) _Atomic uint64_t head; /* written by the consumer */
     _Alignas(SHM_CACHELINE) unsigned char data[];
 } shm_ring_t;
@@ -37,15 +44,20 @@ typedef struct {
     uint64_t size; /* bytes of data, power of two */
     uint64_t tail;
     uint64_t head_cache;
-    uint64_t pending; /* bytes of the reserved record, 0 if none */
+    uint64_t pending; /* span of the reserved record, 0 if none */
+    uint64_t len;     /* its body length */
 } shm_ring_prod_t;
 
 typedef struct {
     shm_ring_t *ring;
     uint64_t size;
     uint64_t head;
-    uint64_t tail_cache;
 } shm_ring_cons_t;
+
+static inline shm_rec_t *shm_ring_slot(shm_ring_t *r, uint64_t size, uint64_t pos)
+{
+    return (shm_rec_t *)(r->data + (pos & (size - 1)));
+}
 
 static inline size_t shm_ring_bytes(uint64_t size) { return sizeof(shm_ring_t) + size; }
 
@@ -57,21 +69,35 @@ static inline uint64_t shm_rec_span(uint64_t len)
 /* Largest body a ring of `size` bytes can ever take. */
 static inline uint64_t shm_ring_max_body(uint64_t size) { return size / 2 - sizeof(shm_rec_t); }
 
+/* Make an empty ring whose streams start at position `start`; done once, by its creator,
+ * before either side attaches. The rest of `data` may hold anything. */
+static inline void shm_ring_format(shm_ring_t *r, uint64_t size, uint64_t start)
+{
+    atomic_store_explicit(&shm_ring_slot(r, size, start)->word, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->head, start, memory_order_release);
+}
+
+/* Both sides attach to an empty ring (the producer starts where the consumer is). */
 static inline void shm_ring_prod_init(shm_ring_prod_t *p, shm_ring_t *r, uint64_t size)
 {
     p->ring = r;
     p->size = size;
-    p->tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    p->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+    p->tail = atomic_load_explicit(&r->head, memory_order_acquire);
+    p->head_cache = p->tail;
     p->pending = 0;
+    p->len = 0;
 }
 
 static inline void shm_ring_cons_init(shm_ring_cons_t *c, shm_ring_t *r, uint64_t size)
 {
     c->ring = r;
     c->size = size;
-    c->head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    c->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+    c->head = atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
+static inline uint64_t shm_rec_word(uint64_t len, uint32_t tag)
+{
+    return len | (uint64_t)tag << 32;
 }
 
 /*
@@ -83,54 +109,57 @@ static inline void *shm_ring_reserve(shm_ring_prod_t *p, uint64_t len)
     uint64_t span = shm_rec_span(len);
     uint64_t off = p->tail & (p->size - 1);
     uint64_t contig = p->size - off;
-    uint64_t need = span <= contig ? span : contig + span;
+    /* The record, a filler when it must start over at offset 0, and the next slot. */
+    uint64_t need = (span <= contig ? span : contig + span) + sizeof(shm_rec_t);
     if (p->tail + need - p->head_cache > p->size) {
         p->head_cache = atomic_load_explicit(&p->ring->head, memory_order_acquire);
         if (p->tail + need - p->head_cache > p->size)
             return NULL;
     }
     if (span > contig) {
-        shm_rec_t *w = (shm_rec_t *)(p->ring->data + off);
-        w->len = (uint32_t)(contig - sizeof(shm_rec_t));
-        w->tag = SHM_REC_WRAP;
+        /* The slot at offset 0 is free (reserved above): make it read "empty" before the
+         * filler that sends the consumer there becomes visible. */
+        atomic_store_explicit(&shm_ring_slot(p->ring, p->size, p->tail + contig)->word, 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&shm_ring_slot(p->ring, p->size, p->tail)->word,
+                              shm_rec_word(contig - sizeof(shm_rec_t), SHM_REC_WRAP),
+                              memory_order_release);
         p->tail += contig;
-        off = 0;
     }
-    shm_rec_t *h = (shm_rec_t *)(p->ring->data + off);
-    h->len = (uint32_t)len;
     p->pending = span;
-    return h + 1;
+    p->len = len;
+    return shm_ring_slot(p->ring, p->size, p->tail) + 1;
 }
 
 static inline void shm_ring_commit(shm_ring_prod_t *p, uint32_t tag)
 {
-    shm_rec_t *h = (shm_rec_t *)(p->ring->data + (p->tail & (p->size - 1)));
-    h->tag = tag;
+    shm_rec_t *h = shm_ring_slot(p->ring, p->size, p->tail);
+    atomic_store_explicit(&shm_ring_slot(p->ring, p->size, p->tail + p->pending)->word, 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&h->word, shm_rec_word(p->len, tag), memory_order_release);
     p->tail += p->pending;
     p->pending = 0;
-    atomic_store_explicit(&p->ring->tail, p->tail, memory_order_release);
 }
 
-/* Give up a reservation (the WRAP filler, if one was written, stays: it is harmless once
- * published by a later commit). */
+/* Give up a reservation (a filler, if one was needed, stays: the consumer skips it and
+ * finds an empty slot). */
 static inline void shm_ring_cancel(shm_ring_prod_t *p) { p->pending = 0; }
 
 /* The next record's body, or NULL when the ring is empty. */
 static inline void *shm_ring_peek(shm_ring_cons_t *c, uint32_t *len, uint32_t *tag)
 {
     for (;;) {
-        if (c->head == c->tail_cache) {
-            c->tail_cache = atomic_load_explicit(&c->ring->tail, memory_order_acquire);
-            if (c->head == c->tail_cache)
-                return NULL;
-        }
-        shm_rec_t *h = (shm_rec_t *)(c->ring->data + (c->head & (c->size - 1)));
-        if (h->tag == SHM_REC_WRAP) {
-            c->head += sizeof(shm_rec_t) + h->len;
+        shm_rec_t *h = shm_ring_slot(c->ring, c->size, c->head);
+        uint64_t w = atomic_load_explicit(&h->word, memory_order_acquire);
+        uint32_t t = (uint32_t)(w >> 32);
+        if (t == 0)
+            return NULL;
+        if (t == SHM_REC_WRAP) {
+            c->head += sizeof(shm_rec_t) + (uint32_t)w;
             continue;
         }
-        *len = h->len;
-        *tag = h->tag;
+        *len = (uint32_t)w;
+        *tag = t;
         return h + 1;
     }
 }
@@ -144,7 +173,8 @@ static inline void shm_ring_pop(shm_ring_cons_t *c, uint32_t len)
 
 static inline int shm_ring_empty(shm_ring_cons_t *c)
 {
-    return c->head == atomic_load_explicit(&c->ring->tail, memory_order_acquire);
+    uint32_t len, tag;
+    return shm_ring_peek(c, &len, &tag) == NULL;
 }
 
 #endif

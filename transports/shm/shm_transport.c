@@ -171,6 +171,8 @@ static tern_status_t shm_create_own(shm_tp_t *s, const char *jobid)
     h->heap_off = heap_off;
     atomic_store(&h->wake, 0);
     atomic_store(&h->sleeping, 0);
+    for (int pe = 0; pe < s->npes; pe++)
+        shm_ring_format(ring_at(h, pe), s->ring_size, 0);
     atomic_thread_fence(memory_order_release);
     h->magic = SHM_MAGIC;
     s->me = h;
