@@ -27,8 +27,14 @@ int core_home_pe(core_pe_t *pe, const tern_proxy_t *p)
 
 static core_coll_t *coll_get(core_pe_t *pe, uint64_t cid, int create)
 {
+    if (pe->last_coll && pe->last_coll->cid == cid)
+        return pe->last_coll;
     core_coll_t *c = util_hashmap_get(&pe->colls, cid);
-    if (c || !create)
+    if (c) {
+        pe->last_coll = c;
+        return c;
+    }
+    if (!create)
         return c;
     c = calloc(1, sizeof *c);
     if (!c || util_hashmap_put(&pe->colls, cid, c) != TERN_OK)
@@ -192,7 +198,14 @@ static void h_entry(core_pe_t *pe, tern_msg_t *m)
         return;
     }
     uint64_t lin = msg_lin(pe, c, m);
-    core_chare_t *ch = util_hashmap_get(&c->elems, lin);
+    core_chare_t *ch = c->last_chare;
+    if (!ch || c->last_lin != lin) {
+        ch = util_hashmap_get(&c->elems, lin);
+        if (ch) {
+            c->last_chare = ch;
+            c->last_lin = lin;
+        }
+    }
     if (!ch) {
         /* Not here: forward to where it lives by default (migration will add a location
          * cache in front of this). */
@@ -274,6 +287,7 @@ void core_colls_free(core_pe_t *pe)
 {
     uint64_t key;
     void *val;
+    pe->last_coll = NULL;
     for (size_t it = 0; util_hashmap_next(&pe->colls, &it, &key, &val);) {
         core_coll_t *c = val;
         const core_type_t *t = core_type_by_gid(c->type);

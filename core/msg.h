@@ -64,6 +64,11 @@ struct tern_msg {
     _Alignas(CORE_ALIGN) unsigned char inline_body[];
 };
 
+/* core_deliver copies a received header and body in one go. */
+_Static_assert(offsetof(struct tern_msg, inline_body) ==
+                   offsetof(struct tern_msg, hdr) + sizeof(core_hdr_t),
+               "the inline body follows the header");
+
 #define CORE_POOL_CLASSES 9 /* 256 B .. 64 KiB */
 #define CORE_POOL_NONE UINT32_MAX
 

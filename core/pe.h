@@ -43,6 +43,10 @@ typedef struct core_coll {
     uint64_t nlocal;
     tern_msg_t *pend_head;  /* messages that arrived before the collection */
     tern_msg_t *pend_tail;
+    /* The member the last message went to: messages tend to come in runs to one chare.
+     * Whatever removes a local member (migration) must clear it. */
+    core_chare_t *last_chare;
+    uint64_t last_lin;
 } core_coll_t;
 
 /* Messages for one PE that the transport could not take yet, in order. */
@@ -55,6 +59,7 @@ typedef struct core_pe {
     int num_pes;
     boot_t *boot;
     tp_t *tps[4];           /* live transports */
+    struct core_coll *last_coll; /* the collection the last message went to */
     int ntps;
     tp_t **route;           /* by PE: the transport that reaches it (NULL for me) */
     size_t *route_max;      /* by PE: largest message the route accepts (0: no limit) */
@@ -74,9 +79,21 @@ typedef struct core_pe {
     double t0;
 } core_pe_t;
 
-core_pe_t *core_pe_current(void);
+/* The PE of this thread (one PE per process for now; thread-local so that several PEs per
+ * process stay possible). Initial-exec: every send reads it, and the library is linked
+ * into programs, not dlopen'ed. */
+extern _Thread_local core_pe_t *core_tls_pe __attribute__((tls_model("initial-exec")));
+
+static inline core_pe_t *core_pe_current(void) { return core_tls_pe; }
+
+core_pe_t *core_pe_not_running(const char *call);
+
 /* The current PE, or NULL after logging "<call>: the runtime is not running". */
-core_pe_t *core_pe_checked(const char *call);
+static inline core_pe_t *core_pe_checked(const char *call)
+{
+    core_pe_t *pe = core_tls_pe;
+    return __builtin_expect(pe != NULL, 1) ? pe : core_pe_not_running(call);
+}
 
 /* messages */
 void core_enqueue(core_pe_t *pe, tern_msg_t *m);

@@ -17,17 +17,15 @@
 
 /* The PE of this thread. One PE per process for now; with several PEs per process this
  * becomes one per thread, which is why it is thread-local. */
-static _Thread_local core_pe_t *current_pe;
+_Thread_local core_pe_t *core_tls_pe;
+#define current_pe core_tls_pe
 static int run_called;
 
-core_pe_t *core_pe_current(void) { return current_pe; }
-
-core_pe_t *core_pe_checked(const char *call)
+core_pe_t *core_pe_not_running(const char *call)
 {
-    if (!current_pe)
-        util_log_error("%s: the runtime is not running (call it from main_fn or an entry "
-                       "method, after tern_run has started)", call);
-    return current_pe;
+    util_log_error("%s: the runtime is not running (call it from main_fn or an entry "
+                   "method, after tern_run has started)", call);
+    return NULL;
 }
 
 static double now_s(void)

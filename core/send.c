@@ -33,19 +33,24 @@ static void backlog_push(core_pe_t *pe, int dest, tern_msg_t *m)
     b->tail = m;
 }
 
-static tern_status_t route_check(core_pe_t *pe, int dest, uint64_t total)
+static tern_status_t route_fail(core_pe_t *pe, int dest, uint64_t total)
 {
     if (!pe->route[dest]) {
         util_log_error("no transport reaches PE %d", dest);
         return TERN_ERR_UNREACHABLE;
     }
-    if (pe->route_max[dest] && total > pe->route_max[dest]) {
-        util_log_error("a message of %llu bytes to PE %d exceeds the transport's limit of %zu "
-                       "bytes (see TERN_SHM_HEAP_SIZE)",
-                       (unsigned long long)total, dest, pe->route_max[dest]);
-        return TERN_ERR_INVALID;
-    }
-    return TERN_OK;
+    util_log_error("a message of %llu bytes to PE %d exceeds the transport's limit of %zu "
+                   "bytes (see TERN_SHM_HEAP_SIZE)",
+                   (unsigned long long)total, dest, pe->route_max[dest]);
+    return TERN_ERR_INVALID;
+}
+
+static inline tern_status_t route_check(core_pe_t *pe, int dest, uint64_t total)
+{
+    if (__builtin_expect(pe->route[dest] && (!pe->route_max[dest] ||
+                                             total <= pe->route_max[dest]), 1))
+        return TERN_OK;
+    return route_fail(pe, dest, total);
 }
 
 /* Send header + body (contiguous in memory or not) to dest; on back-pressure keep a copy
@@ -98,7 +103,7 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
                             int niov)
 {
     hdr->nsegs = (uint16_t)niov;
-    hdr->body_len = core_body_len(iov, niov);
+    hdr->body_len = niov == 1 ? iov[0].len : core_body_len(iov, niov);
     if (dest == pe->my_pe) {
         tern_msg_t *m = core_msg_alloc(&pe->pool, hdr->body_len);
         if (!m)
@@ -112,7 +117,18 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
     tern_status_t st = route_check(pe, dest, total);
     if (st != TERN_OK)
         return st;
-    if (!pe->backlog[dest].head) {
+    if (niov <= 1 && !pe->backlog[dest].head) {
+        /* The common case: header and at most one buffer, no length table. */
+        tern_iov_t w[2] = {{hdr, sizeof *hdr}, {niov ? iov[0].base : NULL, hdr->body_len}};
+        tp_t *tp = pe->route[dest];
+        st = tp->ops->send(tp, dest, w, hdr->body_len ? 2 : 1, total, NULL);
+        if (st == TERN_OK)
+            return TERN_OK;
+        if (st != TERN_ERR_RETRY) {
+            util_log_error("sending to PE %d failed: %s", dest, tern_strerror(st));
+            return st;
+        }
+    } else if (!pe->backlog[dest].head) {
         tern_iov_t wstack[2 * WIRE_IOV_STACK + 2];
         uint64_t tstack[WIRE_IOV_STACK + 2];
         tern_iov_t *w = wstack;
@@ -209,19 +225,26 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
     const core_hdr_t *hdr = buf;
     if (len < sizeof *hdr || hdr->kind == 0 || hdr->kind >= CORE_K_COUNT ||
         hdr->body_len != len - sizeof *hdr ||
-        !core_body_valid(hdr, (const unsigned char *)buf + sizeof *hdr))
+        (hdr->nsegs > 1 && !core_body_valid(hdr, (const unsigned char *)buf + sizeof *hdr)))
         tern_abort("malformed message of %zu bytes from PE %d", len, src_pe);
     tern_msg_t *m;
     if (ref) {
         m = core_msg_wrap(&pe->pool, (unsigned char *)buf + sizeof *hdr, ref);
+        if (!m)
+            tern_abort("out of memory receiving a message from PE %d", src_pe);
+        m->hdr = *hdr;
     } else {
         m = core_msg_alloc(&pe->pool, hdr->body_len);
-        if (m && hdr->body_len)
-            memcpy(m->body, (const unsigned char *)buf + sizeof *hdr, hdr->body_len);
+        if (!m)
+            tern_abort("out of memory receiving a message from PE %d", src_pe);
+        if (m->body == m->inline_body)
+            memcpy(&m->hdr, buf, len); /* the body follows the header: one copy */
+        else {
+            m->hdr = *hdr;
+            if (hdr->body_len)
+                memcpy(m->body, (const unsigned char *)buf + sizeof *hdr, hdr->body_len);
+        }
     }
-    if (!m)
-        tern_abort("out of memory receiving a message from PE %d", src_pe);
-    m->hdr = *hdr;
     core_enqueue(pe, m);
 }
 
@@ -242,13 +265,13 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
         util_log_error("%s: %u is not a registered entry method", call, ep);
         return TERN_ERR_INVALID;
     }
-    const core_type_t *pt = core_type_by_gid(to->type);
-    if (!pt) {
-        util_log_error("%s: the proxy names no registered chare type (type id %u)", call,
-                       to->type);
-        return TERN_ERR_INVALID;
-    }
-    if (e->type_gid != to->type) {
+    if (__builtin_expect(e->type_gid != to->type, 0)) {
+        const core_type_t *pt = core_type_by_gid(to->type);
+        if (!pt) {
+            util_log_error("%s: the proxy names no registered chare type (type id %u)", call,
+                           to->type);
+            return TERN_ERR_INVALID;
+        }
         util_log_error("%s: entry method '%s.%s' is not a method of chare type '%s'", call,
                        core_type_local(e->type)->name, e->name, pt->name);
         return TERN_ERR_TYPE;
@@ -433,10 +456,15 @@ const void *tern_msg_seg(const tern_msg_t *msg, int i, size_t *size)
     return core_msg_seg(msg, i, size);
 }
 
-const void *tern_msg_data(const tern_msg_t *msg) { return core_msg_seg(msg, 0, NULL); }
+const void *tern_msg_data(const tern_msg_t *msg)
+{
+    return msg->hdr.nsegs == 1 ? msg->body : core_msg_seg(msg, 0, NULL);
+}
 
 size_t tern_msg_size(const tern_msg_t *msg)
 {
+    if (msg->hdr.nsegs == 1)
+        return msg->hdr.body_len;
     size_t s;
     core_msg_seg(msg, 0, &s);
     return s;
