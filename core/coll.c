@@ -11,7 +11,6 @@
 #include "core/registry.h"
 #include "util/log.h"
 
-#define HDR_FORWARDED 0x1u /* a tree message already sent on to its children here */
 
 uint64_t core_new_cid(core_pe_t *pe)
 {
@@ -226,9 +225,9 @@ static void h_entry(core_pe_t *pe, tern_msg_t *m)
 
 static void h_bcast(core_pe_t *pe, tern_msg_t *m)
 {
-    if (!(m->hdr.flags & HDR_FORWARDED)) {
+    if (!(m->hdr.flags & CORE_HDR_FORWARDED)) {
         core_tree_forward(pe, m);
-        m->hdr.flags |= HDR_FORWARDED;
+        m->hdr.flags |= CORE_HDR_FORWARDED;
     }
     core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
     if (!c->live) {

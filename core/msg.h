@@ -33,6 +33,8 @@ typedef enum {
     CORE_K_COUNT
 } core_kind_t;
 
+#define CORE_HDR_FORWARDED 0x1u /* a tree message already sent on to its children here */
+
 typedef struct core_hdr {
     uint16_t kind;     /* core_kind_t */
     uint16_t nsegs;

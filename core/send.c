@@ -16,6 +16,12 @@
 
 void core_enqueue(core_pe_t *pe, tern_msg_t *m)
 {
+    /* A broadcast goes on down its tree as soon as it is here, not when it is dispatched:
+     * the PEs below need not wait for this one's queue. */
+    if (m->hdr.kind == CORE_K_BCAST && !(m->hdr.flags & CORE_HDR_FORWARDED) && !pe->exiting) {
+        core_tree_forward(pe, m);
+        m->hdr.flags |= CORE_HDR_FORWARDED;
+    }
     if (core_sched_push(&pe->sched, m) != TERN_OK)
         tern_abort("out of memory queueing a message");
 }
