@@ -71,7 +71,7 @@ _Static_assert(offsetof(struct tern_msg, inline_body) ==
                    offsetof(struct tern_msg, hdr) + sizeof(core_hdr_t),
                "the inline body follows the header");
 
-#define CORE_POOL_CLASSES 9 /* 256 B .. 64 KiB */
+#define CORE_POOL_CLASSES 10 /* 256 B .. 128 KiB: a 64 KiB body and its header fit */
 #define CORE_POOL_NONE UINT32_MAX
 
 typedef struct {

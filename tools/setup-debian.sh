@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install what building and testing Tern needs on Debian, if it is missing.
-# Required: a C compiler, CMake, pkg-config, bc (test scripts).
+# Required: a C compiler, CMake, pkg-config, bc (test scripts), python3 (benchmark driver).
 # Optional, detected by the build: UCX, libfabric, PMIx, hwloc (later transports and
 # topology), Google Benchmark and Open MPI (benchmarks and their baselines).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config bc
+pkgs=(build-essential cmake pkg-config bc python3
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
       openmpi-bin libopenmpi-dev)
 missing=()

@@ -51,7 +51,7 @@ static void test_pool_sizes(void)
     core_pool_init(&pool);
     CHECK_EQ_U(pool.live, 0);
 
-    /* Body sizes around every class boundary (256 B .. 64 KiB including the message
+    /* Body sizes around every class boundary (256 B .. 128 KiB including the message
      * struct) and well above the largest class. */
     uint64_t sizes[128];
     size_t ns = 0;

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Run Tern's benchmarks beside their Open MPI twins and print one table per benchmark.
+
+    perf/run.py [--build build] [--runs 5] [--only pingpong,msgrate,...] [--pes 2,4,8]
+                [--quick] [--json FILE]
+
+Each benchmark program prints `RESULT <metric> <x> <value> <unit>` lines (perf/bench.h):
+the median of its own timed repetitions after a warm-up. The driver runs the Tern and the
+MPI program --runs times each, alternating which goes first, and reports per x the median
+over runs of each, their ratio, and whether the goal (issue 3) is met. The micro-benchmarks
+(Google Benchmark, perf/micro) report Tern and baseline pairs the same way. All figures,
+every run included, go to a JSON file for later comparison.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+# metric -> (unit, which is better, goal description, goal test on (x, ratio Tern/MPI))
+METRICS = {
+    "latency": ("us", "lower", "<= 1.00 at 8 B", lambda x, r: r <= 1.0 if x == 8 else None),
+    "bandwidth": ("MB/s", "higher", ">= 0.90 from 1 MiB",
+                  lambda x, r: r >= 0.9 if x >= (1 << 20) else None),
+    "msgrate": ("Mmsg/s", "higher", ">= 1.00", lambda x, r: r >= 1.0),
+    "bcast": ("us", "lower", None, None),
+    "alltoall": ("us", "lower", None, None),
+}
+
+# name -> (program stem, x is a PE count, arguments, quick arguments)
+BENCHES = {
+    "pingpong": ("pingpong", False, ["-max", str(4 << 20)],
+                 ["-max", str(4 << 20), "-step", "8", "-iters", "300", "-warmup", "30",
+                  "-reps", "3"]),
+    "msgrate": ("msgrate", False, ["-min", "8", "-max", "512", "-step", "8"],
+                ["-iters", "200", "-warmup", "20", "-reps", "3"]),
+    "bcast": ("bcast", True, [], ["-iters", "200", "-warmup", "20", "-reps", "3"]),
+    "alltoall": ("alltoall", True, [], ["-iters", "100", "-warmup", "10", "-reps", "3"]),
+}
+
+
+def ncpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def run(cmd, env, timeout):
+    """Run one benchmark program; return {(metric, x): value} and the unit per metric."""
+    try:
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        sys.exit("perf/run.py: %s took more than %d s" % (" ".join(cmd), timeout))
+    if p.returncode != 0:
+        sys.exit("perf/run.py: %s failed (exit %d):\n%s" %
+                 (" ".join(cmd), p.returncode, p.stderr.strip()))
+    out = {}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) == 5 and f[0] == "RESULT":
+            out[(f[1], int(float(f[2])))] = float(f[3])
+    if not out:
+        sys.exit("perf/run.py: %s printed no RESULT line" % " ".join(cmd))
+    return out
+
+
+def launchers(build, np_, stem, args, have_mpi):
+    tern = [os.path.join(build, "tools", "ternrun"), "-n", str(np_), "--timeout", "300",
+            os.path.join(build, "perf", "tern_" + stem)] + args
+    mpi = None
+    if have_mpi:
+        mpi = ["mpirun", "-np", str(np_)]
+        if os.geteuid() == 0:
+            mpi.append("--allow-run-as-root")
+        if np_ > ncpus():
+            # As TERN_BIND=auto does: no binding when the PEs outnumber the CPUs.
+            mpi += ["--oversubscribe", "--bind-to", "none"]
+        mpi += [os.path.join(build, "perf", "mpi_" + stem)] + args
+    return tern, mpi
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return "%.3f" % v if abs(v) < 100 else "%.1f" % v
+
+
+def table(title, xname, rows, unit, better, goal):
+    print()
+    print("== %s (%s, %s is better%s)" % (title, unit, better,
+                                          ", goal Tern/MPI " + goal if goal else ""))
+    print("%10s %12s %12s %10s %6s" % (xname, "Tern", "MPI", "Tern/MPI", "goal"))
+    for r in rows:
+        met = {True: "met", False: "MISSED", None: ""}[r["goal_met"]]
+        print("%10s %12s %12s %10s %6s" % (r["x"], fmt(r["tern_median"]),
+                                            fmt(r["mpi_median"]), fmt(r["ratio"]), met))
+
+
+def bench_multi(name, opts, results):
+    stem, by_pes, args, quick_args = BENCHES[name]
+    have_mpi = opts.mpi and os.path.exists(os.path.join(opts.build, "perf", "mpi_" + stem))
+    args = args + (quick_args if opts.quick else [])
+    pes = opts.pes if by_pes else [2]
+    env = dict(os.environ)
+    samples = {}  # (metric, x) -> {"tern": [...], "mpi": [...]}
+    for np_ in pes:
+        tern, mpi = launchers(opts.build, np_, stem, args, have_mpi)
+        for i in range(opts.runs):
+            order = [("tern", tern), ("mpi", mpi)]
+            if i % 2:
+                order.reverse()
+            for who, cmd in order:
+                if cmd is None:
+                    continue
+                for (metric, x), v in run(cmd, env, opts.timeout).items():
+                    samples.setdefault((metric, x), {"tern": [], "mpi": []})[who].append(v)
+    by_metric = {}
+    for (metric, x), s in sorted(samples.items()):
+        tm = statistics.median(s["tern"]) if s["tern"] else None
+        mm = statistics.median(s["mpi"]) if s["mpi"] else None
+        ratio = tm / mm if tm is not None and mm else None
+        test = METRICS[metric][3]
+        by_metric.setdefault(metric, []).append({
+            "x": x, "tern": s["tern"], "mpi": s["mpi"], "tern_median": tm, "mpi_median": mm,
+            "ratio": ratio, "goal_met": test(x, ratio) if test and ratio is not None else None,
+        })
+    for metric in [m for m in METRICS if m in by_metric]:
+        rows = by_metric[metric]
+        unit, better, goal, _ = METRICS[metric]
+        table("%s: %s" % (name, metric), "PEs" if by_pes else "bytes", rows, unit, better,
+              goal)
+        results["benchmarks"]["%s.%s" % (name, metric)] = {
+            "unit": unit, "better": better, "goal": goal, "x": "pes" if by_pes else "bytes",
+            "rows": rows}
+
+
+def bench_micro(opts, results):
+    exe = os.path.join(opts.build, "perf", "micro", "tern_micro")
+    if not os.path.exists(exe):
+        print("\n== micro: not built (Google Benchmark not found)")
+        return
+    cmd = [exe, "--benchmark_format=json", "--benchmark_repetitions=%d" % max(opts.runs, 1),
+           "--benchmark_report_aggregates_only=true"]
+    if opts.quick:
+        cmd.append("--benchmark_min_time=0.01")
+    env = dict(os.environ, TERN_BOOT="single")
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=opts.timeout)
+    if p.returncode != 0:
+        sys.exit("perf/run.py: %s failed:\n%s" % (" ".join(cmd), p.stderr.strip()))
+    medians = {}
+    for b in json.loads(p.stdout)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+            medians[b["run_name"]] = b["real_time"] * scale
+    rows = []
+    for name, t in sorted(medians.items()):
+        if not name.startswith("tern/"):
+            continue
+        base = medians.get("base/" + name[len("tern/"):])
+        rows.append({"x": name[len("tern/"):], "tern_median": t, "mpi_median": base,
+                     "ratio": t / base if base else None, "goal_met": None})
+    print()
+    print("== micro-benchmarks (ns per operation, lower is better; baseline: plain C)")
+    print("%-28s %12s %12s %10s" % ("operation", "Tern", "baseline", "Tern/base"))
+    for r in rows:
+        print("%-28s %12s %12s %10s" % (r["x"], fmt(r["tern_median"]), fmt(r["mpi_median"]),
+                                         fmt(r["ratio"])))
+    results["benchmarks"]["micro"] = {"unit": "ns", "better": "lower", "baseline": "plain C",
+                                      "rows": rows}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build", help="build directory (default: build)")
+    ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
+    ap.add_argument("--only", default="pingpong,msgrate,bcast,alltoall,micro",
+                    help="comma-separated benchmarks (default: all)")
+    ap.add_argument("--pes", default="2,4,8", help="PE counts for bcast and alltoall")
+    ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
+    ap.add_argument("--no-mpi", dest="mpi", action="store_false", help="skip the MPI runs")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per program run")
+    ap.add_argument("--json", default=None,
+                    help="where to write the figures (default: BUILD/perf-results.json)")
+    opts = ap.parse_args()
+    opts.pes = [int(p) for p in opts.pes.split(",") if p]
+    only = [b for b in opts.only.split(",") if b]
+    for b in only:
+        if b not in BENCHES and b != "micro":
+            ap.error("unknown benchmark %r (have %s, micro)" % (b, ", ".join(BENCHES)))
+    if opts.runs < 1:
+        ap.error("--runs must be at least 1")
+    if not os.path.exists(os.path.join(opts.build, "tools", "ternrun")):
+        sys.exit("perf/run.py: no %s/tools/ternrun; build first (./showcase.sh or cmake)" %
+                 opts.build)
+    if opts.mpi and not shutil.which("mpirun"):
+        print("perf/run.py: mpirun not found; Tern figures only", file=sys.stderr)
+        opts.mpi = False
+
+    results = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "host": platform.node(), "machine": platform.machine(), "cpus": ncpus(),
+        "runs": opts.runs, "quick": opts.quick, "benchmarks": {},
+    }
+    print("Tern vs Open MPI, %d CPUs, medians of %d runs per program%s" %
+          (ncpus(), opts.runs, " (quick)" if opts.quick else ""))
+    for b in only:
+        if b == "micro":
+            bench_micro(opts, results)
+        else:
+            bench_multi(b, opts, results)
+    path = opts.json or os.path.join(opts.build, "perf-results.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    print("\nfigures written to %s" % path)
+    missed = [k for k, v in results["benchmarks"].items()
+              for r in v["rows"] if r.get("goal_met") is False]
+    if missed:
+        print("goals missed in: %s" % ", ".join(sorted(set(missed))))
+
+
+if __name__ == "__main__":
+    main()
