@@ -119,6 +119,54 @@ static inline double bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/*
+ * The repetitions of one measurement, for programs driven by messages (the Tern ones):
+ * a warm-up (rep -1, skipped when empty), then `reps` timed repetitions of `count`
+ * operations each. Samples are seconds per operation.
+ */
+typedef struct {
+    int rep;      /* -1: the warm-up */
+    int i, count; /* operation i of count in this repetition */
+    double t0;
+    double *samples;
+} bench_reps_t;
+
+static inline int bench_reps_init(bench_reps_t *r, const bench_args_t *a)
+{
+    r->rep = -1;
+    r->samples = calloc((size_t)a->reps, sizeof *r->samples);
+    return r->samples ? 0 : -1;
+}
+
+/* Begin the warm-up or the next repetition, of `timed` operations if it is timed. */
+static inline void bench_reps_begin(bench_reps_t *r, const bench_args_t *a, int timed,
+                                    double now)
+{
+    if (r->rep < 0 && a->warmup == 0)
+        r->rep = 0;
+    r->i = 0;
+    r->count = r->rep < 0 ? a->warmup : timed;
+    r->t0 = now;
+}
+
+/* One operation is over. Returns 0 while the repetition goes on; 1 when it ended and
+ * another follows (call bench_reps_begin); 2 when the last one ended: *median holds the
+ * median seconds per operation and the next call to bench_reps_begin starts a new
+ * measurement with its warm-up. */
+static inline int bench_reps_step(bench_reps_t *r, const bench_args_t *a, double now,
+                                  double *median)
+{
+    if (++r->i < r->count)
+        return 0;
+    if (r->rep >= 0)
+        r->samples[r->rep] = (now - r->t0) / r->count;
+    if (++r->rep < a->reps)
+        return 1;
+    *median = bench_median(r->samples, a->reps);
+    r->rep = -1;
+    return 2;
+}
+
 static inline void bench_result(const char *bench, double x, double value, const char *unit)
 {
     printf("RESULT %s %.0f %.6g %s\n", bench, x, value, unit);

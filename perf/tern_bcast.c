@@ -17,9 +17,8 @@ typedef struct {
     bench_args_t a;
     tern_proxy_t group, leader;
     unsigned char *buf;
-    double *samples;
-    int rep, i, count, acks;
-    double t0;
+    bench_reps_t r; /* member 0: broadcasts */
+    int acks;
 } bc_t;
 
 static void bc_ctor(void *self, const tern_msg_t *msg)
@@ -30,22 +29,20 @@ static void bc_ctor(void *self, const tern_msg_t *msg)
     int zero = 0;
     tern_proxy_elem(&p->group, &zero, &p->leader);
     p->buf = calloc(1, p->a.size);
-    p->samples = calloc((size_t)p->a.reps, sizeof *p->samples);
-    if (!p->buf || !p->samples)
+    if (!p->buf || bench_reps_init(&p->r, &p->a))
         tern_abort("tern_bcast: out of memory");
-    p->rep = -1;
 }
 
 static void bc_dtor(void *self)
 {
     bc_t *p = self;
     free(p->buf);
-    free(p->samples);
+    free(p->r.samples);
 }
 
 static void broadcast(bc_t *p)
 {
-    bench_stamp(p->buf, p->a.size, (uint64_t)p->i);
+    bench_stamp(p->buf, p->a.size, (uint64_t)p->r.i);
     tern_iov_t iov = {p->buf, p->a.size};
     tern_status_t st = tern_send(&p->group, EP_BCAST, &iov, 1, NULL);
     if (st != TERN_OK)
@@ -54,14 +51,7 @@ static void broadcast(bc_t *p)
 
 static void start_rep(bc_t *p)
 {
-    p->i = 0;
-    p->count = p->rep < 0 ? p->a.warmup : p->a.iters;
-    if (p->count == 0) {
-        p->rep++;
-        start_rep(p);
-        return;
-    }
-    p->t0 = tern_wall_time();
+    bench_reps_begin(&p->r, &p->a, p->a.iters, tern_wall_time());
     broadcast(p);
 }
 
@@ -91,14 +81,13 @@ static void bc_ack(void *self, const tern_msg_t *msg)
     if (++p->acks < tern_num_pes())
         return;
     p->acks = 0;
-    if (++p->i < p->count) {
+    double med;
+    switch (bench_reps_step(&p->r, &p->a, tern_wall_time(), &med)) {
+    case 0:
         broadcast(p);
         return;
-    }
-    if (p->rep >= 0)
-        p->samples[p->rep] = (tern_wall_time() - p->t0) / p->count;
-    if (++p->rep == p->a.reps) {
-        bench_result("bcast", tern_num_pes(), bench_median(p->samples, p->a.reps) * 1e6, "us");
+    case 2:
+        bench_result("bcast", tern_num_pes(), med * 1e6, "us");
         tern_exit(0);
         return;
     }

@@ -16,12 +16,9 @@ typedef struct {
     bench_args_t a;
     tern_proxy_t peer;
     unsigned char *buf;
-    double *samples;
-    size_t n;      /* current payload size; 0 until the first ACK starts the sweep */
-    int rep;       /* -1 is the warm-up */
-    int i, count;  /* window i of count in this repetition */
-    int got;       /* receiver: messages of the current window seen */
-    double t0;
+    size_t n;       /* current payload size; 0 until the first ACK starts the sweep */
+    bench_reps_t r; /* sender: windows of the current size */
+    int got;        /* receiver: messages of the current window seen */
 } mr_t;
 
 typedef struct {
@@ -36,8 +33,7 @@ static void mr_init(void *self, const tern_msg_t *msg)
     p->a = in->a;
     p->peer = in->peer;
     p->buf = calloc((size_t)p->a.window, p->a.max_size);
-    p->samples = calloc((size_t)p->a.reps, sizeof *p->samples);
-    if (!p->buf || !p->samples)
+    if (!p->buf || bench_reps_init(&p->r, &p->a))
         tern_abort("tern_msgrate: out of memory");
 }
 
@@ -45,7 +41,7 @@ static void mr_dtor(void *self)
 {
     mr_t *p = self;
     free(p->buf);
-    free(p->samples);
+    free(p->r.samples);
 }
 
 static void send_window(mr_t *p)
@@ -62,14 +58,8 @@ static void send_window(mr_t *p)
 
 static void start_rep(mr_t *p)
 {
-    p->i = 0;
-    p->count = p->rep < 0 ? p->a.warmup : bench_iters_for(&p->a, p->n * (size_t)p->a.window);
-    if (p->count == 0) {
-        p->rep++;
-        start_rep(p);
-        return;
-    }
-    p->t0 = tern_wall_time();
+    bench_reps_begin(&p->r, &p->a, bench_iters_for(&p->a, p->n * (size_t)p->a.window),
+                     tern_wall_time());
     send_window(p);
 }
 
@@ -95,20 +85,16 @@ static void mr_ack(void *self, const tern_msg_t *msg)
     mr_t *p = self;
     if (p->n == 0) {
         p->n = p->a.min_size;
-        p->rep = -1;
         start_rep(p);
         return;
     }
-    if (++p->i < p->count) {
+    double med;
+    switch (bench_reps_step(&p->r, &p->a, tern_wall_time(), &med)) {
+    case 0:
         send_window(p);
         return;
-    }
-    if (p->rep >= 0)
-        p->samples[p->rep] = (double)p->count * p->a.window / (tern_wall_time() - p->t0);
-    if (++p->rep == p->a.reps) {
-        bench_result("msgrate", (double)p->n, bench_median(p->samples, p->a.reps) / 1e6,
-                     "Mmsg/s");
-        p->rep = -1;
+    case 2: /* med is seconds per window */
+        bench_result("msgrate", (double)p->n, p->a.window / med / 1e6, "Mmsg/s");
         p->n *= (size_t)p->a.step;
         if (p->n > p->a.max_size) {
             tern_exit(0);

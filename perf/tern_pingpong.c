@@ -15,11 +15,8 @@ typedef struct {
     bench_args_t a;
     tern_proxy_t peer;
     unsigned char *buf;
-    double *samples;
-    size_t n;      /* current payload size */
-    int rep;       /* -1 is the warm-up */
-    int i, count;  /* round trip i of count in this repetition */
-    double t0;
+    size_t n;       /* current payload size; 0 until start() kicks off the sweep */
+    bench_reps_t r; /* round trips of the current size */
 } pp_t;
 
 typedef struct {
@@ -34,8 +31,7 @@ static void pp_init(void *self, const tern_msg_t *msg)
     p->a = in->a;
     p->peer = in->peer;
     p->buf = calloc(1, p->a.max_size);
-    p->samples = calloc((size_t)p->a.reps, sizeof *p->samples);
-    if (!p->buf || !p->samples)
+    if (!p->buf || bench_reps_init(&p->r, &p->a))
         tern_abort("tern_pingpong: out of memory");
 }
 
@@ -43,7 +39,7 @@ static void pp_dtor(void *self)
 {
     pp_t *p = self;
     free(p->buf);
-    free(p->samples);
+    free(p->r.samples);
 }
 
 static void send_payload(pp_t *p, tern_ep_t ep, size_t n, uint64_t stamp)
@@ -57,14 +53,7 @@ static void send_payload(pp_t *p, tern_ep_t ep, size_t n, uint64_t stamp)
 
 static void start_rep(pp_t *p)
 {
-    p->i = 0;
-    p->count = p->rep < 0 ? p->a.warmup : bench_iters_for(&p->a, p->n);
-    p->t0 = tern_wall_time();
-    if (p->count == 0) { /* no warm-up asked for */
-        p->rep++;
-        start_rep(p);
-        return;
-    }
+    bench_reps_begin(&p->r, &p->a, bench_iters_for(&p->a, p->n), tern_wall_time());
     send_payload(p, EP_PING, p->n, 0);
 }
 
@@ -84,19 +73,16 @@ static void pp_ping(void *self, const tern_msg_t *msg)
 static void pp_pong(void *self, const tern_msg_t *msg)
 {
     pp_t *p = self;
-    if (tern_msg_size(msg) != p->n || bench_check(tern_msg_data(msg), p->n, (uint64_t)p->i))
-        tern_abort("tern_pingpong: round trip %d of %zu bytes came back wrong", p->i, p->n);
-    if (++p->i < p->count) {
-        send_payload(p, EP_PING, p->n, (uint64_t)p->i);
+    if (tern_msg_size(msg) != p->n || bench_check(tern_msg_data(msg), p->n, (uint64_t)p->r.i))
+        tern_abort("tern_pingpong: round trip %d of %zu bytes came back wrong", p->r.i, p->n);
+    double med;
+    switch (bench_reps_step(&p->r, &p->a, tern_wall_time(), &med)) {
+    case 0:
+        send_payload(p, EP_PING, p->n, (uint64_t)p->r.i);
         return;
-    }
-    if (p->rep >= 0)
-        p->samples[p->rep] = (tern_wall_time() - p->t0) / (2.0 * p->count);
-    if (++p->rep == p->a.reps) {
-        double med = bench_median(p->samples, p->a.reps);
-        bench_result("latency", (double)p->n, med * 1e6, "us");
-        bench_result("bandwidth", (double)p->n, (double)p->n / med / 1e6, "MB/s");
-        p->rep = -1;
+    case 2: /* a round trip is two one-way trips */
+        bench_result("latency", (double)p->n, med / 2 * 1e6, "us");
+        bench_result("bandwidth", (double)p->n, (double)p->n / (med / 2) / 1e6, "MB/s");
         p->n *= (size_t)p->a.step;
         if (p->n > p->a.max_size) {
             tern_exit(0);
@@ -131,7 +117,6 @@ static void pp_pong_or_go(void *self, const tern_msg_t *msg)
     pp_t *p = self;
     if (p->n == 0) {
         p->n = p->a.min_size;
-        p->rep = -1;
         start_rep(p);
         return;
     }
