@@ -4,20 +4,14 @@
  *
  *     mpirun -np N ./mpi_alltoall [-size 1024] [-iters 1000] [-reps 7]
  */
-#include <mpi.h>
-
-#include "bench.h"
+#include "bench_mpi.h"
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     bench_args_t a = {.min_size = 8, .max_size = 8, .step = 2, .iters = 1000, .warmup = 100,
                       .reps = 7, .window = 1, .size = 1024};
-    if (bench_parse(argc, argv, &a))
-        MPI_Abort(MPI_COMM_WORLD, 2);
+    int rank, size;
+    bench_mpi_start(&argc, &argv, &a, &rank, &size);
     unsigned char *sbuf = calloc((size_t)size, a.size);
     unsigned char *rbuf = calloc((size_t)size, a.size);
     double *samples = calloc((size_t)a.reps, sizeof *samples);

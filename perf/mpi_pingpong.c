@@ -4,20 +4,14 @@
  *
  *     mpirun -np 2 ./mpi_pingpong [-min 8] [-max 4194304] [-iters 2000] [-reps 7]
  */
-#include <mpi.h>
-
-#include "bench.h"
+#include "bench_mpi.h"
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     bench_args_t a = {.min_size = 8, .max_size = 4u << 20, .step = 2, .iters = 2000,
                       .warmup = 200, .reps = 7, .window = 1, .size = 8};
-    if (bench_parse(argc, argv, &a))
-        MPI_Abort(MPI_COMM_WORLD, 2);
+    int rank, size;
+    bench_mpi_start(&argc, &argv, &a, &rank, &size);
     int last = size - 1, peer = rank == 0 ? last : 0;
     unsigned char *buf = calloc(1, a.max_size);
     double *samples = calloc((size_t)a.reps, sizeof *samples);

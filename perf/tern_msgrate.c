@@ -5,9 +5,7 @@
  *
  *     ternrun -n 2 ./tern_msgrate [-min 8] [-max 8] [-window 64] [-iters 2000] [-reps 7]
  */
-#include <tern/tern.h>
-
-#include "bench.h"
+#include "bench_tern.h"
 
 static tern_type_t T_MR;
 static tern_ep_t EP_INIT, EP_DATA, EP_ACK;
@@ -21,15 +19,10 @@ typedef struct {
     int got;        /* receiver: messages of the current window seen */
 } mr_t;
 
-typedef struct {
-    bench_args_t a;
-    tern_proxy_t peer;
-} init_t;
-
 static void mr_init(void *self, const tern_msg_t *msg)
 {
     mr_t *p = self;
-    const init_t *in = tern_msg_data(msg);
+    const bench_pair_t *in = tern_msg_data(msg);
     p->a = in->a;
     p->peer = in->peer;
     p->buf = calloc((size_t)p->a.window, p->a.max_size);
@@ -110,15 +103,7 @@ static void start(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    tern_proxy_t sender, receiver;
-    tern_chare_create(T_MR, 0, NULL, 0, &sender);
-    tern_chare_create(T_MR, tern_num_pes() - 1, NULL, 0, &receiver);
-    init_t in = {.a = args, .peer = receiver};
-    tern_iov_t iov = {&in, sizeof in};
-    tern_send(&sender, EP_INIT, &iov, 1, NULL);
-    in.peer = sender;
-    tern_send(&receiver, EP_INIT, &iov, 1, NULL);
-    tern_send(&sender, EP_ACK, NULL, 0, NULL);
+    bench_pair_start(T_MR, EP_INIT, EP_ACK, &args);
 }
 
 int main(int argc, char **argv)

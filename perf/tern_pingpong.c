@@ -4,9 +4,7 @@
  *
  *     ternrun -n 2 ./tern_pingpong [-min 8] [-max 4194304] [-iters 2000] [-reps 7]
  */
-#include <tern/tern.h>
-
-#include "bench.h"
+#include "bench_tern.h"
 
 static tern_type_t T_PP;
 static tern_ep_t EP_INIT, EP_PING, EP_PONG;
@@ -19,15 +17,10 @@ typedef struct {
     bench_reps_t r; /* round trips of the current size */
 } pp_t;
 
-typedef struct {
-    bench_args_t a;
-    tern_proxy_t peer;
-} init_t;
-
 static void pp_init(void *self, const tern_msg_t *msg)
 {
     pp_t *p = self;
-    const init_t *in = tern_msg_data(msg);
+    const bench_pair_t *in = tern_msg_data(msg);
     p->a = in->a;
     p->peer = in->peer;
     p->buf = calloc(1, p->a.max_size);
@@ -98,17 +91,7 @@ static void start(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    tern_proxy_t leader, follower;
-    tern_chare_create(T_PP, 0, NULL, 0, &leader);
-    tern_chare_create(T_PP, tern_num_pes() - 1, NULL, 0, &follower);
-    init_t in = {.a = args, .peer = follower};
-    tern_iov_t iov = {&in, sizeof in};
-    tern_send(&leader, EP_INIT, &iov, 1, NULL);
-    in.peer = leader;
-    tern_send(&follower, EP_INIT, &iov, 1, NULL);
-    /* Runs on PE 0 after the leader's INIT; the follower's INIT, sent earlier from this
-     * PE, reaches it before the first ping (one PE's messages to another stay in order). */
-    tern_send(&leader, EP_PONG, NULL, 0, NULL);
+    bench_pair_start(T_PP, EP_INIT, EP_PONG, &args);
 }
 
 /* The first PONG the leader sees is the kick-off from start(): it has no payload. */
