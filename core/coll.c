@@ -3,10 +3,13 @@
  * message is for; holding messages that arrive before their collection; and the handler
  * table that the scheduler dispatches through (one handler per message kind).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/future.h"
 #include "core/index.h"
+#include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "util/log.h"
@@ -24,7 +27,7 @@ int core_home_pe(core_pe_t *pe, const tern_proxy_t *p)
     return core_block_pe(total, pe->num_pes, core_index_linear(p->ndims, p->dims, p->idx));
 }
 
-static core_coll_t *coll_get(core_pe_t *pe, uint64_t cid, int create)
+core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create)
 {
     if (pe->last_coll && pe->last_coll->cid == cid)
         return pe->last_coll;
@@ -76,14 +79,18 @@ static const char *type_name(uint32_t gid)
     return t ? t->name : "?";
 }
 
-static void invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
+/* A coroutine may keep its message for long: it must not pin a peer's shared heap. */
+static tern_msg_t *keepable(core_pe_t *pe, tern_msg_t *m)
 {
-    (void)pe;
+    if (!m->rx_ref || m->hdr.ep == CORE_EP_PING)
+        return m;
     const core_ep_t *e = core_ep_by_gid(m->hdr.ep);
-    if (!e || e->type_gid != ch->coll->type)
-        tern_abort("message for chare type '%s' names entry method id %u, which is not one of "
-                   "its methods", type_name(ch->coll->type), m->hdr.ep);
-    e->fn(ch->state, m);
+    if (!e || !(e->flags & TERN_EP_COROUTINE))
+        return m;
+    tern_msg_t *c = core_msg_detach(&pe->pool, m);
+    if (!c)
+        tern_abort("out of memory keeping a message for a coroutine");
+    return c;
 }
 
 static core_chare_t *chare_new(core_coll_t *c, const core_type_t *t, uint64_t lin)
@@ -125,12 +132,13 @@ static void coll_construct(core_pe_t *pe, core_coll_t *c, uint64_t lo, uint64_t 
         if (t->ctor)
             t->ctor(c->local[i]->state, args);
     c->live = 1;
+    core_red_coll_live(pe, c);
     coll_replay(pe, c);
 }
 
 static void h_create_chare(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
     if (c->live)
         tern_abort("collection %#llx created twice", (unsigned long long)m->hdr.cid);
     c->type = m->hdr.type;
@@ -145,7 +153,7 @@ static void h_create_chare(core_pe_t *pe, tern_msg_t *m)
 static void h_create_coll(core_pe_t *pe, tern_msg_t *m)
 {
     core_tree_forward(pe, m);
-    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
     if (c->live)
         tern_abort("collection %#llx created twice", (unsigned long long)m->hdr.cid);
     c->type = m->hdr.type;
@@ -191,7 +199,7 @@ static uint64_t msg_lin(core_pe_t *pe, const core_coll_t *c, const tern_msg_t *m
 
 static void h_entry(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
     if (!c->live) {
         coll_pend(pe, c, m);
         return;
@@ -219,8 +227,9 @@ static void h_entry(core_pe_t *pe, tern_msg_t *m)
             tern_abort("forwarding a message to PE %d failed: %s", home, tern_strerror(st));
         return;
     }
-    invoke(pe, ch, m);
-    core_msg_release(&pe->pool, m);
+    m = keepable(pe, m);
+    m->refs = 1;
+    core_invoke(pe, ch, m);
 }
 
 static void h_bcast(core_pe_t *pe, tern_msg_t *m)
@@ -229,14 +238,23 @@ static void h_bcast(core_pe_t *pe, tern_msg_t *m)
         core_tree_forward(pe, m);
         m->hdr.flags |= CORE_HDR_FORWARDED;
     }
-    core_coll_t *c = coll_get(pe, m->hdr.cid, 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
     if (!c->live) {
         coll_pend(pe, c, m);
         return;
     }
+    if (!c->nlocal) {
+        core_msg_release(&pe->pool, m);
+        return;
+    }
+    m = keepable(pe, m);
+    /* One reference per member, plus one so that the message outlives the loop even if
+     * every member finishes inside it. */
+    m->refs = (uint32_t)c->nlocal + 1;
+    m->nmembers = (uint32_t)c->nlocal;
     for (uint64_t i = 0; i < c->nlocal; i++)
-        invoke(pe, c->local[i], m);
-    core_msg_release(&pe->pool, m);
+        core_invoke(pe, c->local[i], m);
+    core_msg_unref(pe, m);
 }
 
 static void h_exit_req(core_pe_t *pe, tern_msg_t *m)
@@ -275,6 +293,12 @@ static const core_handler_fn handlers[CORE_K_COUNT] = {
     [CORE_K_CREATE_COLL] = h_create_coll,
     [CORE_K_EXIT_REQ] = h_exit_req,
     [CORE_K_EXIT] = h_exit,
+    [CORE_K_FUT_SET] = core_h_fut_set,
+    [CORE_K_RED_PART] = core_h_red_part,
+    [CORE_K_RED_DOWN] = core_h_red_down,
+    [CORE_K_QD_START] = core_h_qd_start,
+    [CORE_K_QD_PROBE] = core_h_qd_probe,
+    [CORE_K_QD_REPLY] = core_h_qd_reply,
 };
 
 void core_dispatch(core_pe_t *pe, tern_msg_t *m)
@@ -302,6 +326,7 @@ void core_colls_free(core_pe_t *pe)
             m = next;
         }
         free(c->local);
+        core_red_coll_free(c);
         util_hashmap_fini(&c->elems);
         free(c);
     }

@@ -24,16 +24,34 @@
 
 /* Handler index carried by every message: what the receiving PE does with it. */
 typedef enum {
+    /* Application work: quiescence detection counts these when sent and received. */
     CORE_K_ENTRY = 1,        /* invoke ep on one chare or element */
     CORE_K_BCAST = 2,        /* invoke ep on every member of a collection (tree) */
     CORE_K_CREATE_CHARE = 3, /* construct a single chare here */
     CORE_K_CREATE_COLL = 4,  /* construct the local members of a group or array (tree) */
-    CORE_K_EXIT_REQ = 5,     /* to PE 0: someone called tern_exit */
-    CORE_K_EXIT = 6,         /* stop (tree) */
+    CORE_K_FUT_SET = 5,      /* values or an error for a future of this PE */
+    CORE_K_RED_PART = 6,     /* a reduction's partial result, up the tree */
+    CORE_K_RED_DOWN = 7,     /* an allreduce's result, down the tree */
+    /* The runtime's own traffic. */
+    CORE_K_EXIT_REQ = 8,     /* to PE 0: someone called tern_exit */
+    CORE_K_EXIT = 9,         /* stop (tree) */
+    CORE_K_QD_START = 10,    /* to PE 0: a callback for the next quiescence */
+    CORE_K_QD_PROBE = 11,    /* a wave of quiescence detection, down the tree */
+    CORE_K_QD_REPLY = 12,    /* a PE's and its subtree's counts, up the tree */
     CORE_K_COUNT
 } core_kind_t;
 
+/* Messages that quiescence detection counts. */
+static inline int core_kind_counted(unsigned kind) { return kind < CORE_K_EXIT_REQ; }
+
 #define CORE_HDR_FORWARDED 0x1u /* a tree message already sent on to its children here */
+#define CORE_HDR_WANT_DONE 0x2u /* answer the reply future when the method returns */
+#define CORE_HDR_WANT_RET 0x4u  /* answer the reply future with the return value */
+#define CORE_HDR_ERROR 0x8u     /* FUT_SET: the body is an error message */
+
+/* The entry method id of a message that invokes nothing: it only answers its future once
+ * the chares it names exist (tern_await_created). */
+#define CORE_EP_PING UINT32_MAX
 
 typedef struct core_hdr {
     uint16_t kind;     /* core_kind_t */
@@ -46,11 +64,12 @@ typedef struct core_hdr {
     uint32_t ep;       /* global entry method id; exit code for EXIT messages */
     uint32_t type;     /* global chare type id */
     int32_t root;      /* root PE of a tree message */
-    int32_t pad;
-    uint64_t cid;
+    int32_t reply_pe;  /* WANT_*: the PE of the future to answer */
+    uint64_t cid;      /* collection; FUT_SET: the future's id */
     uint64_t body_len;
-    int32_t idx[TERN_MAX_DIMS]; /* element index; dims of a CREATE_COLL */
-    int32_t reserved[2];
+    int32_t idx[TERN_MAX_DIMS]; /* element index; dims of a CREATE_COLL; other kinds:
+                                   their own fields (see the handlers) */
+    uint64_t reply_id; /* WANT_*: the id of the future to answer */
 } core_hdr_t;
 
 _Static_assert(sizeof(core_hdr_t) % CORE_ALIGN == 0, "header keeps bodies aligned");
@@ -62,6 +81,8 @@ struct tern_msg {
     unsigned char *body;
     uint32_t pool_class;   /* CORE_POOL_NONE: not from a size class */
     uint32_t user_alloc;   /* built by tern_msg_alloc and not yet sent */
+    uint32_t refs;         /* invocations still using it (a broadcast's local members) */
+    uint32_t nmembers;     /* a broadcast's local members, for its completion answer */
     _Alignas(CORE_ALIGN) core_hdr_t hdr;
     _Alignas(CORE_ALIGN) unsigned char inline_body[];
 };

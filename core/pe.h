@@ -12,6 +12,7 @@
 
 #include "core/msg.h"
 #include "core/sched.h"
+#include "core/ult.h"
 #include "transports/boot.h"
 #include "transports/transport.h"
 #include "util/hashmap.h"
@@ -25,6 +26,7 @@ typedef struct core_chare {
     uint64_t magic;
     struct core_coll *coll;
     uint64_t lin; /* linear index in its collection */
+    uint64_t red_seq; /* number of reductions it has contributed to */
     int32_t idx[TERN_MAX_DIMS];
     _Alignas(16) unsigned char state[];
 } core_chare_t;
@@ -47,7 +49,12 @@ typedef struct core_coll {
      * Whatever removes a local member (migration) must clear it. */
     core_chare_t *last_chare;
     uint64_t last_lin;
+    struct core_red *reds;  /* reductions in flight here */
+    struct core_rtree *rtree; /* the PEs that reductions span, made at the first one */
 } core_coll_t;
+
+struct core_inv;
+struct core_timer;
 
 /* Messages for one PE that the transport could not take yet, in order. */
 typedef struct {
@@ -77,6 +84,17 @@ typedef struct core_pe {
     int exit_started;       /* PE 0: an exit is under way */
     int exit_code;
     double t0;
+    core_ults_t ults;       /* coroutines */
+    struct core_inv *inv_plain; /* the entry method running on the scheduler's stack */
+    util_hashmap_t futures; /* id -> record, futures this PE created */
+    uint64_t next_fid;
+    /* Quiescence detection: counted messages (core_kind_counted) and timers. */
+    uint64_t qd_sent, qd_recvd;
+    struct core_qd *qd;
+    /* Timers: a binary heap by deadline. */
+    struct core_timer *timers;
+    size_t ntimers, timers_cap;
+    uint64_t timer_seq;
 } core_pe_t;
 
 /* The PE of this thread (one PE per process for now; thread-local so that several PEs per
@@ -109,11 +127,47 @@ void core_backlog_progress(core_pe_t *pe);
 void core_backlog_drop(core_pe_t *pe);
 void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref);
 
+struct core_ep;
+/* The checks of tern_send and the header they lead to; e NULL reports `ep` as unknown. */
+tern_status_t core_send_check(core_pe_t *pe, const char *call, const tern_proxy_t *to,
+                              const struct core_ep *e, tern_ep_t ep, const tern_iov_t *iov,
+                              int niov, const tern_send_opts_t *opts, core_hdr_t *hdr,
+                              int *dest);
+/* Elements of an array proxy (0 when malformed). */
+uint64_t core_proxy_total(const tern_proxy_t *p);
+
 /* collections */
 void core_dispatch(core_pe_t *pe, tern_msg_t *m);
 uint64_t core_new_cid(core_pe_t *pe);
 int core_home_pe(core_pe_t *pe, const tern_proxy_t *p);
 void core_colls_free(core_pe_t *pe);
+core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create);
+/* The chare whose state is `self`, or NULL (logged for `call`). */
+core_chare_t *core_chare_of(const char *call, const void *self);
+
+/* handlers of the other modules */
+void core_h_fut_set(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_part(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_down(core_pe_t *pe, tern_msg_t *m);
+void core_h_qd_start(core_pe_t *pe, tern_msg_t *m);
+void core_h_qd_probe(core_pe_t *pe, tern_msg_t *m);
+void core_h_qd_reply(core_pe_t *pe, tern_msg_t *m);
+/* Reductions waiting for the collection's local members can go on. */
+void core_red_coll_live(core_pe_t *pe, core_coll_t *c);
+void core_red_coll_free(core_coll_t *c);
+/* From the idle scheduler: answer a quiescence wave if one waits for this PE. */
+void core_qd_idle(core_pe_t *pe);
+void core_qd_free(core_pe_t *pe);
+/* Run due timers; returns how many ran. */
+int core_timers_run(core_pe_t *pe, double now);
+/* Seconds until the next timer is due (< 0: none). */
+double core_timers_next(core_pe_t *pe, double now);
+/* Seconds until PE 0 starts the next quiescence wave (< 0: none pending). */
+double core_qd_next(core_pe_t *pe, double now);
+void core_timers_free(core_pe_t *pe);
+double core_now(void);
+/* Deliver `data` to a callback (a future's value or an entry method's payload). */
+void core_cb_fire(core_pe_t *pe, const tern_callback_t *cb, const void *data, size_t len);
 
 /* payload view */
 const void *core_msg_seg(const tern_msg_t *m, int i, size_t *size);

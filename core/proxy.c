@@ -73,13 +73,23 @@ int tern_proxy_equal(const tern_proxy_t *a, const tern_proxy_t *b)
     return 1;
 }
 
+core_chare_t *core_chare_of(const char *call, const void *self)
+{
+    core_chare_t *ch = self ? (core_chare_t *)((unsigned char *)self -
+                                               offsetof(core_chare_t, state))
+                            : NULL;
+    if (!ch || ch->magic != CORE_CHARE_MAGIC) {
+        util_log_error("%s: self is %s", call, ch ? "not the state of a chare" : "NULL");
+        return NULL;
+    }
+    return ch;
+}
+
 static core_chare_t *chare_of(const void *self, const char *call)
 {
-    if (!self)
-        tern_abort("%s: self is NULL", call);
-    core_chare_t *ch = (core_chare_t *)((unsigned char *)self - offsetof(core_chare_t, state));
-    if (ch->magic != CORE_CHARE_MAGIC)
-        tern_abort("%s: the pointer is not the state of a chare", call);
+    core_chare_t *ch = core_chare_of(call, self);
+    if (!ch)
+        tern_abort("%s: self must be the state of a chare", call);
     return ch;
 }
 

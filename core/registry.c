@@ -9,6 +9,9 @@ static core_type_t *types;
 static uint32_t ntypes, types_cap;
 static core_ep_t *eps;
 static uint32_t neps, eps_cap;
+static core_reducer_t *reds;
+static uint32_t nreds, reds_cap;
+static core_reducer_t **red_gid;
 static core_type_t **type_gid;
 static core_ep_t **ep_gid;
 static int frozen;
@@ -69,12 +72,23 @@ tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_
 tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
                                tern_ep_t *ep_out)
 {
+    return tern_ep_register_flags(type, name, fn, 0, ep_out);
+}
+
+tern_status_t tern_ep_register_flags(tern_type_t type, const char *name, tern_entry_fn fn,
+                                     unsigned flags, tern_ep_t *ep_out)
+{
     tern_status_t st = check_name("tern_ep_register", name);
     if (st != TERN_OK)
         return st;
     if (type >= ntypes) {
         util_log_error("tern_ep_register('%s'): %u is not a registered chare type", name,
                        type);
+        return TERN_ERR_INVALID;
+    }
+    if (flags & ~TERN_EP_COROUTINE) {
+        util_log_error("tern_ep_register('%s.%s'): unknown flags %#x", types[type].name, name,
+                       flags);
         return TERN_ERR_INVALID;
     }
     if (!fn || !ep_out) {
@@ -102,8 +116,46 @@ tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn
     strcpy(e->name, name);
     e->type = type;
     e->fn = fn;
+    e->flags = flags;
     *ep_out = neps++;
     return TERN_OK;
+}
+
+tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_reducer_t *out)
+{
+    tern_status_t st = check_name("tern_reducer_register", name);
+    if (st != TERN_OK)
+        return st;
+    if (!fn || !out) {
+        util_log_error("tern_reducer_register('%s'): %s is NULL", name,
+                       !fn ? "the function" : "out");
+        return TERN_ERR_INVALID;
+    }
+    for (uint32_t i = 0; i < nreds; i++) {
+        if (strcmp(reds[i].name, name) == 0) {
+            util_log_error("tern_reducer_register: reducer '%s' is already registered", name);
+            return TERN_ERR_EXISTS;
+        }
+    }
+    if (nreds == reds_cap) {
+        uint32_t ncap = reds_cap ? reds_cap * 2 : 8;
+        core_reducer_t *n = realloc(reds, ncap * sizeof *n);
+        if (!n)
+            return TERN_ERR_NOMEM;
+        reds = n;
+        reds_cap = ncap;
+    }
+    core_reducer_t *r = &reds[nreds];
+    memset(r, 0, sizeof *r);
+    strcpy(r->name, name);
+    r->fn = fn;
+    *out = CORE_RED_CUSTOM | nreds++;
+    return TERN_OK;
+}
+
+static int cmp_red(const void *a, const void *b)
+{
+    return strcmp((*(core_reducer_t *const *)a)->name, (*(core_reducer_t *const *)b)->name);
 }
 
 static int cmp_type(const void *a, const void *b)
@@ -135,7 +187,9 @@ uint64_t core_registry_freeze(void)
     free(ep_gid);
     type_gid = malloc((ntypes + 1) * sizeof *type_gid);
     ep_gid = malloc((neps + 1) * sizeof *ep_gid);
-    if (!type_gid || !ep_gid) {
+    free(red_gid);
+    red_gid = malloc((nreds + 1) * sizeof *red_gid);
+    if (!type_gid || !ep_gid || !red_gid) {
         util_log_error("tern_run: out of memory building the registry");
         abort();
     }
@@ -157,6 +211,14 @@ uint64_t core_registry_freeze(void)
         ep_gid[i]->type_gid = types[ep_gid[i]->type].gid;
         h = fnv(h, &ep_gid[i]->type_gid, sizeof ep_gid[i]->type_gid);
         h = fnv(h, ep_gid[i]->name, strlen(ep_gid[i]->name) + 1);
+        h = fnv(h, &ep_gid[i]->flags, sizeof ep_gid[i]->flags);
+    }
+    for (uint32_t i = 0; i < nreds; i++)
+        red_gid[i] = &reds[i];
+    qsort(red_gid, nreds, sizeof *red_gid, cmp_red);
+    for (uint32_t i = 0; i < nreds; i++) {
+        red_gid[i]->gid = CORE_RED_CUSTOM | i;
+        h = fnv(h, red_gid[i]->name, strlen(red_gid[i]->name) + 1);
     }
     return h;
 }
@@ -169,6 +231,11 @@ void core_registry_reset(void)
     free(eps);
     free(type_gid);
     free(ep_gid);
+    free(reds);
+    free(red_gid);
+    reds = NULL;
+    red_gid = NULL;
+    nreds = reds_cap = 0;
     types = NULL;
     eps = NULL;
     type_gid = NULL;
@@ -188,4 +255,16 @@ const core_type_t *core_type_by_gid(uint32_t gid)
 const core_ep_t *core_ep_by_gid(uint32_t gid)
 {
     return frozen && gid < neps ? ep_gid[gid] : NULL;
+}
+
+const core_reducer_t *core_reducer_local(tern_reducer_t r)
+{
+    uint32_t i = r & ~CORE_RED_CUSTOM;
+    return (r & CORE_RED_CUSTOM) && i < nreds ? &reds[i] : NULL;
+}
+
+const core_reducer_t *core_reducer_by_gid(uint32_t gid)
+{
+    uint32_t i = gid & ~CORE_RED_CUSTOM;
+    return frozen && (gid & CORE_RED_CUSTOM) && i < nreds ? red_gid[i] : NULL;
 }

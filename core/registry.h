@@ -23,13 +23,23 @@ typedef struct {
     uint32_t gid;
 } core_type_t;
 
-typedef struct {
+typedef struct core_ep {
     char name[CORE_NAME_MAX];
     uint32_t type;  /* local handle of its chare type */
     tern_entry_fn fn;
+    uint32_t flags;  /* TERN_EP_* */
     uint32_t gid;
     uint32_t type_gid;
 } core_ep_t;
+
+/* Custom reducers: handles and global ids carry this bit, built-in reducers do not. */
+#define CORE_RED_CUSTOM 0x10000u
+
+typedef struct {
+    char name[CORE_NAME_MAX];
+    tern_reduce_fn fn;
+    uint32_t gid;
+} core_reducer_t;
 
 /* Assign ids; returns the table's hash. After this, registration fails. */
 uint64_t core_registry_freeze(void);
@@ -42,5 +52,7 @@ const core_type_t *core_type_local(tern_type_t t);
 const core_ep_t *core_ep_local(tern_ep_t ep);
 const core_type_t *core_type_by_gid(uint32_t gid);
 const core_ep_t *core_ep_by_gid(uint32_t gid);
+const core_reducer_t *core_reducer_local(tern_reducer_t r);
+const core_reducer_t *core_reducer_by_gid(uint32_t gid);
 
 #endif

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/future.h"
+#include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "topology/bind.h"
@@ -79,11 +81,14 @@ void tern_exit(int code)
 
 static tern_status_t read_options(core_pe_t *pe)
 {
-    long verbose, spin, fanout;
+    long verbose, spin, fanout, stack;
     if (util_opt_long("TERN_VERBOSE", 0, 9, &verbose) != TERN_OK ||
         util_opt_long("TERN_SPIN_US", 0, 10000000, &spin) != TERN_OK ||
-        util_opt_long("TERN_BCAST_FANOUT", 1, 64, &fanout) != TERN_OK)
+        util_opt_long("TERN_BCAST_FANOUT", 1, 64, &fanout) != TERN_OK ||
+        util_opt_long("TERN_ULT_STACK_SIZE", 16384, 1L << 30, &stack) != TERN_OK)
         return TERN_ERR_INVALID;
+    if (core_ults_init(&pe->ults, (size_t)stack) != TERN_OK)
+        return TERN_ERR_IO;
     util_log_set_verbosity((int)verbose);
     pe->spin_us = spin;
     pe->fanout = (int)fanout;
@@ -168,12 +173,26 @@ static tern_status_t open_transports(core_pe_t *pe)
     return TERN_OK;
 }
 
+/* Microseconds until a timer or a quiescence wave is due, at most `bound`. */
+static long due_within(core_pe_t *pe, long bound)
+{
+    double now = now_s();
+    double next = core_timers_next(pe, now), wave = core_qd_next(pe, now);
+    if (wave >= 0 && (next < 0 || wave < next))
+        next = wave;
+    if (next < 0)
+        return bound;
+    double us = next * 1e6 + 1;
+    return us < (double)bound ? (long)us : bound;
+}
+
 static void idle_sleep(core_pe_t *pe)
 {
     if (pe->ntps == 0) {
         /* Alone: nothing can arrive, and the queue is empty. A job in this state waits for
          * nothing; sleeping keeps it from burning a core until its launcher's timeout. */
-        struct timespec ts = {0, 10 * 1000 * 1000};
+        long us = due_within(pe, 10000);
+        struct timespec ts = {0, us * 1000};
         nanosleep(&ts, NULL);
         return;
     }
@@ -181,7 +200,7 @@ static void idle_sleep(core_pe_t *pe)
      * until woken (the 1 s bound only guards against a lost wake-up). */
     long timeout = pe->nbacklog ? 200 : 1000000;
     tp_t *tp = pe->tps[0];
-    tp->ops->wait(tp, pe->ntps == 1 ? timeout : 200);
+    tp->ops->wait(tp, due_within(pe, pe->ntps == 1 ? timeout : 200));
 }
 
 static void core_loop(core_pe_t *pe)
@@ -194,16 +213,22 @@ static void core_loop(core_pe_t *pe)
             got += pe->tps[i]->ops->progress(pe->tps[i]);
         if (pe->nbacklog)
             core_backlog_progress(pe);
-        int ran = 0;
+        int ran = core_ult_run_ready(&pe->ults, 16);
         tern_msg_t *m;
         while (ran < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched))) {
             core_dispatch(pe, m);
             ran++;
         }
+        if (pe->ntimers)
+            ran += core_timers_run(pe, now_s());
         if (ran || got) {
             idle_since = -1;
             continue;
         }
+        /* Idle: nothing queued, nothing ready, nothing running. */
+        core_qd_idle(pe);
+        if (core_sched_count(&pe->sched))
+            continue;
         double now = now_s();
         if (idle_since < 0) {
             idle_since = now;
@@ -253,6 +278,11 @@ static void core_finalize(core_pe_t *pe)
 {
     drop_incoming(pe);
     flush_exit(pe);
+    core_invoke_abandon(pe);
+    core_ults_fini(&pe->ults);
+    core_futures_free(pe);
+    core_timers_free(pe);
+    core_qd_free(pe);
     core_colls_free(pe);
     drop_incoming(pe);
     tern_msg_t *m;
@@ -276,6 +306,35 @@ static void core_finalize(core_pe_t *pe)
     free(pe->backlog);
 }
 
+typedef struct {
+    tern_main_fn fn;
+    int argc;
+    char **argv;
+} main_call_t;
+
+static void run_main(void *arg)
+{
+    main_call_t call = *(main_call_t *)arg;
+    call.fn(call.argc, call.argv);
+}
+
+int tern_in_coroutine(void)
+{
+    core_pe_t *pe = core_pe_current();
+    return pe && core_ult_current(&pe->ults) != NULL;
+}
+
+tern_status_t tern_yield(void)
+{
+    core_pe_t *pe = core_pe_checked("tern_yield");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!core_need_coroutine(pe, "tern_yield"))
+        return TERN_ERR_STATE;
+    core_ult_yield(&pe->ults);
+    return TERN_OK;
+}
+
 int tern_run(int argc, char **argv, tern_main_fn main_fn)
 {
     if (run_called) {
@@ -292,6 +351,7 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     core_sched_init(&pe->sched);
     core_pool_init(&pe->pool);
     util_hashmap_init(&pe->colls);
+    util_hashmap_init(&pe->futures);
     if (read_options(pe) != TERN_OK || boot_open(&pe->boot) != TERN_OK) {
         util_log_error("tern_run: start-up failed");
         return 1;
@@ -322,8 +382,10 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     util_log_info(1, "pid %d, %s, %d PEs, transport %s%s", (int)getpid(), where, pe->num_pes,
                   pe->ntps ? pe->tps[0]->ops->name : "none (1 PE)",
                   pe->oversubscribed ? ", more PEs than cores" : "");
-    if (pe->my_pe == 0 && main_fn)
-        main_fn(argc, argv);
+    if (pe->my_pe == 0 && main_fn) {
+        main_call_t call = {main_fn, argc, argv};
+        core_ult_start(&pe->ults, run_main, &call, NULL);
+    }
     core_loop(pe);
     int code = pe->exit_code;
     fflush(stdout);

@@ -16,6 +16,8 @@
 
 void core_enqueue(core_pe_t *pe, tern_msg_t *m)
 {
+    if (core_kind_counted(m->hdr.kind))
+        pe->qd_recvd++;
     /* A broadcast goes on down its tree as soon as it is here, not when it is dispatched:
      * the PEs below need not wait for this one's queue. */
     if (m->hdr.kind == CORE_K_BCAST && !(m->hdr.flags & CORE_HDR_FORWARDED) && !pe->exiting) {
@@ -68,6 +70,8 @@ static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
     tern_status_t st = route_check(pe, dest, total);
     if (st != TERN_OK)
         goto err;
+    if (core_kind_counted(hdr->kind))
+        pe->qd_sent++;
     if (!pe->backlog[dest].head) {
         tern_iov_t iov[2] = {{hdr, sizeof *hdr}, {body, hdr->body_len}};
         tp_t *tp = pe->route[dest];
@@ -110,6 +114,8 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
 {
     hdr->nsegs = (uint16_t)niov;
     hdr->body_len = niov == 1 ? iov[0].len : core_body_len(iov, niov);
+    if (core_kind_counted(hdr->kind))
+        pe->qd_sent++;
     if (dest == pe->my_pe) {
         tern_msg_t *m = core_msg_alloc(&pe->pool, hdr->body_len);
         if (!m)
@@ -121,8 +127,11 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
     }
     uint64_t total = sizeof *hdr + hdr->body_len;
     tern_status_t st = route_check(pe, dest, total);
-    if (st != TERN_OK)
+    if (st != TERN_OK) {
+        if (core_kind_counted(hdr->kind))
+            pe->qd_sent--;
         return st;
+    }
     if (niov <= 1 && !pe->backlog[dest].head) {
         /* The common case: header and at most one buffer, no length table. */
         tern_iov_t w[2] = {{hdr, sizeof *hdr}, {niov ? iov[0].base : NULL, hdr->body_len}};
@@ -258,15 +267,19 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
 
 /* Check `to` and `ep` for `call`; fill the header's addressing and return the PE the
  * message goes to first (mine for a broadcast, which starts its tree here). */
+uint64_t core_proxy_total(const tern_proxy_t *p)
+{
+    return p->ndims >= 1 && p->ndims <= TERN_MAX_DIMS ? core_index_total(p->ndims, p->dims) : 0;
+}
+
 static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_proxy_t *to,
-                                  tern_ep_t ep, const tern_send_opts_t *opts, core_hdr_t *hdr,
-                                  int *dest)
+                                  const core_ep_t *e, tern_ep_t ep,
+                                  const tern_send_opts_t *opts, core_hdr_t *hdr, int *dest)
 {
     if (!to) {
         util_log_error("%s: the proxy is NULL", call);
         return TERN_ERR_INVALID;
     }
-    const core_ep_t *e = core_ep_local(ep);
     if (!e) {
         util_log_error("%s: %u is not a registered entry method", call, ep);
         return TERN_ERR_INVALID;
@@ -343,29 +356,37 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
     }
 }
 
-tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov, int niov,
-                        const tern_send_opts_t *opts)
+tern_status_t core_send_check(core_pe_t *pe, const char *call, const tern_proxy_t *to,
+                              const core_ep_t *e, tern_ep_t ep, const tern_iov_t *iov, int niov,
+                              const tern_send_opts_t *opts, core_hdr_t *hdr, int *dest)
 {
-    core_pe_t *pe = core_pe_checked("tern_send");
-    if (!pe)
-        return TERN_ERR_STATE;
     if (niov < 0 || niov > CORE_MAX_SEGS || (niov > 0 && !iov)) {
-        util_log_error("tern_send: %d payload buffers%s (0 to %d allowed)", niov,
+        util_log_error("%s: %d payload buffers%s (0 to %d allowed)", call, niov,
                        niov > 0 && !iov ? " at NULL" : "", CORE_MAX_SEGS);
         return TERN_ERR_INVALID;
     }
     for (int i = 0; i < niov; i++) {
         if (iov[i].len && !iov[i].base) {
-            util_log_error("tern_send: payload buffer %d is NULL with length %zu", i,
+            util_log_error("%s: payload buffer %d is NULL with length %zu", call, i,
                            iov[i].len);
             return TERN_ERR_INVALID;
         }
     }
     if (pe->exiting)
         return TERN_ERR_STATE;
+    return send_prepare(pe, call, to, e, ep, opts, hdr, dest);
+}
+
+tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov, int niov,
+                        const tern_send_opts_t *opts)
+{
+    core_pe_t *pe = core_pe_checked("tern_send");
+    if (!pe)
+        return TERN_ERR_STATE;
     core_hdr_t hdr;
     int dest;
-    tern_status_t st = send_prepare(pe, "tern_send", to, ep, opts, &hdr, &dest);
+    tern_status_t st = core_send_check(pe, "tern_send", to, core_ep_local(ep), ep, iov, niov,
+                                       opts, &hdr, &dest);
     if (st != TERN_OK)
         return st;
     return core_send_iov(pe, dest, &hdr, iov, niov);
@@ -415,7 +436,8 @@ tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *ms
     core_hdr_t hdr;
     int dest;
     tern_status_t st = pe->exiting ? TERN_ERR_STATE
-                                   : send_prepare(pe, "tern_send_msg", to, ep, opts, &hdr, &dest);
+                                   : send_prepare(pe, "tern_send_msg", to, core_ep_local(ep),
+                                                  ep, opts, &hdr, &dest);
     if (st != TERN_OK) {
         core_msg_release(&pe->pool, msg);
         return st;
@@ -425,6 +447,7 @@ tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *ms
     msg->hdr = hdr;
     msg->user_alloc = 0;
     if (dest == pe->my_pe) {
+        pe->qd_sent++;
         core_enqueue(pe, msg);
         return TERN_OK;
     }

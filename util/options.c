@@ -30,6 +30,9 @@ static const util_opt_t opt_table[] = {
     {"TERN_SHM_HEAP_SIZE", "2g",
      "bytes of each process's shared heap for large messages (address space; memory is "
      "used only as messages need it); bounds the largest message"},
+    {"TERN_ULT_STACK_SIZE", "256k",
+     "bytes of stack of each coroutine (the main function and TERN_EP_COROUTINE entry "
+     "methods); a guard page below it turns an overflow into a clear error"},
     {"TERN_MSG_LEAK_CHECK", "0", "1: report messages not released when the job ends"},
 };
 

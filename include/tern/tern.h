@@ -62,6 +62,7 @@ enum {
     TERN_ERR_UNSUPPORTED = -9,   /* not available in this build or on this machine */
     TERN_ERR_UNREACHABLE = -10,  /* no transport reaches that PE */
     TERN_ERR_TYPE = -11,         /* entry method does not belong to the proxy's chare type */
+    TERN_ERR_REMOTE = -12,       /* the remote entry method failed (see tern_future_error) */
 };
 
 /* A short, static explanation of a status code. */
@@ -136,6 +137,15 @@ tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_
 /* Register an entry method of `type` by name; same rules as tern_type_register(). */
 tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
                                tern_ep_t *ep_out);
+
+/* The method runs on a coroutine (a user-level thread) of its own and may suspend in
+ * tern_future_wait(), tern_allreduce(), tern_sleep() and the like. While it waits the PE
+ * runs other messages, also for the same chare. */
+#define TERN_EP_COROUTINE 0x1u
+
+/* tern_ep_register() with flags (0 or TERN_EP_COROUTINE). */
+tern_status_t tern_ep_register_flags(tern_type_t type, const char *name, tern_entry_fn fn,
+                                     unsigned flags, tern_ep_t *ep_out);
 
 /* ---------------------------------------------------------------------------------------
  * Proxies: plain values, copyable and sendable inside messages
@@ -263,6 +273,200 @@ const void *tern_msg_data(const tern_msg_t *msg);
 size_t tern_msg_size(const tern_msg_t *msg);
 /* The PE that sent the message (for a broadcast, the PE that started it). */
 int tern_msg_src_pe(const tern_msg_t *msg);
+
+/* ---------------------------------------------------------------------------------------
+ * Coroutines
+ *
+ * The main function and every entry method registered with TERN_EP_COROUTINE run on a
+ * coroutine: a user-level thread with a stack of its own (TERN_ULT_STACK_SIZE bytes, with
+ * a guard page below it: an overflow ends the job with a message naming the option).
+ * Stacks are pooled and reused. The calls below that "suspend" may only be made from a
+ * coroutine; from a plain entry method they fail with TERN_ERR_STATE and a logged error.
+ * ------------------------------------------------------------------------------------- */
+
+/* Non-zero when the caller runs on a coroutine. */
+int tern_in_coroutine(void);
+
+/* Let the PE run what is queued, then come back (suspends). */
+tern_status_t tern_yield(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Futures
+ *
+ * A future is a plain value (copy it, send it inside messages) naming a slot for N values
+ * on the PE that created it. Anyone, on any PE, may set it; only coroutines of the PE
+ * that created it may wait on it or read it. It is done when it holds its N values, or
+ * as soon as an error is set. Its record stays until tern_future_free().
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct tern_future {
+    int32_t pe;     /* the PE that created it and holds its values */
+    uint32_t n;     /* values expected */
+    uint64_t id;    /* unique on that PE; 0 for no future */
+} tern_future_t;
+
+/* A future on this PE expecting `nvalues` values (>= 1). */
+tern_status_t tern_future_create(int nvalues, tern_future_t *out);
+
+/* Add one value (len bytes, copied; len may be 0). From any PE. Values past the N-th are
+ * an error (TERN_ERR_RANGE, logged where the future lives). */
+tern_status_t tern_future_set(const tern_future_t *f, const void *data, size_t len);
+
+/* Make the future done with an error, from any PE: waiters get TERN_ERR_REMOTE and
+ * tern_future_error() returns the message and the calling PE. */
+tern_status_t tern_future_set_error(const tern_future_t *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Suspend the calling coroutine until f is done. TERN_OK, or TERN_ERR_REMOTE when it
+ * carries an error. */
+tern_status_t tern_future_wait(const tern_future_t *f);
+
+/* Wait, then copy value 0 into buf (at most cap bytes) and its full size into *len
+ * (len may be NULL). */
+tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap, size_t *len);
+
+/* Without waiting (creating PE only): non-zero when done. */
+int tern_future_done(const tern_future_t *f);
+/* Number of values set so far. */
+int tern_future_count(const tern_future_t *f);
+/* Value i (0 <= i < count) and its size: valid until tern_future_free(). NULL if none.
+ * For a return-value future of a broadcast, value i is element i's (row-major index). */
+const void *tern_future_value(const tern_future_t *f, int i, size_t *len);
+/* The error message of a failed future (NULL when none) and the PE where it happened. */
+const char *tern_future_error(const tern_future_t *f, int *pe);
+/* Forget the future's record and values (creating PE only). Values set later are
+ * dropped silently. */
+void tern_future_free(const tern_future_t *f);
+
+/* Suspend until every future of fs[0..n) is done. TERN_ERR_REMOTE if any failed. */
+tern_status_t tern_future_wait_all(const tern_future_t *fs, int n);
+
+/* Iterate over futures as they become done: tern_future_iter_next() returns the index of
+ * one that is done and was not returned before (suspending until there is one), or -1
+ * when every index has been returned. */
+typedef struct tern_future_iter {
+    const tern_future_t *fs;
+    int n;
+    int returned;
+    unsigned char *seen;
+} tern_future_iter_t;
+tern_status_t tern_future_iter_init(tern_future_iter_t *it, const tern_future_t *fs, int n);
+int tern_future_iter_next(tern_future_iter_t *it);
+void tern_future_iter_fini(tern_future_iter_t *it);
+
+/* ---------------------------------------------------------------------------------------
+ * Invocations that answer
+ * ------------------------------------------------------------------------------------- */
+
+#define TERN_CALL_DONE 1 /* the future gets one empty value when the method has returned
+                            (for a broadcast: when it has returned on every member) */
+#define TERN_CALL_RET 2  /* the future gets the method's return value (tern_return); for
+                            a broadcast, one per member, in element index order */
+
+/*
+ * tern_send() that also creates a future on this PE for the answer `want` names and
+ * stores it in *out. A coroutine entry method answers when its coroutine ends. If the
+ * method fails (tern_raise), the future carries the error instead.
+ */
+tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
+                        int niov, int want, const tern_send_opts_t *opts, tern_future_t *out);
+
+/* Inside an entry method: its return value (len bytes, copied; the last call wins). A
+ * method that returns nothing answers a TERN_CALL_RET future with an empty value. */
+void tern_return(const void *data, size_t len);
+
+/* Inside an entry method: it failed. The caller's future gets the message and this PE
+ * instead of a value; if nobody asked for an answer, the job ends with the message.
+ * Returns to the caller, which should then return. */
+void tern_raise(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Suspend until the collections (or single chares) that this PE created are built on
+ * every PE. */
+tern_status_t tern_await_created(const tern_proxy_t *ps, int n);
+
+/* ---------------------------------------------------------------------------------------
+ * Callbacks: where a reduction's result or a quiescence notice goes
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum {
+    TERN_CB_NONE = 0,
+    TERN_CB_FUTURE = 1, /* set the future with the result */
+    TERN_CB_SEND = 2,   /* invoke an entry method of a chare, an element, or a whole
+                           collection (broadcast) with the result as its payload */
+} tern_cb_kind_t;
+
+typedef struct tern_callback {
+    uint32_t kind;      /* tern_cb_kind_t */
+    uint32_t ep;        /* TERN_CB_SEND: the entry method (global id) */
+    tern_future_t future;
+    tern_proxy_t proxy;
+} tern_callback_t;
+
+tern_callback_t tern_cb_future(const tern_future_t *f);
+/* Errors as tern_send() for a proxy and entry method that do not match. */
+tern_status_t tern_cb_send(const tern_proxy_t *to, tern_ep_t ep, tern_callback_t *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Reductions
+ *
+ * Every member of a group or array contributes, from one of its entry methods, and the
+ * runtime combines the contributions up a spanning tree of the PEs. The k-th
+ * contribution of every member belongs to the k-th reduction of the collection, so
+ * several may be in flight. All members of one reduction must give the same reducer, the
+ * same data size (except for gather) and the same callback.
+ * ------------------------------------------------------------------------------------- */
+
+typedef uint32_t tern_reducer_t;
+
+enum { /* element-wise operations */
+    TERN_OP_SUM = 1, TERN_OP_PROD = 2, TERN_OP_MIN = 3, TERN_OP_MAX = 4,
+    TERN_OP_LAND = 5, TERN_OP_LOR = 6, TERN_OP_LXOR = 7,
+};
+enum { /* element types: int32_t, int64_t, float, double, and bool as one byte 0 or 1 */
+    TERN_DT_INT32 = 1, TERN_DT_INT64 = 2, TERN_DT_FLOAT = 3, TERN_DT_DOUBLE = 4,
+    TERN_DT_BOOL = 5,
+};
+/* sum, product, min and max on the four number types; land, lor and lxor on bool. */
+#define TERN_REDUCER(op, dt) ((tern_reducer_t)(((op) << 8) | (dt)))
+#define TERN_REDUCER_NOP 0u          /* no data: a synchronisation */
+#define TERN_REDUCER_GATHER 0xff00u  /* contributions concatenated in element index order */
+
+/* Combine `in` into `inout` (both len bytes): a custom reducer, like MPI_Op. It must be
+ * associative and commutative; contributions given to it have equal sizes. */
+typedef void (*tern_reduce_fn)(void *inout, const void *in, size_t len);
+
+/* Register a custom reducer by name (before tern_run; same rules as tern_type_register). */
+tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_reducer_t *out);
+
+/* Contribute len bytes from the member whose state is `self` (the `self` of its entry
+ * method). The data is copied. Errors: TERN_ERR_INVALID for a self that is no group or
+ * array member, an unknown reducer or a bad size for its type. */
+tern_status_t tern_contribute(const void *self, const void *data, size_t len,
+                              tern_reducer_t reducer, const tern_callback_t *cb);
+
+/* Contribute and wait (coroutine only) for the result, which every contributor gets:
+ * copied into out (at most cap bytes), its size in *len (len may be NULL). */
+tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
+                             tern_reducer_t reducer, void *out, size_t cap, size_t *len_out);
+
+/* Return when every member of self's collection has called it (coroutine only). */
+tern_status_t tern_barrier(const void *self);
+
+/* ---------------------------------------------------------------------------------------
+ * Quiescence detection and timers
+ * ------------------------------------------------------------------------------------- */
+
+/* Call cb (with an empty payload) once no PE executes anything, no message is queued or
+ * in flight and no timer is pending. From any PE; several may be pending. */
+tern_status_t tern_qd_start(const tern_callback_t *cb);
+/* Suspend the calling coroutine until quiescence. */
+tern_status_t tern_qd_wait(void);
+
+typedef void (*tern_timer_fn)(void *arg);
+/* Call fn(arg) on this PE, from the scheduler, no sooner than `seconds` from now. */
+tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg);
+/* Suspend the calling coroutine for at least `seconds`; the PE goes on running. */
+tern_status_t tern_sleep(double seconds);
 
 #ifdef __cplusplus
 }

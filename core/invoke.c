@@ -1,0 +1,177 @@
+#include "core/invoke.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/future.h"
+#include "util/log.h"
+
+static const char *type_name(uint32_t gid)
+{
+    const core_type_t *t = core_type_by_gid(gid);
+    return t ? t->name : "?";
+}
+
+core_inv_t *core_inv_current(core_pe_t *pe)
+{
+    core_ult_t *t = core_ult_current(&pe->ults);
+    return t ? t->local : pe->inv_plain;
+}
+
+void core_msg_unref(core_pe_t *pe, tern_msg_t *m)
+{
+    if (--m->refs)
+        return;
+    if (m->hdr.kind == CORE_K_BCAST && (m->hdr.flags & CORE_HDR_WANT_DONE) && m->nmembers) {
+        tern_future_t f = {m->hdr.reply_pe, 0, m->hdr.reply_id};
+        core_future_answer(pe, &f, -1, m->nmembers, NULL, 0);
+    }
+    core_msg_release(&pe->pool, m);
+}
+
+static void inv_finish(core_pe_t *pe, core_inv_t *inv)
+{
+    tern_msg_t *m = inv->m;
+    const core_hdr_t *h = &m->hdr;
+    tern_future_t f = {h->reply_pe, 0, h->reply_id};
+    int bcast = h->kind == CORE_K_BCAST;
+    if (inv->err) {
+        if (h->flags & (CORE_HDR_WANT_DONE | CORE_HDR_WANT_RET))
+            core_future_answer_error(pe, &f, pe->my_pe, inv->err);
+        else
+            tern_abort("entry method '%s.%s' failed and no caller waits for its answer: %s",
+                       type_name(inv->ep->type_gid), inv->ep->name, inv->err);
+    } else if (h->flags & CORE_HDR_WANT_RET) {
+        core_future_answer(pe, &f, bcast ? (int64_t)inv->ch->lin : 0, 1, inv->ret,
+                           inv->ret_len);
+    } else if ((h->flags & CORE_HDR_WANT_DONE) && !bcast) {
+        core_future_answer(pe, &f, -1, 1, NULL, 0);
+    }
+    free(inv->ret);
+    free(inv->err);
+    core_msg_unref(pe, m);
+}
+
+static void coro_main(void *arg)
+{
+    core_pe_t *pe = core_pe_current();
+    core_inv_t inv = *(core_inv_t *)arg;
+    core_ult_current(&pe->ults)->local = &inv;
+    inv.ep->fn(inv.ch->state, inv.m);
+    inv_finish(pe, &inv);
+}
+
+void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
+{
+    core_inv_t inv = {.ch = ch, .m = m};
+    if (m->hdr.ep != CORE_EP_PING) {
+        inv.ep = core_ep_by_gid(m->hdr.ep);
+        if (!inv.ep || inv.ep->type_gid != ch->coll->type)
+            tern_abort("message for chare type '%s' names entry method id %u, which is not "
+                       "one of its methods", type_name(ch->coll->type), m->hdr.ep);
+        if (inv.ep->flags & TERN_EP_COROUTINE) {
+            /* coro_main copies inv before its first suspension can return here. */
+            core_ult_start(&pe->ults, coro_main, &inv, NULL);
+            return;
+        }
+        core_inv_t *saved = pe->inv_plain;
+        pe->inv_plain = &inv;
+        inv.ep->fn(ch->state, m);
+        pe->inv_plain = saved;
+    }
+    inv_finish(pe, &inv);
+}
+
+void core_invoke_abandon(core_pe_t *pe)
+{
+    for (core_ult_t *t = pe->ults.all; t; t = t->all_next) {
+        if ((t->state == CORE_ULT_WAITING || t->state == CORE_ULT_READY) && t->local) {
+            core_inv_t *inv = t->local;
+            free(inv->ret);
+            free(inv->err);
+            if (--inv->m->refs == 0)
+                core_msg_release(&pe->pool, inv->m);
+            t->local = NULL;
+        }
+    }
+}
+
+/* ---- inside an entry method ---- */
+
+void tern_return(const void *data, size_t len)
+{
+    core_pe_t *pe = core_pe_checked("tern_return");
+    core_inv_t *inv = pe ? core_inv_current(pe) : NULL;
+    if (!inv) {
+        if (pe)
+            util_log_error("tern_return: not inside an entry method");
+        return;
+    }
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy)
+        tern_abort("tern_return: out of memory for %zu bytes", len);
+    if (len)
+        memcpy(copy, data, len);
+    free(inv->ret);
+    inv->ret = copy;
+    inv->ret_len = len;
+}
+
+void tern_raise(const char *fmt, ...)
+{
+    core_pe_t *pe = core_pe_checked("tern_raise");
+    core_inv_t *inv = pe ? core_inv_current(pe) : NULL;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (!inv) {
+        if (pe)
+            tern_abort("tern_raise outside an entry method: %s", buf);
+        return;
+    }
+    if (!inv->err && !(inv->err = strdup(buf)))
+        tern_abort("tern_raise: out of memory");
+}
+
+/* ---- calls that answer ---- */
+
+tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
+                        int niov, int want, const tern_send_opts_t *opts, tern_future_t *out)
+{
+    core_pe_t *pe = core_pe_checked("tern_call");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if ((want != TERN_CALL_DONE && want != TERN_CALL_RET) || !out) {
+        util_log_error("tern_call: %s", !out ? "out is NULL"
+                                             : "want must be TERN_CALL_DONE or TERN_CALL_RET");
+        return TERN_ERR_INVALID;
+    }
+    const core_ep_t *e = core_ep_local(ep);
+    core_hdr_t hdr;
+    int dest;
+    tern_status_t st = core_send_check(pe, "tern_call", to, e, ep, iov, niov, opts, &hdr,
+                                       &dest);
+    if (st != TERN_OK)
+        return st;
+    uint64_t n = 1;
+    if (hdr.kind == CORE_K_BCAST)
+        n = to->kind == TERN_PROXY_GROUP ? (uint64_t)pe->num_pes
+                                          : core_proxy_total(to);
+    tern_future_t f;
+    if ((st = core_future_new(pe, n, &f)) != TERN_OK)
+        return st;
+    hdr.flags |= want == TERN_CALL_DONE ? CORE_HDR_WANT_DONE : CORE_HDR_WANT_RET;
+    hdr.reply_pe = f.pe;
+    hdr.reply_id = f.id;
+    st = core_send_iov(pe, dest, &hdr, iov, niov);
+    if (st != TERN_OK) {
+        tern_future_free(&f);
+        return st;
+    }
+    *out = f;
+    return TERN_OK;
+}

@@ -1,0 +1,463 @@
+/*
+ * Reductions over groups and arrays. The k-th contribution of every member belongs to
+ * reduction k of its collection. Each PE combines its members' contributions and its
+ * children's partial results, then sends one partial result to its parent in a k-ary
+ * tree over the PEs that hold members; the root hands the result to the callback, or,
+ * for an allreduce, sends it back down the same tree to every member.
+ *
+ * A partial result travels as two segments: the callback, then the data (for gather, a
+ * list of records {element index, length, bytes padded to 8}, sorted at the root).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/future.h"
+#include "core/index.h"
+#include "core/pe.h"
+#include "core/reduce_ops.h"
+#include "core/registry.h"
+#include "topology/tree.h"
+#include "util/log.h"
+
+/* A callback kind of the runtime's own: the result goes back to every contributor. */
+#define CB_ALLREDUCE 0x100u
+
+typedef struct core_rtree {
+    int pos;        /* my position among the PEs with members, -1 if none */
+    int parent;     /* a PE, -1 at the root */
+    int nkids;
+    int kids[64];
+} core_rtree_t;
+
+typedef struct core_red {
+    struct core_red *next;
+    uint64_t seq;
+    int started;
+    uint32_t reducer;       /* global id */
+    uint64_t len;           /* bytes of each contribution (not gather) */
+    unsigned char *acc;     /* combined data, or gather records */
+    uint64_t acc_len, acc_cap;
+    uint64_t nlocal, nkids; /* inputs so far: my members', my children's */
+    uint64_t ncontrib;      /* members covered */
+    tern_callback_t cb;
+    int sent;               /* passed up (or finished at the root) */
+    unsigned char *result;  /* allreduce: the result, once it came down */
+    uint64_t result_len;
+    int have_result;
+    uint64_t readers;
+    core_waiter_t *waiters;
+} core_red_t;
+
+typedef struct {
+    uint64_t lin;
+    uint64_t len;
+} gather_rec_t;
+
+static const char *coll_kind_name(const core_coll_t *c)
+{
+    return c->kind == TERN_PROXY_GROUP ? "group" : c->kind == TERN_PROXY_ARRAY ? "array"
+                                                                                : "chare";
+}
+
+static const char *type_name(uint32_t gid)
+{
+    const core_type_t *t = core_type_by_gid(gid);
+    return t ? t->name : "?";
+}
+
+/* ---- the tree ---- */
+
+static int has_members(const core_coll_t *c, int npes, int p)
+{
+    if (c->kind == TERN_PROXY_GROUP)
+        return 1;
+    uint64_t lo, hi;
+    core_block_range(c->total, npes, p, &lo, &hi);
+    return hi > lo;
+}
+
+static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
+{
+    if (c->rtree)
+        return c->rtree;
+    core_rtree_t *t = calloc(1, sizeof *t);
+    int *pes = malloc((size_t)pe->num_pes * sizeof *pes);
+    if (!t || !pes)
+        tern_abort("out of memory building a reduction tree");
+    int n = 0;
+    t->pos = -1;
+    for (int p = 0; p < pe->num_pes; p++) {
+        if (!has_members(c, pe->num_pes, p))
+            continue;
+        if (p == pe->my_pe)
+            t->pos = n;
+        pes[n++] = p;
+    }
+    t->parent = -1;
+    if (t->pos >= 0) {
+        int par = topo_kary_parent(0, n, pe->fanout, t->pos);
+        t->parent = par < 0 ? -1 : pes[par];
+        int kids[64];
+        t->nkids = topo_kary_children(0, n, pe->fanout, t->pos, kids);
+        for (int i = 0; i < t->nkids; i++)
+            t->kids[i] = pes[kids[i]];
+    }
+    free(pes);
+    c->rtree = t;
+    return t;
+}
+
+/* ---- the states ---- */
+
+static core_red_t *red_get(core_coll_t *c, uint64_t seq, int create)
+{
+    core_red_t **pp = &c->reds;
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->seq == seq)
+            return *pp;
+    if (!create)
+        return NULL;
+    core_red_t *r = calloc(1, sizeof *r);
+    if (!r)
+        tern_abort("out of memory for a reduction");
+    r->seq = seq;
+    *pp = r;
+    return r;
+}
+
+static void red_free(core_coll_t *c, core_red_t *r)
+{
+    core_red_t **pp = &c->reds;
+    while (*pp != r)
+        pp = &(*pp)->next;
+    *pp = r->next;
+    free(r->acc);
+    free(r->result);
+    free(r);
+}
+
+void core_red_coll_free(core_coll_t *c)
+{
+    while (c->reds)
+        red_free(c, c->reds);
+    free(c->rtree);
+    c->rtree = NULL;
+}
+
+static void acc_reserve(core_red_t *r, uint64_t more)
+{
+    if (r->acc_len + more <= r->acc_cap)
+        return;
+    uint64_t cap = r->acc_cap ? r->acc_cap : 64;
+    while (cap < r->acc_len + more)
+        cap *= 2;
+    unsigned char *n = realloc(r->acc, cap);
+    if (!n)
+        tern_abort("out of memory for a reduction of %llu bytes",
+                   (unsigned long long)(r->acc_len + more));
+    r->acc = n;
+    r->acc_cap = cap;
+}
+
+static _Noreturn void mismatch(core_coll_t *c, core_red_t *r, const char *what, uint64_t a,
+                               uint64_t b, uint32_t ra, uint32_t rb)
+{
+    char na[80], nb[80];
+    if (ra != rb)
+        tern_abort("reduction %llu of %s %#llx (chare type '%s'): contributions with "
+                   "different reducers (%s and %s)", (unsigned long long)r->seq,
+                   coll_kind_name(c), (unsigned long long)c->cid, type_name(c->type),
+                   core_red_name(ra, na, sizeof na), core_red_name(rb, nb, sizeof nb));
+    tern_abort("reduction %llu of %s %#llx (chare type '%s'): contributions of different "
+               "%s (%llu and %llu bytes, reducer %s)", (unsigned long long)r->seq,
+               coll_kind_name(c), (unsigned long long)c->cid, type_name(c->type), what,
+               (unsigned long long)a, (unsigned long long)b, core_red_name(ra, na, sizeof na));
+}
+
+/* Fold an input (a member's contribution, or a child's partial) into r. For gather the
+ * data is already in record form. `len` is the size of one contribution. */
+static void red_add(core_coll_t *c, core_red_t *r, uint32_t reducer, uint64_t len,
+                    const tern_callback_t *cb, const void *data, uint64_t data_len)
+{
+    if (!r->started) {
+        r->started = 1;
+        r->reducer = reducer;
+        r->len = len;
+    } else if (r->reducer != reducer) {
+        mismatch(c, r, "reducers", 0, 0, r->reducer, reducer);
+    } else if (reducer != TERN_REDUCER_GATHER && r->len != len) {
+        mismatch(c, r, "sizes", r->len, len, reducer, reducer);
+    }
+    if (r->cb.kind == TERN_CB_NONE && cb)
+        r->cb = *cb;
+    if (reducer == TERN_REDUCER_GATHER || !r->acc) {
+        /* the first input is copied as it is; gather appends */
+        acc_reserve(r, data_len);
+        if (data_len)
+            memcpy(r->acc + r->acc_len, data, data_len);
+        r->acc_len += data_len;
+    } else if (reducer != TERN_REDUCER_NOP && data_len) {
+        core_red_combine(reducer, r->acc, data, data_len);
+    }
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    uint64_t x = (*(const gather_rec_t *const *)a)->lin;
+    uint64_t y = (*(const gather_rec_t *const *)b)->lin;
+    return x < y ? -1 : x > y;
+}
+
+/* The gather result: the records' bytes in element index order. */
+static unsigned char *gather_finish(core_red_t *r, uint64_t *len_out)
+{
+    uint64_t n = r->ncontrib, total = 0;
+    const gather_rec_t **recs = malloc((n ? n : 1) * sizeof *recs);
+    if (!recs)
+        tern_abort("out of memory finishing a gather");
+    uint64_t off = 0, k = 0;
+    while (off < r->acc_len && k < n) {
+        const gather_rec_t *g = (const gather_rec_t *)(r->acc + off);
+        recs[k++] = g;
+        total += g->len;
+        off += sizeof *g + ((g->len + 7) & ~7ULL);
+    }
+    if (k != n || off != r->acc_len)
+        tern_abort("a gather's records are malformed");
+    qsort(recs, n, sizeof *recs, cmp_rec);
+    unsigned char *out = malloc(total ? total : 1);
+    if (!out)
+        tern_abort("out of memory for a gather of %llu bytes", (unsigned long long)total);
+    uint64_t pos = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        memcpy(out + pos, recs[i] + 1, recs[i]->len);
+        pos += recs[i]->len;
+    }
+    free(recs);
+    *len_out = total;
+    return out;
+}
+
+static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red_t *r,
+                     const void *data, uint64_t len)
+{
+    core_hdr_t hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.kind = (uint16_t)kind;
+    hdr.src_pe = pe->my_pe;
+    hdr.root = pe->my_pe;
+    hdr.cid = c->cid;
+    hdr.type = r->reducer;
+    hdr.idx[0] = (int32_t)(r->seq & 0xffffffff);
+    hdr.idx[1] = (int32_t)(r->seq >> 32);
+    hdr.idx[2] = (int32_t)r->ncontrib;
+    hdr.idx[3] = (int32_t)(r->len & 0x7fffffff);
+    hdr.idx[4] = (int32_t)(r->len >> 31);
+    tern_iov_t iov[2] = {{&r->cb, sizeof r->cb}, {data, len}};
+    tern_status_t st = core_send_iov(pe, dest, &hdr, iov, 2);
+    if (st != TERN_OK)
+        tern_abort("sending a reduction of %s %#llx to PE %d failed: %s", coll_kind_name(c),
+                   (unsigned long long)c->cid, dest, tern_strerror(st));
+}
+
+/* The allreduce result is here: keep it for my members and pass it on down. */
+static void red_result(core_pe_t *pe, core_coll_t *c, core_red_t *r, const void *data,
+                       uint64_t len)
+{
+    core_rtree_t *t = rtree_of(pe, c);
+    for (int i = 0; i < t->nkids; i++)
+        red_send(pe, c, CORE_K_RED_DOWN, t->kids[i], r, data, len);
+    r->result = malloc(len ? len : 1);
+    if (!r->result)
+        tern_abort("out of memory for an allreduce result of %llu bytes",
+                   (unsigned long long)len);
+    if (len)
+        memcpy(r->result, data, len);
+    r->result_len = len;
+    r->have_result = 1;
+    core_waiters_wake(pe, &r->waiters);
+}
+
+/* Pass r on if every input is in. */
+static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
+{
+    if (!c->live || r->sent)
+        return;
+    core_rtree_t *t = rtree_of(pe, c);
+    if (r->nlocal < c->nlocal || r->nkids < (uint64_t)t->nkids)
+        return;
+    r->sent = 1;
+    int allreduce = r->cb.kind == CB_ALLREDUCE;
+    if (t->parent >= 0) {
+        red_send(pe, c, CORE_K_RED_PART, t->parent, r, r->acc, r->acc_len);
+        free(r->acc);
+        r->acc = NULL;
+        r->acc_len = r->acc_cap = 0;
+        if (!allreduce)
+            red_free(c, r);
+        return;
+    }
+    if (r->ncontrib != c->total)
+        tern_abort("reduction %llu of %s %#llx (chare type '%s') combined %llu contributions "
+                   "for %llu members", (unsigned long long)r->seq, coll_kind_name(c),
+                   (unsigned long long)c->cid, type_name(c->type),
+                   (unsigned long long)r->ncontrib, (unsigned long long)c->total);
+    unsigned char *data = r->acc;
+    uint64_t len = r->acc_len;
+    if (r->reducer == TERN_REDUCER_GATHER)
+        data = gather_finish(r, &len);
+    if (allreduce)
+        red_result(pe, c, r, data, len); /* copies; the members free r when they have read */
+    else
+        core_cb_fire(pe, &r->cb, data, len);
+    if (data != r->acc)
+        free(data);
+    if (!allreduce)
+        red_free(c, r);
+}
+
+void core_red_coll_live(core_pe_t *pe, core_coll_t *c)
+{
+    for (core_red_t *r = c->reds, *next; r; r = next) {
+        next = r->next;
+        red_check(pe, c, r);
+    }
+}
+
+static uint64_t msg_seq(const tern_msg_t *m)
+{
+    return ((uint64_t)(uint32_t)m->hdr.idx[1] << 32) | (uint32_t)m->hdr.idx[0];
+}
+
+void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    size_t cblen, len;
+    const void *cb = core_msg_seg(m, 0, &cblen);
+    const void *data = core_msg_seg(m, 1, &len);
+    if (m->hdr.nsegs != 2 || cblen != sizeof(tern_callback_t))
+        tern_abort("malformed reduction message from PE %d", m->hdr.src_pe);
+    tern_callback_t cbv;
+    memcpy(&cbv, cb, sizeof cbv);
+    core_red_t *r = red_get(c, msg_seq(m), 1);
+    uint64_t each = (uint64_t)(uint32_t)m->hdr.idx[3] | ((uint64_t)(uint32_t)m->hdr.idx[4] << 31);
+    red_add(c, r, m->hdr.type, each, &cbv, data, len);
+    r->nkids++;
+    r->ncontrib += (uint32_t)m->hdr.idx[2];
+    core_msg_release(&pe->pool, m);
+    red_check(pe, c, r);
+}
+
+void core_h_red_down(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 0);
+    core_red_t *r = c ? red_get(c, msg_seq(m), 0) : NULL;
+    if (!r)
+        tern_abort("an allreduce result from PE %d for a reduction this PE does not know",
+                   m->hdr.src_pe);
+    size_t len;
+    const void *data = core_msg_seg(m, 1, &len);
+    red_result(pe, c, r, data, len);
+    core_msg_release(&pe->pool, m);
+}
+
+/* ---- the public calls ---- */
+
+static tern_status_t contribute(core_pe_t *pe, const char *call, const void *self,
+                                const void *data, size_t len, tern_reducer_t reducer,
+                                const tern_callback_t *cb, core_coll_t **coll, uint64_t *seq)
+{
+    core_chare_t *ch = core_chare_of(call, self);
+    if (!ch)
+        return TERN_ERR_INVALID;
+    core_coll_t *c = ch->coll;
+    if (c->kind != TERN_PROXY_GROUP && c->kind != TERN_PROXY_ARRAY) {
+        util_log_error("%s: only members of groups and arrays contribute (this is a single "
+                       "chare of type '%s')", call, type_name(c->type));
+        return TERN_ERR_INVALID;
+    }
+    if (len && !data) {
+        util_log_error("%s: data is NULL with length %zu", call, len);
+        return TERN_ERR_INVALID;
+    }
+    uint32_t gid;
+    const char *why;
+    if (core_red_resolve(reducer, len, &gid, &why) != TERN_OK) {
+        util_log_error("%s: reducer %#x with %zu bytes: %s", call, reducer, len, why);
+        return TERN_ERR_INVALID;
+    }
+    if (pe->exiting)
+        return TERN_ERR_STATE;
+    core_red_t *r = red_get(c, ch->red_seq, 1);
+    *seq = ch->red_seq++;
+    *coll = c;
+    if (gid == TERN_REDUCER_GATHER) {
+        /* one record: its header, the bytes, zero padding to 8 */
+        gather_rec_t g = {ch->lin, len};
+        uint64_t rec_len = sizeof g + ((len + 7) & ~(uint64_t)7);
+        unsigned char *rec = calloc(1, rec_len);
+        if (!rec)
+            tern_abort("%s: out of memory for %zu bytes", call, len);
+        memcpy(rec, &g, sizeof g);
+        if (len)
+            memcpy(rec + sizeof g, data, len);
+        red_add(c, r, gid, 0, cb, rec, rec_len);
+        free(rec);
+    } else {
+        red_add(c, r, gid, len, cb, data, len);
+    }
+    r->nlocal++;
+    r->ncontrib++;
+    red_check(pe, c, r);
+    return TERN_OK;
+}
+
+tern_status_t tern_contribute(const void *self, const void *data, size_t len,
+                              tern_reducer_t reducer, const tern_callback_t *cb)
+{
+    core_pe_t *pe = core_pe_checked("tern_contribute");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!cb || (cb->kind != TERN_CB_FUTURE && cb->kind != TERN_CB_SEND)) {
+        util_log_error("tern_contribute: %s", !cb ? "the callback is NULL"
+                                                  : "the callback names no future or method");
+        return TERN_ERR_INVALID;
+    }
+    core_coll_t *c;
+    uint64_t seq;
+    return contribute(pe, "tern_contribute", self, data, len, reducer, cb, &c, &seq);
+}
+
+tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
+                             tern_reducer_t reducer, void *out, size_t cap, size_t *len_out)
+{
+    core_pe_t *pe = core_pe_checked("tern_allreduce");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!core_need_coroutine(pe, "tern_allreduce"))
+        return TERN_ERR_STATE;
+    tern_callback_t cb;
+    memset(&cb, 0, sizeof cb);
+    cb.kind = CB_ALLREDUCE;
+    core_coll_t *c;
+    uint64_t seq;
+    tern_status_t st = contribute(pe, "tern_allreduce", self, data, len, reducer, &cb, &c,
+                                  &seq);
+    if (st != TERN_OK)
+        return st;
+    core_red_t *r;
+    while (!(r = red_get(c, seq, 0))->have_result)
+        core_wait_on(pe, &r->waiters);
+    if (out && cap)
+        memcpy(out, r->result, r->result_len < cap ? r->result_len : cap);
+    if (len_out)
+        *len_out = r->result_len;
+    if (++r->readers == c->nlocal)
+        red_free(c, r);
+    return TERN_OK;
+}
+
+tern_status_t tern_barrier(const void *self)
+{
+    return tern_allreduce(self, NULL, 0, TERN_REDUCER_NOP, NULL, 0, NULL);
+}

@@ -1,0 +1,143 @@
+/*
+ * Timers of one PE: a binary heap ordered by deadline (then by order of scheduling), run
+ * by the scheduler loop, which also bounds its idle sleep by the next deadline. A pending
+ * timer counts as a message in flight for quiescence detection.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/future.h"
+#include "core/pe.h"
+#include "util/log.h"
+
+typedef struct core_timer {
+    double when;
+    uint64_t seq;
+    tern_timer_fn fn;
+    void *arg;
+} core_timer_t;
+
+double core_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int before(const core_timer_t *a, const core_timer_t *b)
+{
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static tern_status_t timer_push(core_pe_t *pe, double when, tern_timer_fn fn, void *arg)
+{
+    if (pe->ntimers == pe->timers_cap) {
+        size_t cap = pe->timers_cap ? pe->timers_cap * 2 : 16;
+        core_timer_t *n = realloc(pe->timers, cap * sizeof *n);
+        if (!n)
+            return TERN_ERR_NOMEM;
+        pe->timers = n;
+        pe->timers_cap = cap;
+    }
+    core_timer_t t = {when, ++pe->timer_seq, fn, arg};
+    size_t i = pe->ntimers++;
+    while (i > 0 && before(&t, &pe->timers[(i - 1) / 2])) {
+        pe->timers[i] = pe->timers[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    pe->timers[i] = t;
+    pe->qd_sent++;
+    return TERN_OK;
+}
+
+static core_timer_t timer_pop(core_pe_t *pe)
+{
+    core_timer_t top = pe->timers[0];
+    core_timer_t last = pe->timers[--pe->ntimers];
+    size_t i = 0, n = pe->ntimers;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(&pe->timers[c + 1], &pe->timers[c]))
+            c++;
+        if (!before(&pe->timers[c], &last))
+            break;
+        pe->timers[i] = pe->timers[c];
+        i = c;
+    }
+    if (n)
+        pe->timers[i] = last;
+    return top;
+}
+
+int core_timers_run(core_pe_t *pe, double now)
+{
+    int ran = 0;
+    while (pe->ntimers && pe->timers[0].when <= now && !pe->exiting) {
+        core_timer_t t = timer_pop(pe);
+        pe->qd_recvd++;
+        t.fn(t.arg);
+        ran++;
+    }
+    return ran;
+}
+
+double core_timers_next(core_pe_t *pe, double now)
+{
+    if (!pe->ntimers)
+        return -1;
+    double d = pe->timers[0].when - now;
+    return d > 0 ? d : 0;
+}
+
+void core_timers_free(core_pe_t *pe)
+{
+    free(pe->timers);
+    pe->timers = NULL;
+    pe->ntimers = pe->timers_cap = 0;
+}
+
+tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg)
+{
+    core_pe_t *pe = core_pe_checked("tern_timer_after");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!fn || !(seconds >= 0) || seconds > 1e9) {
+        util_log_error("tern_timer_after: %s", !fn ? "fn is NULL"
+                                                   : "seconds must be in [0, 1e9]");
+        return TERN_ERR_INVALID;
+    }
+    if (pe->exiting)
+        return TERN_ERR_STATE;
+    return timer_push(pe, core_now() + seconds, fn, arg);
+}
+
+static void wake_sleeper(void *arg)
+{
+    core_pe_t *pe = core_pe_current();
+    core_ult_wake(&pe->ults, arg);
+}
+
+tern_status_t tern_sleep(double seconds)
+{
+    core_pe_t *pe = core_pe_checked("tern_sleep");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!(seconds >= 0) || seconds > 1e9) {
+        util_log_error("tern_sleep: seconds must be in [0, 1e9]");
+        return TERN_ERR_INVALID;
+    }
+    core_ult_t *me = core_need_coroutine(pe, "tern_sleep");
+    if (!me)
+        return TERN_ERR_STATE;
+    double until = core_now() + seconds;
+    tern_status_t st = timer_push(pe, until, wake_sleeper, me);
+    if (st != TERN_OK)
+        return st;
+    /* Other wake-ups (none are expected) must not cut the sleep short. */
+    do
+        core_ult_suspend(&pe->ults);
+    while (core_now() < until && !pe->exiting);
+    return TERN_OK;
+}

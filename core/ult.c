@@ -1,0 +1,230 @@
+#include "core/ult.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define fiber_start(fake, bottom, size) __sanitizer_start_switch_fiber(fake, bottom, size)
+#define fiber_finish(fake, bottom, size) __sanitizer_finish_switch_fiber(fake, bottom, size)
+#else
+/* AddressSanitizer must be told of every stack switch; without it these are nothing. */
+#define fiber_start(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#define fiber_finish(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#endif
+
+#define FREE_STACKS_MAX 128
+#define ALT_STACK_SIZE (64 * 1024)
+
+/* The coroutines of this thread's PE, for the SIGSEGV handler. */
+static _Thread_local core_ults_t *tls_ults;
+static struct sigaction prev_segv;
+static int segv_installed;
+
+static void on_segv(int sig, siginfo_t *si, void *uctx)
+{
+    core_ults_t *u = tls_ults;
+    unsigned char *addr = si->si_addr;
+    for (core_ult_t *t = u ? u->all : NULL; t; t = t->all_next) {
+        if (addr >= t->map && addr < t->map + u->page)
+            tern_abort("a coroutine overflowed its stack of %zu bytes (it touched the guard "
+                       "page below it); raise TERN_ULT_STACK_SIZE or keep large arrays off "
+                       "the stack", u->stack_size);
+    }
+    /* Not ours: let the fault take its usual course. */
+    sigaction(sig, &prev_segv, NULL);
+    if (!(prev_segv.sa_flags & SA_SIGINFO) && prev_segv.sa_handler != SIG_DFL &&
+        prev_segv.sa_handler != SIG_IGN)
+        prev_segv.sa_handler(sig);
+    else if ((prev_segv.sa_flags & SA_SIGINFO) && prev_segv.sa_sigaction)
+        prev_segv.sa_sigaction(sig, si, uctx);
+}
+
+static tern_status_t install_segv(void)
+{
+    /* The handler needs a stack of its own: the faulting one is the overflowed stack. */
+    stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+    if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) {
+        free(ss.ss_sp);
+        return TERN_ERR_IO;
+    }
+    if (segv_installed)
+        return TERN_OK;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &prev_segv) != 0)
+        return TERN_ERR_IO;
+    segv_installed = 1;
+    return TERN_OK;
+}
+
+tern_status_t core_ults_init(core_ults_t *u, size_t stack_size)
+{
+    memset(u, 0, sizeof *u);
+    u->page = (size_t)sysconf(_SC_PAGESIZE);
+    u->stack_size = (stack_size + u->page - 1) & ~(u->page - 1);
+    tls_ults = u;
+    if (install_segv() != TERN_OK) {
+        util_log_error("tern_run: cannot install the coroutine stack overflow handler");
+        return TERN_ERR_IO;
+    }
+    return TERN_OK;
+}
+
+void core_ults_fini(core_ults_t *u)
+{
+    for (core_ult_t *t = u->all; t;) {
+        core_ult_t *next = t->all_next;
+        core_ctx_release(&t->ctx);
+        munmap(t->map, t->map_len);
+        free(t);
+        t = next;
+    }
+    u->all = u->free = u->ready_head = u->ready_tail = NULL;
+    core_ctx_release(&u->sched);
+    if (tls_ults == u)
+        tls_ults = NULL;
+}
+
+static core_ult_t *ult_get(core_ults_t *u)
+{
+    core_ult_t *t = u->free;
+    if (t) {
+        u->free = t->next;
+        u->nfree--;
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t)
+        tern_abort("out of memory creating a coroutine");
+    t->map_len = u->stack_size + u->page;
+    t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (t->map == MAP_FAILED)
+        tern_abort("cannot map a coroutine stack of %zu bytes (TERN_ULT_STACK_SIZE)",
+                   u->stack_size);
+    if (mprotect(t->map, u->page, PROT_NONE) != 0)
+        tern_abort("cannot protect the guard page of a coroutine stack");
+    t->owner = u;
+    t->all_next = u->all;
+    u->all = t;
+    return t;
+}
+
+static void ult_put(core_ults_t *u, core_ult_t *t)
+{
+    t->state = CORE_ULT_FREE;
+    t->local = NULL;
+    if (u->nfree >= FREE_STACKS_MAX) {
+        core_ult_t **pp = &u->all;
+        while (*pp != t)
+            pp = &(*pp)->all_next;
+        *pp = t->all_next;
+        core_ctx_release(&t->ctx);
+        munmap(t->map, t->map_len);
+        free(t);
+        return;
+    }
+    t->next = u->free;
+    u->free = t;
+    u->nfree++;
+}
+
+static void ult_main(void *arg)
+{
+    core_ult_t *t = arg;
+    core_ults_t *u = t->owner;
+    fiber_finish(NULL, &u->sched_bottom, &u->sched_size);
+    t->fn(t->arg);
+    t->state = CORE_ULT_DONE;
+    /* A dying fiber passes NULL: AddressSanitizer may drop its fake stack. */
+    fiber_start(NULL, u->sched_bottom, u->sched_size);
+    core_ctx_switch(&t->ctx, &u->sched);
+    abort(); /* never resumed */
+}
+
+/* From the scheduler: run t until it suspends or ends. */
+static void ult_enter(core_ults_t *u, core_ult_t *t)
+{
+    u->cur = t;
+    t->state = CORE_ULT_RUNNING;
+    fiber_start(&u->sched_fake, t->map + u->page, u->stack_size);
+    core_ctx_switch(&u->sched, &t->ctx);
+    fiber_finish(u->sched_fake, NULL, NULL);
+    u->cur = NULL;
+    if (t->state == CORE_ULT_DONE) {
+        u->live--;
+        ult_put(u, t);
+    }
+}
+
+static void ready_push(core_ults_t *u, core_ult_t *t)
+{
+    t->state = CORE_ULT_READY;
+    t->next = NULL;
+    if (u->ready_tail)
+        u->ready_tail->next = t;
+    else
+        u->ready_head = t;
+    u->ready_tail = t;
+}
+
+void core_ult_start(core_ults_t *u, core_ult_fn fn, void *arg, void *local)
+{
+    core_ult_t *t = ult_get(u);
+    t->fn = fn;
+    t->arg = arg;
+    t->local = local;
+    core_ctx_make(&t->ctx, t->map + u->page, u->stack_size, ult_main, t);
+    u->live++;
+    u->started++;
+    if (u->cur)
+        ready_push(u, t);
+    else
+        ult_enter(u, t);
+}
+
+void core_ult_suspend(core_ults_t *u)
+{
+    core_ult_t *t = u->cur;
+    if (t->state == CORE_ULT_RUNNING)
+        t->state = CORE_ULT_WAITING;
+    fiber_start(&t->asan_fake, u->sched_bottom, u->sched_size);
+    core_ctx_switch(&t->ctx, &u->sched);
+    fiber_finish(t->asan_fake, NULL, NULL);
+}
+
+void core_ult_yield(core_ults_t *u)
+{
+    ready_push(u, u->cur);
+    core_ult_suspend(u);
+}
+
+void core_ult_wake(core_ults_t *u, core_ult_t *t)
+{
+    if (t->state == CORE_ULT_WAITING)
+        ready_push(u, t);
+}
+
+int core_ult_run_ready(core_ults_t *u, int max)
+{
+    int n = 0;
+    while (n < max && u->ready_head) {
+        core_ult_t *t = u->ready_head;
+        u->ready_head = t->next;
+        if (!u->ready_head)
+            u->ready_tail = NULL;
+        ult_enter(u, t);
+        n++;
+    }
+    return n;
+}
