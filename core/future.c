@@ -105,9 +105,14 @@ static void fut_apply(core_pe_t *pe, uint64_t id, int64_t slot, uint32_t count,
         }
         r->nset += count;
     } else {
-        if (!r->vals && !(r->vals = calloc(r->n, sizeof *r->vals)))
-            tern_abort("out of memory for the values of a future of %llu",
-                       (unsigned long long)r->n);
+        if (!r->vals) {
+            if (!(r->vals = calloc(r->n, sizeof *r->vals)))
+                tern_abort("out of memory for the values of a future of %llu",
+                           (unsigned long long)r->n);
+            /* Empty values that came before, without a slot, hold the first slots. */
+            for (uint64_t i = 0; i < r->nset && i < r->n; i++)
+                r->vals[i].set = 1;
+        }
         if (slot < 0) {
             while (r->next_free < r->n && r->vals[r->next_free].set)
                 r->next_free++;
@@ -349,7 +354,7 @@ const void *tern_future_value(const tern_future_t *f, int i, size_t *len)
     if (r->vals && r->vals[i].set) {
         if (len)
             *len = r->vals[i].len;
-        return r->vals[i].data;
+        return r->vals[i].data ? r->vals[i].data : empty_value;
     }
     return !r->vals && (uint64_t)i < r->nset ? empty_value : NULL;
 }

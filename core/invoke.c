@@ -72,7 +72,11 @@ void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
             tern_abort("message for chare type '%s' names entry method id %u, which is not "
                        "one of its methods", type_name(ch->coll->type), m->hdr.ep);
         if (inv.ep->flags & TERN_EP_COROUTINE) {
-            /* coro_main copies inv before its first suspension can return here. */
+            /* coro_main copies inv before its first suspension returns here; that holds
+             * because messages are dispatched from the scheduler, never from a coroutine
+             * (which would only queue the new one). */
+            if (core_ult_current(&pe->ults))
+                tern_abort("internal: a message was dispatched from a coroutine");
             core_ult_start(&pe->ults, coro_main, &inv, NULL);
             return;
         }

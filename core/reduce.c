@@ -428,21 +428,22 @@ tern_status_t tern_contribute(const void *self, const void *data, size_t len,
     return contribute(pe, "tern_contribute", self, data, len, reducer, cb, &c, &seq);
 }
 
-tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
-                             tern_reducer_t reducer, void *out, size_t cap, size_t *len_out)
+/* tern_allreduce() and tern_barrier(), with the caller's name in error messages. */
+static tern_status_t allreduce(const char *call, const void *self, const void *data,
+                               size_t len, tern_reducer_t reducer, void *out, size_t cap,
+                               size_t *len_out)
 {
-    core_pe_t *pe = core_pe_checked("tern_allreduce");
+    core_pe_t *pe = core_pe_checked(call);
     if (!pe)
         return TERN_ERR_STATE;
-    if (!core_need_coroutine(pe, "tern_allreduce"))
+    if (!core_need_coroutine(pe, call))
         return TERN_ERR_STATE;
     tern_callback_t cb;
     memset(&cb, 0, sizeof cb);
     cb.kind = CB_ALLREDUCE;
     core_coll_t *c;
     uint64_t seq;
-    tern_status_t st = contribute(pe, "tern_allreduce", self, data, len, reducer, &cb, &c,
-                                  &seq);
+    tern_status_t st = contribute(pe, call, self, data, len, reducer, &cb, &c, &seq);
     if (st != TERN_OK)
         return st;
     core_red_t *r;
@@ -457,7 +458,13 @@ tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
     return TERN_OK;
 }
 
+tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
+                             tern_reducer_t reducer, void *out, size_t cap, size_t *len_out)
+{
+    return allreduce("tern_allreduce", self, data, len, reducer, out, cap, len_out);
+}
+
 tern_status_t tern_barrier(const void *self)
 {
-    return tern_allreduce(self, NULL, 0, TERN_REDUCER_NOP, NULL, 0, NULL);
+    return allreduce("tern_barrier", self, NULL, 0, TERN_REDUCER_NOP, NULL, 0, NULL);
 }

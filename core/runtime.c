@@ -213,9 +213,11 @@ static void core_loop(core_pe_t *pe)
             got += pe->tps[i]->ops->progress(pe->tps[i]);
         if (pe->nbacklog)
             core_backlog_progress(pe);
+        /* Coroutines made ready and queued messages each get a turn of their own, so
+         * that coroutines that keep yielding cannot starve the queue. */
         int ran = core_ult_run_ready(&pe->ults, 16);
         tern_msg_t *m;
-        while (ran < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched))) {
+        for (int n = 0; n < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched)); n++) {
             core_dispatch(pe, m);
             ran++;
         }

@@ -24,6 +24,7 @@
 
 /* The coroutines of this thread's PE, for the SIGSEGV handler. */
 static _Thread_local core_ults_t *tls_ults;
+static _Thread_local void *alt_stack;
 static struct sigaction prev_segv;
 static int segv_installed;
 
@@ -49,10 +50,13 @@ static void on_segv(int sig, siginfo_t *si, void *uctx)
 static tern_status_t install_segv(void)
 {
     /* The handler needs a stack of its own: the faulting one is the overflowed stack. */
-    stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-    if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) {
-        free(ss.ss_sp);
-        return TERN_ERR_IO;
+    if (!alt_stack) {
+        stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE};
+        if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) {
+            free(ss.ss_sp);
+            return TERN_ERR_IO;
+        }
+        alt_stack = ss.ss_sp;
     }
     if (segv_installed)
         return TERN_OK;
@@ -91,8 +95,14 @@ void core_ults_fini(core_ults_t *u)
     }
     u->all = u->free = u->ready_head = u->ready_tail = NULL;
     core_ctx_release(&u->sched);
-    if (tls_ults == u)
+    if (tls_ults == u) {
         tls_ults = NULL;
+        stack_t off = {.ss_flags = SS_DISABLE};
+        if (alt_stack && sigaltstack(&off, NULL) == 0) {
+            free(alt_stack);
+            alt_stack = NULL;
+        }
+    }
 }
 
 static core_ult_t *ult_get(core_ults_t *u)
@@ -217,14 +227,20 @@ void core_ult_wake(core_ults_t *u, core_ult_t *t)
 
 int core_ult_run_ready(core_ults_t *u, int max)
 {
+    /* Only those ready now: one that yields goes behind the queued messages, not round
+     * again in this call. */
+    core_ult_t *last = u->ready_tail;
     int n = 0;
     while (n < max && u->ready_head) {
         core_ult_t *t = u->ready_head;
         u->ready_head = t->next;
         if (!u->ready_head)
             u->ready_tail = NULL;
+        int was_last = t == last; /* t may be gone once it has run */
         ult_enter(u, t);
         n++;
+        if (was_last)
+            break;
     }
     return n;
 }
