@@ -107,6 +107,37 @@ static inline int bench_check(const void *buf, size_t n, uint64_t stamp)
     return first == stamp && last == stamp ? 0 : -1;
 }
 
+/*
+ * Reductions (allreduce): every rank contributes n = size / 8 doubles. Element j of rank
+ * r holds r + 1, except the first and the last, which carry the iteration: i + r. The sum
+ * over np ranks is then known: first and last i * np + np (np - 1) / 2, the others
+ * np (np + 1) / 2 (small integers, exact in doubles). The checker reads one element of
+ * every 64-byte line, as bench_check does, and compares the first, the middle and the last.
+ */
+static inline void bench_red_fill(double *v, size_t n, int rank)
+{
+    for (size_t j = 0; j < n; j++)
+        v[j] = rank + 1;
+}
+
+static inline void bench_red_stamp(double *v, size_t n, int rank, int iter)
+{
+    v[0] = v[n - 1] = (double)iter + rank;
+}
+
+/* Returns 0 when v is the sum for iteration iter over np ranks. */
+static inline int bench_red_check(const double *v, size_t n, int np, int iter)
+{
+    double sum = 0;
+    for (size_t j = 0; j < n; j += 8)
+        sum += v[j];
+    __asm__ volatile("" : : "g"(sum));
+    double ends = (double)iter * np + 0.5 * np * (np - 1), mid = 0.5 * np * (np + 1);
+    if (v[0] != ends || v[n - 1] != ends)
+        return -1;
+    return n > 2 && v[n / 2] != mid ? -1 : 0;
+}
+
 static int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -7,9 +7,11 @@
 Each benchmark program prints `RESULT <metric> <x> <value> <unit>` lines (perf/bench.h):
 the median of its own timed repetitions after a warm-up. The driver runs the Tern and the
 MPI program --runs times each, alternating which goes first, and reports per x the median
-over runs of each, their ratio, and whether the goal (issue 3) is met. The micro-benchmarks
-(Google Benchmark, perf/micro) report Tern and baseline pairs the same way. All figures,
-every run included, go to a JSON file for later comparison.
+over runs of each, their ratio, and whether the goal (issue 3) is met. x is a payload size
+or a PE count; a size sweep that runs at every PE count of --pes (allreduce) gets one
+table per PE count. The micro-benchmarks (Google Benchmark, perf/micro) report Tern and
+baseline pairs the same way. All figures, every run included, go to a JSON file for later
+comparison.
 """
 import argparse
 import datetime
@@ -29,17 +31,26 @@ METRICS = {
     "msgrate": ("Mmsg/s", "higher", ">= 1.00", lambda x, r: r >= 1.0),
     "bcast": ("us", "lower", None, None),
     "alltoall": ("us", "lower", None, None),
+    "allreduce": ("us", "lower", None, None),
 }
 
-# name -> (program stem, x is a PE count, arguments, quick arguments)
+# What x is in a benchmark's RESULT lines, and at which PE counts it runs:
+X_BYTES = "bytes"          # a size sweep, at 2 PEs
+X_PES = "pes"              # the PE count, one figure per count of --pes
+X_BYTES_PES = "bytes@pes"  # a size sweep at every count of --pes: one table per count
+
+# name -> (program stem, X_*, arguments, quick arguments)
 BENCHES = {
-    "pingpong": ("pingpong", False, ["-max", str(4 << 20)],
+    "pingpong": ("pingpong", X_BYTES, ["-max", str(4 << 20)],
                  ["-max", str(4 << 20), "-step", "8", "-iters", "300", "-warmup", "30",
                   "-reps", "3"]),
-    "msgrate": ("msgrate", False, ["-min", "8", "-max", "512", "-step", "8"],
+    "msgrate": ("msgrate", X_BYTES, ["-min", "8", "-max", "512", "-step", "8"],
                 ["-iters", "200", "-warmup", "20", "-reps", "3"]),
-    "bcast": ("bcast", True, [], ["-iters", "200", "-warmup", "20", "-reps", "3"]),
-    "alltoall": ("alltoall", True, [], ["-iters", "100", "-warmup", "10", "-reps", "3"]),
+    "bcast": ("bcast", X_PES, [], ["-iters", "200", "-warmup", "20", "-reps", "3"]),
+    "alltoall": ("alltoall", X_PES, [], ["-iters", "100", "-warmup", "10", "-reps", "3"]),
+    "allreduce": ("allreduce", X_BYTES_PES,
+                  ["-min", "8", "-max", str(128 << 10), "-step", "128"],
+                  ["-iters", "100", "-warmup", "10", "-reps", "3"]),
 }
 
 
@@ -103,12 +114,12 @@ def table(title, xname, rows, unit, better, goal):
 
 
 def bench_multi(name, opts, results):
-    stem, by_pes, args, quick_args = BENCHES[name]
+    stem, xkind, args, quick_args = BENCHES[name]
     have_mpi = opts.mpi and os.path.exists(os.path.join(opts.build, "perf", "mpi_" + stem))
     args = args + (quick_args if opts.quick else [])
-    pes = opts.pes if by_pes else [2]
+    pes = [2] if xkind == X_BYTES else opts.pes
     env = dict(os.environ)
-    samples = {}  # (metric, x) -> {"tern": [...], "mpi": [...]}
+    samples = {}  # (PEs, metric, x) -> {"tern": [...], "mpi": [...]}
     for np_ in pes:
         tern, mpi = launchers(opts.build, np_, stem, args, have_mpi)
         for i in range(opts.runs):
@@ -119,25 +130,30 @@ def bench_multi(name, opts, results):
                 if cmd is None:
                     continue
                 for (metric, x), v in run(cmd, env, opts.timeout).items():
-                    samples.setdefault((metric, x), {"tern": [], "mpi": []})[who].append(v)
-    by_metric = {}
-    for (metric, x), s in sorted(samples.items()):
+                    cell = samples.setdefault((np_, metric, x), {"tern": [], "mpi": []})
+                    cell[who].append(v)
+    # One table per metric, and per PE count when x is a size at several counts.
+    by_table = {}
+    for (np_, metric, x), s in sorted(samples.items()):
         tm = statistics.median(s["tern"]) if s["tern"] else None
         mm = statistics.median(s["mpi"]) if s["mpi"] else None
         ratio = tm / mm if tm is not None and mm else None
         test = METRICS[metric][3]
-        by_metric.setdefault(metric, []).append({
+        by_table.setdefault((metric, np_ if xkind == X_BYTES_PES else None), []).append({
             "x": x, "tern": s["tern"], "mpi": s["mpi"], "tern_median": tm, "mpi_median": mm,
             "ratio": ratio, "goal_met": test(x, ratio) if test and ratio is not None else None,
         })
-    for metric in [m for m in METRICS if m in by_metric]:
-        rows = by_metric[metric]
+    for metric, np_ in sorted(by_table, key=lambda k: (list(METRICS).index(k[0]), k[1] or 0)):
+        rows = by_table[(metric, np_)]
         unit, better, goal, _ = METRICS[metric]
-        table("%s: %s" % (name, metric), "PEs" if by_pes else "bytes", rows, unit, better,
-              goal)
-        results["benchmarks"]["%s.%s" % (name, metric)] = {
-            "unit": unit, "better": better, "goal": goal, "x": "pes" if by_pes else "bytes",
-            "rows": rows}
+        title, key = "%s: %s" % (name, metric), "%s.%s" % (name, metric)
+        entry = {"unit": unit, "better": better, "goal": goal,
+                 "x": "pes" if xkind == X_PES else "bytes", "rows": rows}
+        if np_ is not None:
+            title, key = title + ", %d PEs" % np_, key + ".%dpes" % np_
+            entry["pes"] = np_
+        table(title, "PEs" if xkind == X_PES else "bytes", rows, unit, better, goal)
+        results["benchmarks"][key] = entry
 
 
 def bench_micro(opts, results):
@@ -155,8 +171,17 @@ def bench_micro(opts, results):
     if p.returncode != 0:
         sys.exit("perf/run.py: %s failed:\n%s" % (" ".join(cmd), p.stderr.strip()))
     medians = {}
-    for b in json.loads(p.stdout)["benchmarks"]:
-        if b.get("aggregate_name") == "median":
+    benches = json.loads(p.stdout)["benchmarks"]
+    # Each pair checks its work afterwards and reports an error when it was not done right.
+    errors = ["%s: %s" % (b["name"], b.get("error_message", "?")) for b in benches
+              if b.get("error_occurred")]
+    if errors:
+        sys.exit("perf/run.py: micro-benchmarks failed:\n  " +
+                 "\n  ".join(dict.fromkeys(errors)))
+    for b in benches:
+        # A single repetition has no aggregates: its one figure is the median.
+        if b.get("aggregate_name") == "median" or (
+                b.get("run_type") == "iteration" and b.get("repetitions") == 1):
             scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
             medians[b["run_name"]] = b["real_time"] * scale
     rows = []
@@ -180,9 +205,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="build directory (default: build)")
     ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
-    ap.add_argument("--only", default="pingpong,msgrate,bcast,alltoall,micro",
+    ap.add_argument("--only", default="pingpong,msgrate,bcast,alltoall,allreduce,micro",
                     help="comma-separated benchmarks (default: all)")
-    ap.add_argument("--pes", default="2,4,8", help="PE counts for bcast and alltoall")
+    ap.add_argument("--pes", default="2,4,8",
+                    help="PE counts for bcast, alltoall and allreduce")
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     ap.add_argument("--no-mpi", dest="mpi", action="store_false", help="skip the MPI runs")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per program run")

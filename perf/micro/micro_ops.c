@@ -16,7 +16,11 @@
 #include "core/msg.h"
 #include "core/pe.h"
 #include "core/sched.h"
+#include "core/ult.h"
 #include "transports/shm/shm_ring.h"
+
+#include <sys/mman.h>
+#include <ucontext.h>
 
 /* Make the compiler believe p is used, so that a malloc/free pair or a store is kept. */
 #define MICRO_ESCAPE(p) __asm__ volatile("" : : "g"(p) : "memory")
@@ -365,6 +369,7 @@ static const char *ring_finish(void *ctx, uint64_t iters)
  * ------------------------------------------------------------------------------------- */
 
 static tern_type_t g_type;
+static void ults_release(void);
 static tern_ep_t g_ep_run, g_ep_sink;
 
 static struct {
@@ -428,7 +433,9 @@ int micro_runtime_main(int argc, char **argv, int (*body)(void *arg), void *arg)
         fprintf(stderr, "tern_micro: registration failed\n");
         return 1;
     }
-    return tern_run(argc, argv, micro_start);
+    int rc = tern_run(argc, argv, micro_start);
+    ults_release();
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -583,19 +590,262 @@ static const char *send_finish(void *ctx, uint64_t iters)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * ult: coroutine switches (core/ult.h) against ucontext, and a short coroutine's life
+ * against a plain call
+ * ------------------------------------------------------------------------------------- */
+
+#define ULT_STACK (256u * 1024u) /* TERN_ULT_STACK_SIZE's default */
+#define ULT_MAX 64               /* coroutines taking turns, at most */
+
+/* One set of coroutines for the whole run, as a PE has: core_ults_init also installs the
+ * thread's stack overflow handler, so it is done once, and the pooled stacks stay mapped
+ * between benchmark runs (as they stay between a PE's messages). */
+static core_ults_t g_ults;
+static int g_ults_ready;
+
+static core_ults_t *ults_get(const char **err)
+{
+    if (!g_ults_ready) {
+        if (core_ults_init(&g_ults, ULT_STACK) != TERN_OK) {
+            *err = "core_ults_init failed";
+            return NULL;
+        }
+        g_ults_ready = 1;
+    }
+    if (g_ults.live != 0 || core_ult_any_ready(&g_ults) || core_ult_current(&g_ults)) {
+        *err = "coroutines left over from an earlier run";
+        return NULL;
+    }
+    return &g_ults;
+}
+
+static void ults_release(void)
+{
+    if (g_ults_ready)
+        core_ults_fini(&g_ults);
+    g_ults_ready = 0;
+}
+
+typedef struct ult_ctx ult_ctx_t;
+
+typedef struct {
+    ult_ctx_t *c;
+    int k;
+} ult_who_t;
+
+struct ult_ctx {
+    core_ults_t *u;
+    int n;            /* coroutines taking turns */
+    int nult;         /* Tern coroutines started (n once set up) */
+    int next;         /* the baseline's next context */
+    volatile int stop;
+    uint64_t errors;
+    uint64_t started0;          /* u->started before the run */
+    uint64_t on_ult, off_ult;   /* ult_start: runs of the short function on/off a coroutine */
+    void (*volatile fn)(ult_ctx_t *c); /* ult_start: the short function, called indirectly */
+    ucontext_t main;            /* the baseline's scheduler */
+    ucontext_t uc[ULT_MAX];     /* the baseline's coroutines */
+    unsigned char *stacks[ULT_MAX];
+    ult_who_t who[ULT_MAX];
+    uint64_t turns[ULT_MAX];    /* times each coroutine was resumed, either side */
+};
+
+/* Tern's coroutine: count the turn, yield to the scheduler, until told to stop. */
+static void ult_yielder(void *arg)
+{
+    ult_who_t *w = arg;
+    ult_ctx_t *c = w->c;
+    while (!c->stop) {
+        c->turns[w->k]++;
+        core_ult_yield(c->u);
+    }
+}
+
+/* The same with ucontext: swapcontext back to the scheduler is the yield. makecontext
+ * passes int arguments only, so the pointer travels in two halves. */
+static void base_yielder(unsigned hi, unsigned lo)
+{
+    ult_who_t *w = (ult_who_t *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+    ult_ctx_t *c = w->c;
+    while (!c->stop) {
+        c->turns[w->k]++;
+        swapcontext(&c->uc[w->k], &c->main);
+    }
+    /* Returning resumes uc_link: the scheduler's context. */
+}
+
+static const char *ult_finish(void *ctx, uint64_t iters);
+
+static void *ult_yield_make(long n, const char **err)
+{
+    if (n < 1 || n > ULT_MAX) {
+        *err = "coroutine count out of range (1 to 64)";
+        return NULL;
+    }
+    core_ults_t *u = ults_get(err);
+    if (!u)
+        return NULL;
+    ult_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        *err = "out of memory";
+        return NULL;
+    }
+    c->u = u;
+    c->n = (int)n;
+    c->started0 = u->started;
+    for (int k = 0; k < c->n; k++) {
+        c->who[k] = (ult_who_t){c, k};
+        /* Tern: runs until its first yield, then waits in the ready list. */
+        core_ult_start(u, ult_yielder, &c->who[k], NULL);
+        c->nult++;
+        /* The baseline: a stack like Tern's (mapped, not touched until used), entered once
+         * so that it, too, waits in its loop. */
+        void *s = mmap(NULL, ULT_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (s == MAP_FAILED || getcontext(&c->uc[k]) != 0) {
+            if (s != MAP_FAILED)
+                munmap(s, ULT_STACK);
+            c->errors++;
+            break;
+        }
+        c->stacks[k] = s;
+        c->uc[k].uc_stack.ss_sp = s;
+        c->uc[k].uc_stack.ss_size = ULT_STACK;
+        c->uc[k].uc_link = &c->main;
+        uintptr_t p = (uintptr_t)&c->who[k];
+        makecontext(&c->uc[k], (void (*)(void))base_yielder, 2, (unsigned)(p >> 32),
+                    (unsigned)(p & 0xffffffffu));
+        if (swapcontext(&c->main, &c->uc[k]) != 0)
+            c->errors++;
+    }
+    if (c->errors) {
+        ult_finish(c, 0);
+        *err = "cannot set up the coroutines";
+        return NULL;
+    }
+    memset(c->turns, 0, sizeof c->turns);
+    return c;
+}
+
+/* One round trip: the scheduler resumes the next ready coroutine, which yields back. */
+static uint64_t tern_ult_yield(void *ctx)
+{
+    ult_ctx_t *c = ctx;
+    if (core_ult_run_ready(c->u, 1) != 1)
+        c->errors++;
+    return c->turns[0];
+}
+
+static uint64_t base_ult_yield(void *ctx)
+{
+    ult_ctx_t *c = ctx;
+    int k = c->next;
+    c->next = k + 1 == c->n ? 0 : k + 1;
+    if (swapcontext(&c->main, &c->uc[k]) != 0)
+        c->errors++;
+    return c->turns[0];
+}
+
+/* ult_start: the short function, run on a coroutine of its own (Tern) or called (the
+ * baseline). */
+static void ult_short(ult_ctx_t *c)
+{
+    if (core_ult_current(c->u))
+        c->on_ult++;
+    else
+        c->off_ult++;
+}
+
+static void ult_short_entry(void *arg) { ult_short(arg); }
+
+static void *ult_start_make(long unused, const char **err)
+{
+    (void)unused;
+    core_ults_t *u = ults_get(err);
+    if (!u)
+        return NULL;
+    ult_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        *err = "out of memory";
+        return NULL;
+    }
+    c->u = u;
+    c->fn = ult_short;
+    c->started0 = u->started;
+    return c;
+}
+
+/* Start a coroutine from the scheduler: it runs at once, ends, and its stack goes back to
+ * the pool for the next one. */
+static uint64_t tern_ult_start(void *ctx)
+{
+    ult_ctx_t *c = ctx;
+    core_ult_start(c->u, ult_short_entry, c, NULL);
+    return c->on_ult;
+}
+
+static uint64_t base_ult_start(void *ctx)
+{
+    ult_ctx_t *c = ctx;
+    c->fn(c);
+    return c->off_ult;
+}
+
+static const char *ult_finish(void *ctx, uint64_t iters)
+{
+    ult_ctx_t *c = ctx;
+    const char *err = NULL;
+    uint64_t turns = 0, lo = UINT64_MAX, hi = 0;
+    for (int k = 0; k < c->n; k++) {
+        turns += c->turns[k];
+        lo = c->turns[k] < lo ? c->turns[k] : lo;
+        hi = c->turns[k] > hi ? c->turns[k] : hi;
+    }
+    if (c->errors)
+        err = "a switch failed or no coroutine was ready";
+    else if (c->n && turns != iters)
+        err = "the coroutines were not resumed once per iteration";
+    else if (c->n && hi - lo > 1)
+        err = "the coroutines did not take turns";
+    else if (!c->n && c->on_ult + c->off_ult != iters)
+        err = "the short function did not run once per iteration";
+    else if (!c->n && c->u->started - c->started0 != c->on_ult)
+        err = "the coroutines started do not match the runs on a coroutine";
+    /* End the coroutines: each sees `stop` at its next turn and returns. */
+    c->stop = 1;
+    if (core_ult_run_ready(c->u, c->nult) != c->nult)
+        err = err ? err : "a coroutine was missing from the ready list";
+    for (int k = 0; k < c->n; k++) {
+        if (c->stacks[k]) {
+            swapcontext(&c->main, &c->uc[k]);
+            munmap(c->stacks[k], ULT_STACK);
+        }
+    }
+    if (c->u->live != 0 || core_ult_any_ready(c->u))
+        err = err ? err : "coroutines did not end";
+    free(c);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------
  * The table the C++ side registers from
  * ------------------------------------------------------------------------------------- */
 
 const micro_pair_t micro_pairs[] = {
     {"sched_fifo", 0, 2, {0, 64}, sched_fifo_make, tern_sched_fifo, base_sched_fifo,
-     sched_finish},
+     sched_finish, NULL, 0},
     {"sched_prio", 0, 1, {64}, sched_prio_make, tern_sched_prio, base_sched_prio,
-     sched_finish},
-    {"msg", 0, 3, {8, 1024, 65536}, msg_make, tern_msg, base_msg, msg_finish},
-    {"ring", 0, 3, {8, 64, 1024}, ring_make, tern_ring, base_ring, ring_finish},
-    {"send_local", 1, 2, {8, 1024}, send_make, tern_send_local, base_send_local, send_finish},
+     sched_finish, NULL, 0},
+    {"msg", 0, 3, {8, 1024, 65536}, msg_make, tern_msg, base_msg, msg_finish, NULL, 0},
+    {"ring", 0, 3, {8, 64, 1024}, ring_make, tern_ring, base_ring, ring_finish, NULL, 0},
+    {"send_local", 1, 2, {8, 1024}, send_make, tern_send_local, base_send_local, send_finish,
+     NULL, 0},
     {"send_local_msg", 1, 2, {8, 1024}, send_make, tern_send_local_msg, base_send_local_msg,
-     send_finish},
+     send_finish, NULL, 0},
+    {"ult_yield", 0, 2, {1, 16}, ult_yield_make, tern_ult_yield, base_ult_yield, ult_finish,
+     "switch", 2},
+    {"ult_start", 0, 0, {0}, ult_start_make, tern_ult_start, base_ult_start, ult_finish,
+     NULL, 0},
 };
 
 const int micro_npairs = (int)(sizeof micro_pairs / sizeof micro_pairs[0]);

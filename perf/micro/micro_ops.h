@@ -1,7 +1,7 @@
 /*
  * C shims for the micro-benchmarks in tern_micro.cc.
  *
- * The internal headers (core/msg.h, core/sched.h, core/pe.h, transports/shm/shm_ring.h)
+ * The internal headers (core/msg.h, core/sched.h, core/pe.h, core/ult.h, shm_ring.h)
  * are C11 only, so every timed operation lives here, compiled as C, and the C++ side only
  * loops over these calls. Both sides of a pair have the same shape: one out-of-line call
  * `uint64_t op(void *ctx)` per benchmark iteration, on a context built before the timed
@@ -19,7 +19,8 @@ extern "C" {
 /* One timed operation: returns a value the caller hands to benchmark::DoNotOptimize. */
 typedef uint64_t (*micro_op_fn)(void *ctx);
 
-/* One pair of benchmarks, `tern/<what>/<arg>` and `base/<what>/<arg>`. */
+/* One pair of benchmarks, `tern/<what>/<arg>` and `base/<what>/<arg>` (`tern/<what>` and
+ * `base/<what>` when there are no arguments: nargs 0, make gets 0). */
 typedef struct micro_pair {
     const char *what;
     int needs_runtime;     /* only meaningful inside a running Tern job (on the PE) */
@@ -33,6 +34,10 @@ typedef struct micro_pair {
     /* Check that the `iters` operations done on ctx did what they should, and free ctx.
      * NULL when all is well, else what went wrong (static text). */
     const char *(*finish)(void *ctx, uint64_t iters);
+    /* When set, also report the time per part of an operation, as the counter `part`:
+     * e.g. "switch" with nparts 2, when an operation is a round trip of two switches. */
+    const char *part;
+    int nparts;
 } micro_pair_t;
 
 extern const micro_pair_t micro_pairs[];

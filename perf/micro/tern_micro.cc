@@ -42,6 +42,22 @@
  *                       receiver reads, tern_send_msg, pop, dispatch. Baseline: write the
  *                       same byte into a buffer and make the same indirect call with a
  *                       pointer to it (no copy on either side, so neither pays for one).
+ *   ult_yield/<n>       one round trip between the scheduler and a coroutine, with <n>
+ *                       coroutines taking turns: core_ult_run_ready(u, 1) resumes the next
+ *                       ready one, which counts its turn and core_ult_yield()s back (two
+ *                       switches; the counter `switch` gives the time per switch). The
+ *                       coroutines live in a core_ults_t of the benchmark's own, stacks of
+ *                       TERN_ULT_STACK_SIZE's default (256 KiB). Baseline: the same round
+ *                       trip with ucontext, swapcontext to the next coroutine and back,
+ *                       what a portable runtime would use (it saves and restores the
+ *                       signal mask, a system call per switch). Afterwards every
+ *                       coroutine must have been resumed iters/<n> times, give or take
+ *                       one.
+ *   ult_start           core_ult_start of a coroutine running a short function (it counts
+ *                       its run) from the scheduler: it runs at once and ends, and its
+ *                       stack goes back to the per-PE pool for the next one. Baseline: an
+ *                       indirect call of the same function. The ratio is the price of
+ *                       running a piece of work as a coroutine rather than as a call.
  *
  * The send_local pairs need a running runtime: main() parses the benchmark flags, then
  * starts a 1-PE Tern job (TERN_BOOT=single unless set); a chare's entry method runs all
@@ -77,6 +93,10 @@ void run_side(benchmark::State &state, const micro_pair_t *p, long arg, bool ter
     for (auto _ : state)
         benchmark::DoNotOptimize(op(ctx));
     const uint64_t iters = static_cast<uint64_t>(state.iterations());
+    if (p->part) // seconds per part: the inverse of parts per second
+        state.counters[p->part] = benchmark::Counter(
+            p->nparts, benchmark::Counter::kIsIterationInvariantRate |
+                           benchmark::Counter::kInvert);
     if (const char *e = p->finish(ctx, iters))
         state.SkipWithError(e);
 }
@@ -85,9 +105,10 @@ void register_all()
 {
     for (int i = 0; i < micro_npairs; i++) {
         const micro_pair_t *p = &micro_pairs[i];
-        for (int a = 0; a < p->nargs; a++) {
-            const long arg = p->args[a];
-            const std::string tail = std::string(p->what) + "/" + std::to_string(arg);
+        for (int a = 0; a < (p->nargs ? p->nargs : 1); a++) {
+            const long arg = p->nargs ? p->args[a] : 0;
+            const std::string tail =
+                std::string(p->what) + (p->nargs ? "/" + std::to_string(arg) : "");
             benchmark::RegisterBenchmark(("tern/" + tail).c_str(),
                                          [p, arg](benchmark::State &st) {
                                              run_side(st, p, arg, true);
