@@ -163,7 +163,7 @@ static void wave_done(core_pe_t *pe, uint64_t sent, uint64_t recvd)
     }
     /* Confirm a balanced wave at once; after an unbalanced or changed one, back off so
      * that waves do not keep idle PEs busy while work is still going on. */
-    int confirm = sent == recvd && !(q->have_prev && sent == q->prev_sent);
+    int confirm = sent == recvd;
     q->have_prev = 1;
     q->prev_sent = sent;
     q->prev_recvd = recvd;

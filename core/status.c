@@ -16,6 +16,7 @@ const char *tern_strerror(tern_status_t status)
     case TERN_ERR_UNSUPPORTED: return "not supported";
     case TERN_ERR_UNREACHABLE: return "no transport reaches the PE";
     case TERN_ERR_TYPE: return "entry method does not belong to the chare type";
+    case TERN_ERR_REMOTE: return "the remote entry method failed";
     default: return "unknown status";
     }
 }
