@@ -31,7 +31,7 @@ typedef enum {
     CORE_K_CREATE_COLL = 4,  /* construct the local members of a group or array (tree) */
     CORE_K_FUT_SET = 5,      /* values or an error for a future of this PE */
     CORE_K_RED_PART = 6,     /* a reduction's partial result, up the tree */
-    CORE_K_RED_DOWN = 7,     /* an allreduce's result, down the tree */
+    CORE_K_RED_XCHG = 7,     /* an allreduce's partial result, between partners */
     /* The runtime's own traffic. */
     CORE_K_EXIT_REQ = 8,     /* to PE 0: someone called tern_exit */
     CORE_K_EXIT = 9,         /* stop (tree) */

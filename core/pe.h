@@ -50,6 +50,7 @@ typedef struct core_coll {
     core_chare_t *last_chare;
     uint64_t last_lin;
     struct core_red *reds;  /* reductions in flight here */
+    struct core_red *red_spare; /* the last one finished, for reuse */
     struct core_rtree *rtree; /* the PEs that reductions span, made at the first one */
 } core_coll_t;
 
@@ -148,13 +149,13 @@ core_chare_t *core_chare_of(const char *call, const void *self);
 /* handlers of the other modules */
 void core_h_fut_set(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_part(core_pe_t *pe, tern_msg_t *m);
-void core_h_red_down(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_start(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_probe(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_reply(core_pe_t *pe, tern_msg_t *m);
 /* Reductions waiting for the collection's local members can go on. */
 void core_red_coll_live(core_pe_t *pe, core_coll_t *c);
-void core_red_coll_free(core_coll_t *c);
+void core_red_coll_free(core_pe_t *pe, core_coll_t *c);
 /* From the idle scheduler: answer a quiescence wave if one waits for this PE. */
 void core_qd_idle(core_pe_t *pe);
 void core_qd_free(core_pe_t *pe);

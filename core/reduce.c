@@ -5,9 +5,15 @@
  * tree over the PEs that hold members; the root hands the result to the callback, or,
  * for an allreduce, sends it back down the same tree to every member.
  *
+ * An allreduce does not go up and down the tree: the PEs with members exchange partial
+ * results by recursive doubling (log2 n rounds, each a swap with one partner; with n not
+ * a power of two, the first 2 * (n - 2^k) PEs pair up before and after). Partners combine
+ * the lower-ranked data first, so every PE ends with the same bits, also for floats.
+ *
  * A partial result travels as two segments: the callback, then the data (for gather, a
- * list of records {element index, length, bytes padded to 8}, sorted at the root).
+ * list of records {element index, length, bytes padded to 8}, sorted at the end).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +28,13 @@
 /* A callback kind of the runtime's own: the result goes back to every contributor. */
 #define CB_ALLREDUCE 0x100u
 
+/* Steps of an allreduce exchange: 0 the pairing-up, 1..32 the rounds, 33 the answer to
+ * the paired-up PE. */
+#define XCHG_STEPS 34
+
 typedef struct core_rtree {
+    int n;          /* PEs with members */
+    int *pes;       /* them, in order */
     int pos;        /* my position among the PEs with members, -1 if none */
     int parent;     /* a PE, -1 at the root */
     int nkids;
@@ -46,6 +58,9 @@ typedef struct core_red {
     int have_result;
     uint64_t readers;
     core_waiter_t *waiters;
+    int xstep;              /* allreduce: the exchange step waited for; -1 not begun */
+    int nheld;              /* allreduce: messages in xmsg */
+    tern_msg_t *xmsg[XCHG_STEPS]; /* allreduce: partners' data, by step */
 } core_red_t;
 
 typedef struct {
@@ -93,6 +108,8 @@ static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
             t->pos = n;
         pes[n++] = p;
     }
+    t->n = n;
+    t->pes = pes;
     t->parent = -1;
     if (t->pos >= 0) {
         int par = topo_kary_parent(0, n, pe->fanout, t->pos);
@@ -102,7 +119,6 @@ static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
         for (int i = 0; i < t->nkids; i++)
             t->kids[i] = pes[kids[i]];
     }
-    free(pes);
     c->rtree = t;
     return t;
 }
@@ -117,29 +133,58 @@ static core_red_t *red_get(core_coll_t *c, uint64_t seq, int create)
             return *pp;
     if (!create)
         return NULL;
-    core_red_t *r = calloc(1, sizeof *r);
-    if (!r)
+    /* Reductions come one after another: reuse the last state and its buffer. */
+    core_red_t *r = c->red_spare;
+    if (r) {
+        unsigned char *acc = r->acc;
+        uint64_t cap = r->acc_cap;
+        c->red_spare = NULL;
+        memset(r, 0, offsetof(core_red_t, xmsg)); /* xmsg is all NULL when spared */
+        r->acc = acc;
+        r->acc_cap = cap;
+    } else if (!(r = calloc(1, sizeof *r))) {
         tern_abort("out of memory for a reduction");
+    }
     r->seq = seq;
+    r->xstep = -1;
     *pp = r;
     return r;
 }
 
-static void red_free(core_coll_t *c, core_red_t *r)
+static void red_free(core_pe_t *pe, core_coll_t *c, core_red_t *r)
 {
     core_red_t **pp = &c->reds;
     while (*pp != r)
         pp = &(*pp)->next;
     *pp = r->next;
-    free(r->acc);
+    for (int i = 0; r->nheld && i < XCHG_STEPS; i++) {
+        if (r->xmsg[i]) {
+            core_msg_release(&pe->pool, r->xmsg[i]);
+            r->xmsg[i] = NULL;
+            r->nheld--;
+        }
+    }
     free(r->result);
+    if (!c->red_spare && r->acc_cap <= 65536) {
+        r->acc_len = 0;
+        c->red_spare = r;
+        return;
+    }
+    free(r->acc);
     free(r);
 }
 
-void core_red_coll_free(core_coll_t *c)
+void core_red_coll_free(core_pe_t *pe, core_coll_t *c)
 {
     while (c->reds)
-        red_free(c, c->reds);
+        red_free(pe, c, c->reds);
+    if (c->red_spare) {
+        free(c->red_spare->acc);
+        free(c->red_spare);
+        c->red_spare = NULL;
+    }
+    if (c->rtree)
+        free(c->rtree->pes);
     free(c->rtree);
     c->rtree = NULL;
 }
@@ -179,7 +224,8 @@ static _Noreturn void mismatch(core_coll_t *c, core_red_t *r, const char *what, 
 static void red_add(core_coll_t *c, core_red_t *r, uint32_t reducer, uint64_t len,
                     const tern_callback_t *cb, const void *data, uint64_t data_len)
 {
-    if (!r->started) {
+    int first = !r->started;
+    if (first) {
         r->started = 1;
         r->reducer = reducer;
         r->len = len;
@@ -188,9 +234,14 @@ static void red_add(core_coll_t *c, core_red_t *r, uint32_t reducer, uint64_t le
     } else if (reducer != TERN_REDUCER_GATHER && r->len != len) {
         mismatch(c, r, "sizes", r->len, len, reducer, reducer);
     }
+    if (cb && r->cb.kind != TERN_CB_NONE &&
+        (r->cb.kind == CB_ALLREDUCE) != (cb->kind == CB_ALLREDUCE))
+        tern_abort("reduction %llu of %s %#llx (chare type '%s'): some members called "
+                   "tern_allreduce, others tern_contribute", (unsigned long long)r->seq,
+                   coll_kind_name(c), (unsigned long long)c->cid, type_name(c->type));
     if (r->cb.kind == TERN_CB_NONE && cb)
         r->cb = *cb;
-    if (reducer == TERN_REDUCER_GATHER || !r->acc) {
+    if (reducer == TERN_REDUCER_GATHER || first) {
         /* the first input is copied as it is; gather appends */
         acc_reserve(r, data_len);
         if (data_len)
@@ -239,7 +290,7 @@ static unsigned char *gather_finish(core_red_t *r, uint64_t *len_out)
 }
 
 static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red_t *r,
-                     const void *data, uint64_t len)
+                     const void *data, uint64_t len, int step)
 {
     core_hdr_t hdr;
     memset(&hdr, 0, sizeof hdr);
@@ -253,29 +304,196 @@ static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red
     hdr.idx[2] = (int32_t)r->ncontrib;
     hdr.idx[3] = (int32_t)(r->len & 0x7fffffff);
     hdr.idx[4] = (int32_t)(r->len >> 31);
+    hdr.idx[5] = step;
+    /* Up the tree the callback travels along; between allreduce partners it is known. */
     tern_iov_t iov[2] = {{&r->cb, sizeof r->cb}, {data, len}};
-    tern_status_t st = core_send_iov(pe, dest, &hdr, iov, 2);
+    int xchg = kind == CORE_K_RED_XCHG;
+    tern_status_t st = core_send_iov(pe, dest, &hdr, iov + xchg, 2 - xchg);
     if (st != TERN_OK)
         tern_abort("sending a reduction of %s %#llx to PE %d failed: %s", coll_kind_name(c),
                    (unsigned long long)c->cid, dest, tern_strerror(st));
 }
 
-/* The allreduce result is here: keep it for my members and pass it on down. */
-static void red_result(core_pe_t *pe, core_coll_t *c, core_red_t *r, const void *data,
-                       uint64_t len)
+/* The allreduce result is here: keep it for my members. */
+/* The allreduce result is here (r takes `data` over): keep it for my members. */
+static void red_result(core_pe_t *pe, core_red_t *r, unsigned char *data, uint64_t len)
 {
-    core_rtree_t *t = rtree_of(pe, c);
-    for (int i = 0; i < t->nkids; i++)
-        red_send(pe, c, CORE_K_RED_DOWN, t->kids[i], r, data, len);
-    r->result = malloc(len ? len : 1);
-    if (!r->result)
-        tern_abort("out of memory for an allreduce result of %llu bytes",
-                   (unsigned long long)len);
-    if (len)
-        memcpy(r->result, data, len);
+    r->result = data;
     r->result_len = len;
     r->have_result = 1;
     core_waiters_wake(pe, &r->waiters);
+}
+
+static void check_total(core_coll_t *c, core_red_t *r)
+{
+    if (r->ncontrib != c->total)
+        tern_abort("reduction %llu of %s %#llx (chare type '%s') combined %llu contributions "
+                   "for %llu members", (unsigned long long)r->seq, coll_kind_name(c),
+                   (unsigned long long)c->cid, type_name(c->type),
+                   (unsigned long long)r->ncontrib, (unsigned long long)c->total);
+}
+
+/* ---- allreduce by recursive doubling ---- */
+
+typedef struct {
+    int rank;     /* rank among the PEs that take part in the rounds; -1 if paired away */
+    int rounds;   /* log2 of their number */
+    int pair;     /* the position paired with mine before and after the rounds, or -1 */
+} xplan_t;
+
+static xplan_t xplan(int n, int pos)
+{
+    int p2 = 1, rounds = 0;
+    while (p2 * 2 <= n) {
+        p2 *= 2;
+        rounds++;
+    }
+    int rem = n - p2;
+    xplan_t x = {pos - rem, rounds, -1};
+    if (pos < 2 * rem) {
+        x.pair = pos % 2 ? pos - 1 : pos + 1;
+        x.rank = pos % 2 ? pos / 2 : -1;
+    }
+    return x;
+}
+
+static int xrank_pos(int n, int rank)
+{
+    int p2 = 1;
+    while (p2 * 2 <= n)
+        p2 *= 2;
+    int rem = n - p2;
+    return rank < rem ? 2 * rank + 1 : rank + rem;
+}
+
+/* Fold a partner's partial into r; `lower`: the partner's data goes first. */
+static void xchg_fold(core_pe_t *pe, core_coll_t *c, core_red_t *r, tern_msg_t *m, int lower)
+{
+    size_t len;
+    const void *data = core_msg_seg(m, 0, &len);
+    uint64_t each = (uint64_t)(uint32_t)m->hdr.idx[3] |
+                    ((uint64_t)(uint32_t)m->hdr.idx[4] << 31);
+    uint32_t reducer = m->hdr.type;
+    if (r->reducer != reducer)
+        mismatch(c, r, "reducers", 0, 0, r->reducer, reducer);
+    if (reducer != TERN_REDUCER_GATHER && r->len != each)
+        mismatch(c, r, "sizes", r->len, each, reducer, reducer);
+    if (reducer == TERN_REDUCER_GATHER) {
+        acc_reserve(r, len);
+        memcpy(r->acc + r->acc_len, data, len);
+        r->acc_len += len;
+    } else if (reducer != TERN_REDUCER_NOP && len) {
+        if (lower) {
+            _Alignas(16) unsigned char small[256];
+            unsigned char *mine = len <= sizeof small ? small : malloc(len);
+            if (!mine)
+                tern_abort("out of memory for an allreduce of %zu bytes", len);
+            memcpy(mine, r->acc, len);
+            memcpy(r->acc, data, len);
+            core_red_combine(reducer, r->acc, mine, len);
+            if (mine != small)
+                free(mine);
+        } else {
+            core_red_combine(reducer, r->acc, data, len);
+        }
+    }
+    r->ncontrib += (uint32_t)m->hdr.idx[2];
+    r->xmsg[m->hdr.idx[5]] = NULL;
+    r->nheld--;
+    core_msg_release(&pe->pool, m);
+}
+
+static void xchg_finish(core_pe_t *pe, core_coll_t *c, core_red_t *r)
+{
+    check_total(c, r);
+    uint64_t len = r->acc_len;
+    if (r->reducer == TERN_REDUCER_GATHER) {
+        unsigned char *out = gather_finish(r, &len);
+        red_result(pe, r, out, len);
+        return;
+    }
+    /* The result takes over the combined data's buffer. */
+    unsigned char *data = r->acc ? r->acc : malloc(1);
+    if (!data)
+        tern_abort("out of memory for an allreduce result");
+    r->acc = NULL;
+    r->acc_len = r->acc_cap = 0;
+    red_result(pe, r, data, len);
+}
+
+/* Go through the steps whose partner data is here. */
+static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
+{
+    core_rtree_t *t = rtree_of(pe, c);
+    xplan_t x = xplan(t->n, t->pos);
+    while (!r->have_result) {
+        int step = r->xstep;
+        if (step == 0) {
+            if (x.rank < 0) {          /* paired away: send, then wait for the answer */
+                red_send(pe, c, CORE_K_RED_XCHG, t->pes[x.pair], r, r->acc, r->acc_len, 0);
+                r->xstep = XCHG_STEPS - 1;
+                continue;
+            }
+            if (x.pair >= 0) {         /* take my pair's data */
+                if (!r->xmsg[0])
+                    return;
+                xchg_fold(pe, c, r, r->xmsg[0], 1);
+            }
+            r->xstep = 1;
+            if (x.rounds > 0)
+                red_send(pe, c, CORE_K_RED_XCHG,
+                         t->pes[xrank_pos(t->n, x.rank ^ 1)], r, r->acc, r->acc_len, 1);
+        } else if (step <= x.rounds) { /* round `step`: swap with rank ^ 2^(step-1) */
+            if (!r->xmsg[step])
+                return;
+            int partner = x.rank ^ (1 << (step - 1));
+            xchg_fold(pe, c, r, r->xmsg[step], partner < x.rank);
+            r->xstep = step + 1;
+            if (step < x.rounds)
+                red_send(pe, c, CORE_K_RED_XCHG,
+                         t->pes[xrank_pos(t->n, x.rank ^ (1 << step))], r, r->acc,
+                         r->acc_len, step + 1);
+        } else if (step < XCHG_STEPS - 1) { /* after the rounds */
+            if (x.pair >= 0)
+                red_send(pe, c, CORE_K_RED_XCHG, t->pes[x.pair], r, r->acc, r->acc_len,
+                         XCHG_STEPS - 1);
+            xchg_finish(pe, c, r);
+        } else {                      /* paired away: the answer replaces my data */
+            tern_msg_t *m = r->xmsg[XCHG_STEPS - 1];
+            if (!m)
+                return;
+            size_t len;
+            const void *data = core_msg_seg(m, 0, &len);
+            r->acc_len = 0;
+            acc_reserve(r, len);
+            memcpy(r->acc, data, len);
+            r->acc_len = len;
+            r->ncontrib = (uint32_t)m->hdr.idx[2];
+            r->xmsg[XCHG_STEPS - 1] = NULL;
+            r->nheld--;
+            core_msg_release(&pe->pool, m);
+            xchg_finish(pe, c, r);
+        }
+    }
+}
+
+void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m)
+{
+    int step = m->hdr.idx[5];
+    if (m->hdr.nsegs > 1 || step < 0 || step >= XCHG_STEPS)
+        tern_abort("malformed allreduce message from PE %d", m->hdr.src_pe);
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    core_red_t *r = red_get(c, ((uint64_t)(uint32_t)m->hdr.idx[1] << 32) |
+                                   (uint32_t)m->hdr.idx[0], 1);
+    if (r->xmsg[step])
+        tern_abort("allreduce %llu of collection %#llx: step %d twice",
+                   (unsigned long long)r->seq, (unsigned long long)c->cid, step);
+    /* It may wait for my members: it must not pin the sender's shared heap. */
+    if (!(r->xmsg[step] = core_msg_detach(&pe->pool, m)))
+        tern_abort("out of memory holding an allreduce message");
+    r->nheld++;
+    if (r->xstep >= 0)
+        xchg_advance(pe, c, r);
 }
 
 /* Pass r on if every input is in. */
@@ -284,36 +502,32 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
     if (!c->live || r->sent)
         return;
     core_rtree_t *t = rtree_of(pe, c);
-    if (r->nlocal < c->nlocal || r->nkids < (uint64_t)t->nkids)
+    int allreduce = r->cb.kind == CB_ALLREDUCE;
+    if (r->nlocal < c->nlocal || (!allreduce && r->nkids < (uint64_t)t->nkids))
         return;
     r->sent = 1;
-    int allreduce = r->cb.kind == CB_ALLREDUCE;
+    if (allreduce) {
+        r->xstep = 0;
+        xchg_advance(pe, c, r);
+        return;
+    }
     if (t->parent >= 0) {
-        red_send(pe, c, CORE_K_RED_PART, t->parent, r, r->acc, r->acc_len);
+        red_send(pe, c, CORE_K_RED_PART, t->parent, r, r->acc, r->acc_len, 0);
         free(r->acc);
         r->acc = NULL;
         r->acc_len = r->acc_cap = 0;
-        if (!allreduce)
-            red_free(c, r);
+        red_free(pe, c, r);
         return;
     }
-    if (r->ncontrib != c->total)
-        tern_abort("reduction %llu of %s %#llx (chare type '%s') combined %llu contributions "
-                   "for %llu members", (unsigned long long)r->seq, coll_kind_name(c),
-                   (unsigned long long)c->cid, type_name(c->type),
-                   (unsigned long long)r->ncontrib, (unsigned long long)c->total);
+    check_total(c, r);
     unsigned char *data = r->acc;
     uint64_t len = r->acc_len;
     if (r->reducer == TERN_REDUCER_GATHER)
         data = gather_finish(r, &len);
-    if (allreduce)
-        red_result(pe, c, r, data, len); /* copies; the members free r when they have read */
-    else
-        core_cb_fire(pe, &r->cb, data, len);
+    core_cb_fire(pe, &r->cb, data, len);
     if (data != r->acc)
         free(data);
-    if (!allreduce)
-        red_free(c, r);
+    red_free(pe, c, r);
 }
 
 void core_red_coll_live(core_pe_t *pe, core_coll_t *c)
@@ -346,19 +560,6 @@ void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
     r->ncontrib += (uint32_t)m->hdr.idx[2];
     core_msg_release(&pe->pool, m);
     red_check(pe, c, r);
-}
-
-void core_h_red_down(core_pe_t *pe, tern_msg_t *m)
-{
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 0);
-    core_red_t *r = c ? red_get(c, msg_seq(m), 0) : NULL;
-    if (!r)
-        tern_abort("an allreduce result from PE %d for a reduction this PE does not know",
-                   m->hdr.src_pe);
-    size_t len;
-    const void *data = core_msg_seg(m, 1, &len);
-    red_result(pe, c, r, data, len);
-    core_msg_release(&pe->pool, m);
 }
 
 /* ---- the public calls ---- */
@@ -454,7 +655,7 @@ static tern_status_t allreduce(const char *call, const void *self, const void *d
     if (len_out)
         *len_out = r->result_len;
     if (++r->readers == c->nlocal)
-        red_free(c, r);
+        red_free(pe, c, r);
     return TERN_OK;
 }
 
