@@ -379,8 +379,10 @@ static void xchg_fold(core_pe_t *pe, core_coll_t *c, core_red_t *r, tern_msg_t *
     if (reducer != TERN_REDUCER_GATHER && r->len != each)
         mismatch(c, r, "sizes", r->len, each, reducer, reducer);
     if (reducer == TERN_REDUCER_GATHER) {
-        acc_reserve(r, len);
-        memcpy(r->acc + r->acc_len, data, len);
+        if (len) {
+            acc_reserve(r, len);
+            memcpy(r->acc + r->acc_len, data, len);
+        }
         r->acc_len += len;
     } else if (reducer != TERN_REDUCER_NOP && len) {
         if (lower) {
@@ -465,8 +467,10 @@ static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
             size_t len;
             const void *data = core_msg_seg(m, 0, &len);
             r->acc_len = 0;
-            acc_reserve(r, len);
-            memcpy(r->acc, data, len);
+            if (len) {
+                acc_reserve(r, len);
+                memcpy(r->acc, data, len);
+            }
             r->acc_len = len;
             r->ncontrib = (uint32_t)m->hdr.idx[2];
             r->xmsg[XCHG_STEPS - 1] = NULL;
