@@ -16,6 +16,20 @@ static core_type_t **type_gid;
 static core_ep_t **ep_gid;
 static int frozen;
 
+/* Room for one more entry in a table that holds n of cap. */
+static tern_status_t grow(void **table, uint32_t n, uint32_t *cap, size_t size, uint32_t first)
+{
+    if (n < *cap)
+        return TERN_OK;
+    uint32_t ncap = *cap ? *cap * 2 : first;
+    void *t = realloc(*table, ncap * size);
+    if (!t)
+        return TERN_ERR_NOMEM;
+    *table = t;
+    *cap = ncap;
+    return TERN_OK;
+}
+
 static tern_status_t check_name(const char *call, const char *name)
 {
     if (!name || !*name) {
@@ -51,14 +65,8 @@ tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_
             return TERN_ERR_EXISTS;
         }
     }
-    if (ntypes == types_cap) {
-        uint32_t ncap = types_cap ? types_cap * 2 : 16;
-        core_type_t *n = realloc(types, ncap * sizeof *n);
-        if (!n)
-            return TERN_ERR_NOMEM;
-        types = n;
-        types_cap = ncap;
-    }
+    if (grow((void **)&types, ntypes, &types_cap, sizeof *types, 16) != TERN_OK)
+        return TERN_ERR_NOMEM;
     core_type_t *t = &types[ntypes];
     memset(t, 0, sizeof *t);
     strcpy(t->name, name);
@@ -103,14 +111,8 @@ tern_status_t tern_ep_register_flags(tern_type_t type, const char *name, tern_en
             return TERN_ERR_EXISTS;
         }
     }
-    if (neps == eps_cap) {
-        uint32_t ncap = eps_cap ? eps_cap * 2 : 32;
-        core_ep_t *n = realloc(eps, ncap * sizeof *n);
-        if (!n)
-            return TERN_ERR_NOMEM;
-        eps = n;
-        eps_cap = ncap;
-    }
+    if (grow((void **)&eps, neps, &eps_cap, sizeof *eps, 32) != TERN_OK)
+        return TERN_ERR_NOMEM;
     core_ep_t *e = &eps[neps];
     memset(e, 0, sizeof *e);
     strcpy(e->name, name);
@@ -137,14 +139,8 @@ tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_re
             return TERN_ERR_EXISTS;
         }
     }
-    if (nreds == reds_cap) {
-        uint32_t ncap = reds_cap ? reds_cap * 2 : 8;
-        core_reducer_t *n = realloc(reds, ncap * sizeof *n);
-        if (!n)
-            return TERN_ERR_NOMEM;
-        reds = n;
-        reds_cap = ncap;
-    }
+    if (grow((void **)&reds, nreds, &reds_cap, sizeof *reds, 8) != TERN_OK)
+        return TERN_ERR_NOMEM;
     core_reducer_t *r = &reds[nreds];
     memset(r, 0, sizeof *r);
     strcpy(r->name, name);
