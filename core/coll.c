@@ -296,6 +296,7 @@ static const core_handler_fn handlers[CORE_K_COUNT] = {
     [CORE_K_FUT_SET] = core_h_fut_set,
     [CORE_K_RED_PART] = core_h_red_part,
     [CORE_K_RED_XCHG] = core_h_red_xchg,
+    [CORE_K_RED_DOWN] = core_h_red_down,
     [CORE_K_QD_START] = core_h_qd_start,
     [CORE_K_QD_PROBE] = core_h_qd_probe,
     [CORE_K_QD_REPLY] = core_h_qd_reply,

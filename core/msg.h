@@ -31,13 +31,14 @@ typedef enum {
     CORE_K_CREATE_COLL = 4,  /* construct the local members of a group or array (tree) */
     CORE_K_FUT_SET = 5,      /* values or an error for a future of this PE */
     CORE_K_RED_PART = 6,     /* a reduction's partial result, up the tree */
-    CORE_K_RED_XCHG = 7,     /* an allreduce's partial result, between partners */
+    CORE_K_RED_XCHG = 7,     /* a small allreduce's partial result, between partners */
+    CORE_K_RED_DOWN = 8,     /* a large allreduce's result, down the tree */
     /* The runtime's own traffic. */
-    CORE_K_EXIT_REQ = 8,     /* to PE 0: someone called tern_exit */
-    CORE_K_EXIT = 9,         /* stop (tree) */
-    CORE_K_QD_START = 10,    /* to PE 0: a callback for the next quiescence */
-    CORE_K_QD_PROBE = 11,    /* a wave of quiescence detection, down the tree */
-    CORE_K_QD_REPLY = 12,    /* a PE's and its subtree's counts, up the tree */
+    CORE_K_EXIT_REQ = 9,     /* to PE 0: someone called tern_exit */
+    CORE_K_EXIT = 10,        /* stop (tree) */
+    CORE_K_QD_START = 11,    /* to PE 0: a callback for the next quiescence */
+    CORE_K_QD_PROBE = 12,    /* a wave of quiescence detection, down the tree */
+    CORE_K_QD_REPLY = 13,    /* a PE's and its subtree's counts, up the tree */
     CORE_K_COUNT
 } core_kind_t;
 

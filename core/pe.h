@@ -150,6 +150,7 @@ core_chare_t *core_chare_of(const char *call, const void *self);
 void core_h_fut_set(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_part(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_down(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_start(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_probe(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_reply(core_pe_t *pe, tern_msg_t *m);

@@ -5,10 +5,13 @@
  * tree over the PEs that hold members; the root hands the result to the callback, or,
  * for an allreduce, sends it back down the same tree to every member.
  *
- * An allreduce does not go up and down the tree: the PEs with members exchange partial
- * results by recursive doubling (log2 n rounds, each a swap with one partner; with n not
- * a power of two, the first 2 * (n - 2^k) PEs pair up before and after). Partners combine
- * the lower-ranked data first, so every PE ends with the same bits, also for floats.
+ * A small allreduce (up to XCHG_MAX bytes, not a gather) does not go up and down the
+ * tree: the PEs with members exchange partial results by recursive doubling (log2 n
+ * rounds, each a swap with one partner; with n not a power of two, the first
+ * 2 * (n - 2^k) PEs pair up before and after), which halves the trips on the critical
+ * path. Partners combine the lower-ranked data first, so every PE ends with the same
+ * bits, also for floats. A larger one (where the n log n bytes moved would cost more
+ * than the latency saved) or a gather goes up the tree and its result comes back down.
  *
  * A partial result travels as two segments: the callback, then the data (for gather, a
  * list of records {element index, length, bytes padded to 8}, sorted at the end).
@@ -31,6 +34,7 @@
 /* Steps of an allreduce exchange: 0 the pairing-up, 1..32 the rounds, 33 the answer to
  * the paired-up PE. */
 #define XCHG_STEPS 34
+#define XCHG_MAX 4096
 
 typedef struct core_rtree {
     int n;          /* PEs with members */
@@ -315,9 +319,16 @@ static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red
 }
 
 /* The allreduce result is here: keep it for my members. */
-/* The allreduce result is here (r takes `data` over): keep it for my members. */
-static void red_result(core_pe_t *pe, core_red_t *r, unsigned char *data, uint64_t len)
+/* The allreduce result is here (r takes `data` over): keep it for my members, and pass
+ * it down the tree if it came by the tree. */
+static void red_result(core_pe_t *pe, core_coll_t *c, core_red_t *r, unsigned char *data,
+                       uint64_t len)
 {
+    if (r->xstep < 0) {
+        core_rtree_t *t = rtree_of(pe, c);
+        for (int i = 0; i < t->nkids; i++)
+            red_send(pe, c, CORE_K_RED_DOWN, t->kids[i], r, data, len, 0);
+    }
     r->result = data;
     r->result_len = len;
     r->have_result = 1;
@@ -411,7 +422,7 @@ static void xchg_finish(core_pe_t *pe, core_coll_t *c, core_red_t *r)
     uint64_t len = r->acc_len;
     if (r->reducer == TERN_REDUCER_GATHER) {
         unsigned char *out = gather_finish(r, &len);
-        red_result(pe, r, out, len);
+        red_result(pe, c, r, out, len);
         return;
     }
     /* The result takes over the combined data's buffer. */
@@ -420,7 +431,7 @@ static void xchg_finish(core_pe_t *pe, core_coll_t *c, core_red_t *r)
         tern_abort("out of memory for an allreduce result");
     r->acc = NULL;
     r->acc_len = r->acc_cap = 0;
-    red_result(pe, r, data, len);
+    red_result(pe, c, r, data, len);
 }
 
 /* Go through the steps whose partner data is here. */
@@ -507,20 +518,26 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
         return;
     core_rtree_t *t = rtree_of(pe, c);
     int allreduce = r->cb.kind == CB_ALLREDUCE;
-    if (r->nlocal < c->nlocal || (!allreduce && r->nkids < (uint64_t)t->nkids))
+    /* Every PE sees the same reducer and size, so all choose alike. */
+    int xchg = allreduce && r->reducer != TERN_REDUCER_GATHER && r->len <= XCHG_MAX;
+    if (r->nlocal < c->nlocal || (!xchg && r->nkids < (uint64_t)t->nkids))
         return;
     r->sent = 1;
-    if (allreduce) {
+    if (xchg) {
         r->xstep = 0;
         xchg_advance(pe, c, r);
         return;
     }
     if (t->parent >= 0) {
         red_send(pe, c, CORE_K_RED_PART, t->parent, r, r->acc, r->acc_len, 0);
-        free(r->acc);
-        r->acc = NULL;
-        r->acc_len = r->acc_cap = 0;
-        red_free(pe, c, r);
+        if (allreduce)
+            r->acc_len = 0; /* the result comes back down */
+        else
+            red_free(pe, c, r);
+        return;
+    }
+    if (allreduce) {
+        xchg_finish(pe, c, r); /* the same ending as an exchange's */
         return;
     }
     check_total(c, r);
@@ -564,6 +581,24 @@ void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
     r->ncontrib += (uint32_t)m->hdr.idx[2];
     core_msg_release(&pe->pool, m);
     red_check(pe, c, r);
+}
+
+void core_h_red_down(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 0);
+    core_red_t *r = c ? red_get(c, msg_seq(m), 0) : NULL;
+    if (!r)
+        tern_abort("an allreduce result from PE %d for a reduction this PE does not know",
+                   m->hdr.src_pe);
+    size_t len;
+    const void *data = core_msg_seg(m, 1, &len);
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy)
+        tern_abort("out of memory for an allreduce result of %zu bytes", len);
+    if (len)
+        memcpy(copy, data, len);
+    core_msg_release(&pe->pool, m);
+    red_result(pe, c, r, copy, len);
 }
 
 /* ---- the public calls ---- */
