@@ -30,12 +30,7 @@ core_pe_t *core_pe_not_running(const char *call)
     return NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+static inline double now_s(void) { return core_now(); }
 
 double tern_wall_time(void)
 {
