@@ -262,11 +262,8 @@ static void h_exit_req(core_pe_t *pe, tern_msg_t *m)
     if (!pe->exit_started) {
         pe->exit_started = 1;
         core_hdr_t hdr;
-        memset(&hdr, 0, sizeof hdr);
-        hdr.kind = CORE_K_EXIT;
-        hdr.src_pe = pe->my_pe;
+        core_hdr_init(&hdr, CORE_K_EXIT, pe->my_pe);
         hdr.prio = INT32_MIN;
-        hdr.root = pe->my_pe;
         hdr.ep = m->hdr.ep;
         core_send_iov(pe, pe->my_pe, &hdr, NULL, 0);
     }
@@ -387,10 +384,7 @@ tern_status_t tern_chare_create(tern_type_t type, int on_pe, const tern_iov_t *a
         return TERN_ERR_RANGE;
     }
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = CORE_K_CREATE_CHARE;
-    hdr.src_pe = pe->my_pe;
-    hdr.root = pe->my_pe;
+    core_hdr_init(&hdr, CORE_K_CREATE_CHARE, pe->my_pe);
     hdr.type = t->gid;
     hdr.cid = core_new_cid(pe);
     hdr.ckind = TERN_PROXY_CHARE;
@@ -409,10 +403,7 @@ static tern_status_t create_coll(core_pe_t *pe, const char *call, const core_typ
                                  const tern_iov_t *args, int nargs, tern_proxy_t *out)
 {
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = CORE_K_CREATE_COLL;
-    hdr.src_pe = pe->my_pe;
-    hdr.root = pe->my_pe;
+    core_hdr_init(&hdr, CORE_K_CREATE_COLL, pe->my_pe);
     hdr.type = t->gid;
     hdr.cid = core_new_cid(pe);
     hdr.ckind = (uint8_t)kind;

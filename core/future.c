@@ -169,10 +169,7 @@ static tern_status_t fut_send(core_pe_t *pe, const tern_future_t *f, int64_t slo
         return TERN_OK;
     }
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = CORE_K_FUT_SET;
-    hdr.src_pe = pe->my_pe;
-    hdr.root = pe->my_pe;
+    core_hdr_init(&hdr, CORE_K_FUT_SET, pe->my_pe);
     hdr.cid = f->id;
     hdr.idx[0] = (int32_t)(slot & 0xffffffff);
     hdr.idx[1] = (int32_t)(slot >> 32);
@@ -483,9 +480,7 @@ tern_status_t tern_await_created(const tern_proxy_t *ps, int n)
     for (int i = 0; i < n && st == TERN_OK; i++) {
         const tern_proxy_t *p = &ps[i];
         core_hdr_t hdr;
-        memset(&hdr, 0, sizeof hdr);
-        hdr.src_pe = pe->my_pe;
-        hdr.root = pe->my_pe;
+        core_hdr_init(&hdr, 0, pe->my_pe); /* the kind depends on the proxy, below */
         hdr.ep = CORE_EP_PING;
         hdr.type = p->type;
         hdr.cid = p->cid;

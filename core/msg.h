@@ -75,6 +75,15 @@ typedef struct core_hdr {
 
 _Static_assert(sizeof(core_hdr_t) % CORE_ALIGN == 0, "header keeps bodies aligned");
 
+/* A zeroed header of `kind` from `src_pe`, which is also the root of its tree. */
+static inline void core_hdr_init(core_hdr_t *h, int kind, int src_pe)
+{
+    __builtin_memset(h, 0, sizeof *h);
+    h->kind = (uint16_t)kind;
+    h->src_pe = src_pe;
+    h->root = src_pe;
+}
+
 struct tern_msg {
     struct tern_msg *next; /* queue link */
     uint64_t seq;          /* arrival order, for FIFO among equal priorities */

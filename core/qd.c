@@ -53,10 +53,8 @@ static void qd_send(core_pe_t *pe, int dest, int kind, uint64_t wave, const void
                     size_t len)
 {
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = (uint16_t)kind;
-    hdr.src_pe = pe->my_pe;
-    hdr.root = 0;
+    core_hdr_init(&hdr, kind, pe->my_pe);
+    hdr.root = 0; /* the waves' tree */
     hdr.prio = INT32_MIN + 1; /* ahead of application work: waves should not queue */
     hdr.idx[0] = (int32_t)(wave & 0xffffffff);
     hdr.idx[1] = (int32_t)(wave >> 32);
@@ -214,10 +212,7 @@ tern_status_t tern_qd_start(const tern_callback_t *cb)
     if (pe->exiting)
         return TERN_ERR_STATE;
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = CORE_K_QD_START;
-    hdr.src_pe = pe->my_pe;
-    hdr.root = pe->my_pe;
+    core_hdr_init(&hdr, CORE_K_QD_START, pe->my_pe);
     tern_iov_t iov = {cb, sizeof *cb};
     return core_send_iov(pe, 0, &hdr, &iov, 1);
 }

@@ -297,10 +297,7 @@ static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red
                      const void *data, uint64_t len, int step)
 {
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = (uint16_t)kind;
-    hdr.src_pe = pe->my_pe;
-    hdr.root = pe->my_pe;
+    core_hdr_init(&hdr, kind, pe->my_pe);
     hdr.cid = c->cid;
     hdr.type = r->reducer;
     hdr.idx[0] = (int32_t)(r->seq & 0xffffffff);

@@ -63,11 +63,8 @@ void tern_exit(int code)
     if (!pe)
         return;
     core_hdr_t hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.kind = CORE_K_EXIT_REQ;
-    hdr.src_pe = pe->my_pe;
+    core_hdr_init(&hdr, CORE_K_EXIT_REQ, pe->my_pe);
     hdr.prio = INT32_MIN;
-    hdr.root = pe->my_pe;
     hdr.ep = (uint32_t)code;
     tern_status_t st = core_send_iov(pe, 0, &hdr, NULL, 0);
     if (st != TERN_OK)
