@@ -13,6 +13,9 @@
 #include "core/msg.h"
 #include "core/sched.h"
 #include "core/ult.h"
+#include "topology/bind.h"
+#include "topology/hosts.h"
+#include "topology/machine.h"
 #include "transports/boot.h"
 #include "transports/transport.h"
 #include "util/hashmap.h"
@@ -96,6 +99,13 @@ typedef struct core_pe {
     struct core_timer *timers;
     size_t ntimers, timers_cap;
     uint64_t timer_seq;
+    /* Topology (core/topo.c): this host, this PE's binding, the PE <-> host map. */
+    topo_machine_t machine;
+    topo_binding_t binding;
+    topo_hosts_t hosts;
+    topo_set_t all;         /* every PE: broadcasts and QD waves span it */
+    int emulate;            /* TERN_EMULATE_HOSTS */
+    struct core_start_rec *start_recs; /* PE 0, verbose: every PE's, until reported */
 } core_pe_t;
 
 /* The PE of this thread (one PE per process for now; thread-local so that several PEs per
@@ -113,6 +123,14 @@ static inline core_pe_t *core_pe_checked(const char *call)
     core_pe_t *pe = core_tls_pe;
     return __builtin_expect(pe != NULL, 1) ? pe : core_pe_not_running(call);
 }
+
+/* topology (core/topo.c) */
+/* Discover and bind, swap with every PE what each needs of the others (host, binding,
+ * registry hash), check the registries agree, build the host map. Collective. */
+tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash);
+/* PE 0, verbose: the start-up lines (PEs, hosts, transport, PE -> host and core). */
+void core_topo_report(core_pe_t *pe);
+void core_topo_fini(core_pe_t *pe);
 
 /* messages */
 void core_enqueue(core_pe_t *pe, tern_msg_t *m);

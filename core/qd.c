@@ -74,8 +74,8 @@ static uint64_t msg_wave(const tern_msg_t *m)
 static void probe_begin(core_pe_t *pe, uint64_t w)
 {
     core_qd_t *q = qd_of(pe);
-    int kids[64];
-    int n = topo_kary_children(0, pe->num_pes, pe->fanout, pe->my_pe, kids);
+    int kids[TOPO_TREE_MAX_KIDS(64)];
+    int n = topo_tree_children(&pe->all, 0, pe->fanout, pe->my_pe, kids);
     for (int i = 0; i < n; i++)
         qd_send(pe, kids[i], CORE_K_QD_PROBE, w, NULL, 0);
     q->active = 1;
@@ -184,7 +184,7 @@ void core_qd_idle(core_pe_t *pe)
         if (pe->my_pe == 0)
             wave_done(pe, c[0], c[1]);
         else
-            qd_send(pe, topo_kary_parent(0, pe->num_pes, pe->fanout, pe->my_pe),
+            qd_send(pe, topo_tree_parent(&pe->all, 0, pe->fanout, pe->my_pe),
                     CORE_K_QD_REPLY, q->wave, c, sizeof c);
     }
     if (pe->my_pe == 0 && q->running && !q->active && core_now() >= q->start_at)

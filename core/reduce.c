@@ -42,7 +42,7 @@ typedef struct core_rtree {
     int pos;        /* my position among the PEs with members, -1 if none */
     int parent;     /* a PE, -1 at the root */
     int nkids;
-    int kids[64];
+    int kids[TOPO_TREE_MAX_KIDS(64)];
 } core_rtree_t;
 
 typedef struct core_red {
@@ -116,12 +116,13 @@ static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
     t->pes = pes;
     t->parent = -1;
     if (t->pos >= 0) {
-        int par = topo_kary_parent(0, n, pe->fanout, t->pos);
-        t->parent = par < 0 ? -1 : pes[par];
-        int kids[64];
-        t->nkids = topo_kary_children(0, n, pe->fanout, t->pos, kids);
-        for (int i = 0; i < t->nkids; i++)
-            t->kids[i] = pes[kids[i]];
+        /* The host-aware tree over the member PEs, rooted at the lowest. */
+        topo_set_t set;
+        if (topo_set_build(&pe->hosts, pes, n, &set) != TERN_OK)
+            tern_abort("out of memory building a reduction tree");
+        t->parent = topo_tree_parent(&set, pes[0], pe->fanout, pe->my_pe);
+        t->nkids = topo_tree_children(&set, pes[0], pe->fanout, pe->my_pe, t->kids);
+        topo_set_free(&set);
     }
     c->rtree = t;
     return t;

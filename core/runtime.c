@@ -13,7 +13,6 @@
 #include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
-#include "topology/bind.h"
 #include "util/log.h"
 #include "util/options.h"
 
@@ -84,30 +83,6 @@ static tern_status_t read_options(core_pe_t *pe)
     util_log_set_verbosity((int)verbose);
     pe->spin_us = spin;
     pe->fanout = (int)fanout;
-    return TERN_OK;
-}
-
-/* Every process must have registered the same types and entry methods. */
-static tern_status_t check_registry(core_pe_t *pe, uint64_t hash)
-{
-    boot_t *b = pe->boot;
-    if (pe->num_pes == 1)
-        return TERN_OK;
-    tern_status_t st = b->ops->put(b, "core.registry", &hash, sizeof hash);
-    if (st == TERN_OK)
-        st = b->ops->fence(b);
-    if (st != TERN_OK)
-        return st;
-    uint64_t h0;
-    size_t len;
-    st = b->ops->get(b, 0, "core.registry", &h0, sizeof h0, &len);
-    if (st != TERN_OK || len != sizeof h0)
-        return st != TERN_OK ? st : TERN_ERR_INVALID;
-    if (h0 != hash) {
-        util_log_error("tern_run: this process registered other chare types or entry methods "
-                       "than PE 0 (every process must register the same ones)");
-        return TERN_ERR_INVALID;
-    }
     return TERN_OK;
 }
 
@@ -298,6 +273,7 @@ static void core_finalize(core_pe_t *pe)
     free(pe->route);
     free(pe->route_max);
     free(pe->backlog);
+    core_topo_fini(pe);
 }
 
 typedef struct {
@@ -358,24 +334,19 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
      * and in time order. */
     if (pe->num_pes > 1)
         setvbuf(stdout, NULL, _IOLBF, 0);
-    int cpu = -1;
-    if (topo_bind(pe->boot->local_rank, pe->boot->local_size, &cpu) != TERN_OK)
-        tern_abort("tern_run: start-up failed: TERN_BIND");
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    pe->oversubscribed = ncpu > 0 && pe->boot->local_size > ncpu;
     uint64_t hash = core_registry_freeze();
     current_pe = pe;
-    tern_status_t st = check_registry(pe, hash);
+    tern_status_t st = core_topo_start(pe, hash);
     if (st == TERN_OK)
         st = open_transports(pe);
     if (st != TERN_OK)
         tern_abort("tern_run: start-up failed: %s", tern_strerror(st));
-    char where[32] = "not bound";
-    if (cpu >= 0)
-        snprintf(where, sizeof where, "bound to CPU %d", cpu);
-    util_log_info(1, "pid %d, %s, %d PEs, transport %s%s", (int)getpid(), where, pe->num_pes,
+    util_log_info(2, "pid %d, host %s, cpus %s (%s), %d PEs, transport %s%s", (int)getpid(),
+                  pe->boot->host, pe->binding.cpus, pe->binding.how, pe->num_pes,
                   pe->ntps ? pe->tps[0]->ops->name : "none (1 PE)",
                   pe->oversubscribed ? ", more PEs than cores" : "");
+    if (pe->my_pe == 0)
+        core_topo_report(pe);
     if (pe->my_pe == 0 && main_fn) {
         main_call_t call = {main_fn, argc, argv};
         core_ult_start(&pe->ults, run_main, &call, NULL);

@@ -223,9 +223,8 @@ void core_backlog_drop(core_pe_t *pe)
 
 void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
 {
-    int kids[64];
-    int k = pe->fanout;
-    int n = topo_kary_children(m->hdr.root, pe->num_pes, k, pe->my_pe, kids);
+    int kids[TOPO_TREE_MAX_KIDS(64)];
+    int n = topo_tree_children(&pe->all, m->hdr.root, pe->fanout, pe->my_pe, kids);
     for (int i = 0; i < n; i++) {
         tern_status_t st = send_body(pe, kids[i], &m->hdr, m->body, NULL);
         if (st != TERN_OK)

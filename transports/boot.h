@@ -4,8 +4,9 @@
  * addresses (put, fence, get). It also carries the launcher-facing ends of the job:
  * abort and normal finalization.
  *
- * Implementations: ternrun's own (boot_ternrun.c) and a 1-process one for programs started
- * without a launcher (boot_single.c); PMIx comes later, in its own file.
+ * Implementations: PMIx (boot_pmix.c, for srun --mpi=pmix, mpirun and other PMIx-aware
+ * launchers), ternrun's own (boot_ternrun.c) and a 1-process one for programs started
+ * without a launcher (boot_single.c).
  */
 #ifndef TERN_TRANSPORTS_BOOT_H
 #define TERN_TRANSPORTS_BOOT_H
@@ -41,16 +42,22 @@ struct boot {
     int local_rank; /* rank among the processes of this host */
     int local_size; /* processes on this host */
     char jobid[64]; /* unique per job; names shared-memory objects */
+    char host[64];  /* this process's host as the launcher names it; equal strings = one host */
 };
 
 /*
- * Open the bootstrap that fits the environment: TERN_BOOT forces one ("ternrun",
- * "single"); otherwise TERN_BOOT_FD means ternrun, and nothing means a 1-process job.
+ * Open the bootstrap that fits the environment: TERN_BOOT forces one ("pmix", "ternrun",
+ * "single"); otherwise TERN_BOOT_FD means ternrun, a PMIx server's variables mean PMIx,
+ * and nothing means a 1-process job.
  */
 tern_status_t boot_open(boot_t **out);
 
 /* Implementations, used by boot_open(). */
 tern_status_t boot_ternrun_open(boot_t **out);
 tern_status_t boot_single_open(boot_t **out);
+tern_status_t boot_pmix_open(boot_t **out); /* in builds with PMIx only */
+
+/* The kernel's name of this host, for bootstraps whose launcher names none. */
+void boot_default_host(char *buf, size_t cap);
 
 #endif

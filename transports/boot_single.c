@@ -160,6 +160,7 @@ tern_status_t boot_single_open(boot_t **out)
     bs->pub.size = 1;
     bs->pub.local_rank = 0;
     bs->pub.local_size = 1;
+    boot_default_host(bs->pub.host, sizeof bs->pub.host);
     /* Distinct from ternrun's ids ('r'), so the two can never collide in /dev/shm. */
     snprintf(bs->pub.jobid, sizeof bs->pub.jobid, "s%ldx%08x", (long)getpid(),
              (unsigned)random32());

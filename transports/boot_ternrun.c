@@ -286,6 +286,7 @@ tern_status_t boot_ternrun_open(boot_t **out)
     bt->pub.local_rank = lrank;
     bt->pub.local_size = lsize;
     memcpy(bt->pub.jobid, jobid, sizeof jobid);
+    boot_default_host(bt->pub.host, sizeof bt->pub.host); /* ternrun runs one host */
     bt->fd = fd;
 
     uint32_t hello[3] = {BOOT_PROTO_VERSION, (uint32_t)rank, (uint32_t)(int32_t)getpid()};

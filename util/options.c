@@ -15,13 +15,19 @@ typedef struct {
 static const util_opt_t opt_table[] = {
     {"TERN_VERBOSE", "0", "0: quiet; 1: start-up lines (PEs, transports); 2: debug"},
     {"TERN_BOOT", "auto",
-     "bootstrap: auto, ternrun (set up by ternrun), single (a 1-PE job without launcher)"},
+     "bootstrap: auto, pmix (srun --mpi=pmix, mpirun), ternrun (set up by ternrun), single "
+     "(a 1-PE job without launcher)"},
     {"TERN_TRANSPORT", "auto", "transport between PEs: auto or shm"},
     {"TERN_BIND", "auto",
-     "bind each PE to a CPU: core, none, or auto (core when the host has a CPU for every PE)"},
+     "binding of PEs: core (a core each), numa (spread over NUMA domains), none, or auto "
+     "(keep the launcher's binding, else core when the host has a core for every PE)"},
+    {"TERN_EMULATE_HOSTS", "1",
+     "split the PEs of each host into this many emulated hosts (consecutive blocks), so "
+     "that host queries and host-aware trees can be tested on one machine"},
     {"TERN_SPIN_US", "50",
      "microseconds an idle PE polls before it sleeps in the kernel until a message arrives"},
-    {"TERN_BCAST_FANOUT", "4", "branching factor of the spanning trees used by broadcasts"},
+    {"TERN_BCAST_FANOUT", "4", "branching factor of the spanning trees of broadcasts, reductions and QD (per level: "
+     "across hosts and inside a host)"},
     {"TERN_SHM_RING_SIZE", "256k",
      "bytes of each shared-memory ring from one process to another (power of two)"},
     {"TERN_SHM_EAGER_MAX", "16k",

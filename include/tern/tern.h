@@ -98,6 +98,23 @@ void tern_abort(const char *fmt, ...) __attribute__((noreturn, format(printf, 1,
 
 int tern_my_pe(void);
 int tern_num_pes(void);
+
+/*
+ * Hosts: the machines the job's PEs run on (or emulated ones: TERN_EMULATE_HOSTS=k splits
+ * each host's PEs into k hosts, for testing host-aware code on one machine). Hosts are
+ * numbered from 0 in the order of their lowest PE; the PEs of a host are ranked from 0 in
+ * PE order. These are Charm4py's charm.numHosts, myHost, getHostNumPes, getHostFirstPe,
+ * getHostPes, getPeHost and getPeHostRank. A host or PE out of range logs an error that
+ * names the call and returns -1.
+ */
+int tern_num_hosts(void);
+int tern_my_host(void);
+int tern_host_num_pes(int host);
+int tern_host_first_pe(int host);
+/* Writes the first min(cap, count) PEs of `host`, ascending, to pes; returns the count. */
+int tern_host_pes(int host, int *pes, int cap);
+int tern_pe_host(int pe);
+int tern_pe_host_rank(int pe);
 /* Seconds since an arbitrary point in this process (monotonic clock). */
 double tern_wall_time(void);
 

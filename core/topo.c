@@ -1,0 +1,260 @@
+/*
+ * The core's view of the machine: at start-up each PE binds itself, then all swap what
+ * they need of each other in one fence (host, binding, registry hash); from the hosts the
+ * PE <-> host map is built. The host queries of the public API answer from it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pe.h"
+#include "util/log.h"
+#include "util/options.h"
+
+/* What each PE publishes at start-up. */
+typedef struct core_start_rec {
+    uint64_t registry; /* hash of the registered types and entry methods */
+    int32_t core, numa;
+    char host[64];
+    char cpus[48];
+    char how[12];
+} start_rec_t;
+
+#define START_KEY "core.start"
+
+static tern_status_t get_rec(boot_t *b, int rank, start_rec_t *r)
+{
+    size_t len = 0;
+    tern_status_t st = b->ops->get(b, rank, START_KEY, r, sizeof *r, &len);
+    if (st == TERN_OK && len != sizeof *r)
+        st = TERN_ERR_INVALID;
+    if (st != TERN_OK)
+        util_log_error("tern_run: cannot read the start-up record of PE %d: %s", rank,
+                       tern_strerror(st));
+    r->host[sizeof r->host - 1] = r->cpus[sizeof r->cpus - 1] = r->how[sizeof r->how - 1] = 0;
+    return st;
+}
+
+tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
+{
+    boot_t *b = pe->boot;
+    long emulate;
+    if (util_opt_long("TERN_EMULATE_HOSTS", 1, 1L << 20, &emulate) != TERN_OK)
+        return TERN_ERR_INVALID;
+    pe->emulate = (int)emulate;
+    tern_status_t st = topo_machine_discover(&pe->machine);
+    if (st != TERN_OK)
+        return st;
+    st = topo_bind(&pe->machine, b->local_rank, b->local_size, &pe->binding);
+    if (st != TERN_OK)
+        return st;
+    pe->oversubscribed = b->local_size > pe->machine.ncpus;
+
+    start_rec_t me = {.registry = registry_hash,
+                      .core = pe->binding.core,
+                      .numa = pe->binding.numa};
+    snprintf(me.host, sizeof me.host, "%s", b->host);
+    snprintf(me.cpus, sizeof me.cpus, "%s", pe->binding.cpus);
+    snprintf(me.how, sizeof me.how, "%s", pe->binding.how);
+    st = b->ops->put(b, START_KEY, &me, sizeof me);
+    if (st == TERN_OK)
+        st = b->ops->fence(b);
+    if (st != TERN_OK)
+        return st;
+
+    /* Everyone needs PE 0's registry hash and every PE's host, unless the launcher says
+     * all share this host; PE 0 needs every record for the verbose report. */
+    int n = pe->num_pes;
+    int one_host = b->local_size == b->size;
+    int want_all = !one_host || (pe->my_pe == 0 && util_log_verbosity() >= 1);
+    start_rec_t *recs = calloc((size_t)n, sizeof *recs);
+    const char **names = malloc((size_t)n * sizeof *names);
+    if (!recs || !names) {
+        st = TERN_ERR_NOMEM;
+        goto out;
+    }
+    for (int p = 0; p < n && st == TERN_OK; p++) {
+        if (p == pe->my_pe)
+            recs[p] = me;
+        else if (want_all || p == 0)
+            st = get_rec(b, p, &recs[p]);
+        else
+            snprintf(recs[p].host, sizeof recs[p].host, "%s", me.host);
+        names[p] = recs[p].host;
+    }
+    if (st != TERN_OK)
+        goto out;
+    if (recs[0].registry != registry_hash) {
+        util_log_error("tern_run: this process registered other chare types or entry methods "
+                       "than PE 0 (every process must register the same ones)");
+        st = TERN_ERR_INVALID;
+        goto out;
+    }
+    st = topo_hosts_build(n, names, pe->emulate, &pe->hosts);
+    if (st == TERN_OK)
+        st = topo_set_build(&pe->hosts, NULL, 0, &pe->all);
+    if (st == TERN_OK && pe->my_pe == 0 && want_all) {
+        pe->start_recs = recs;
+        recs = NULL;
+    }
+out:
+    free(names);
+    free(recs);
+    return st;
+}
+
+/* Appends to a line buffer; a full buffer keeps what fits. */
+static void add(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *len = *len + (size_t)w < cap ? *len + (size_t)w : cap;
+}
+
+void core_topo_report(core_pe_t *pe)
+{
+    start_rec_t *start_recs = pe->start_recs;
+    if (!start_recs)
+        return;
+    const topo_hosts_t *h = &pe->hosts;
+    const topo_machine_t *m = &pe->machine;
+    char emu[64] = "";
+    if (pe->emulate > 1)
+        snprintf(emu, sizeof emu, " (%d emulated per real host)", pe->emulate);
+    util_log_info(1, "%d PEs on %d host%s%s; bootstrap %s; transport %s; PE 0's host: %d cores, "
+                  "%d NUMA domain%s (%s)",
+                  pe->num_pes, h->nhosts, h->nhosts == 1 ? "" : "s", emu, pe->boot->ops->name,
+                  pe->ntps ? pe->tps[0]->ops->name : "none", m->ncores, m->nnuma,
+                  m->nnuma == 1 ? "" : "s", m->source);
+    enum { MAX_HOSTS = 32, MAX_PES = 16 };
+    for (int host = 0; host < h->nhosts && host < MAX_HOSTS; host++) {
+        char line[1024];
+        size_t len = 0;
+        int first = h->host_pes[h->host_off[host]];
+        add(line, sizeof line, &len, "host %d (%s): ", host, start_recs[first].host);
+        int np = topo_host_num_pes(h, host);
+        for (int i = 0; i < np && i < MAX_PES; i++) {
+            const start_rec_t *r = &start_recs[h->host_pes[h->host_off[host] + i]];
+            add(line, sizeof line, &len, "%sPE %d ", i ? ", " : "",
+                h->host_pes[h->host_off[host] + i]);
+            if (r->core >= 0)
+                add(line, sizeof line, &len, "core %d", r->core);
+            else
+                add(line, sizeof line, &len, "unbound");
+            add(line, sizeof line, &len, " (cpus %s, %s)", r->cpus, r->how);
+        }
+        if (np > MAX_PES)
+            add(line, sizeof line, &len, ", ... %d PEs in all", np);
+        util_log_info(1, "%s", line);
+    }
+    if (h->nhosts > MAX_HOSTS)
+        util_log_info(1, "... and %d more hosts", h->nhosts - MAX_HOSTS);
+    free(start_recs);
+    pe->start_recs = NULL;
+}
+
+void core_topo_fini(core_pe_t *pe)
+{
+    free(pe->start_recs);
+    pe->start_recs = NULL;
+    topo_set_free(&pe->all);
+    topo_hosts_free(&pe->hosts);
+    topo_machine_free(&pe->machine);
+}
+
+/* ---- the public host queries ---- */
+
+/* The map, or NULL outside tern_run (then the job is one PE on one host). */
+static const topo_hosts_t *hosts_map(void)
+{
+    core_pe_t *pe = core_pe_current();
+    return pe && pe->hosts.npes ? &pe->hosts : NULL;
+}
+
+static int host_ok(const char *call, const topo_hosts_t *h, int host)
+{
+    int n = h ? h->nhosts : 1;
+    if (host >= 0 && host < n)
+        return 1;
+    util_log_error("%s: host %d is out of range (the job has %d host%s)", call, host, n,
+                   n == 1 ? "" : "s");
+    return 0;
+}
+
+static int pe_ok(const char *call, const topo_hosts_t *h, int pe)
+{
+    int n = h ? h->npes : 1;
+    if (pe >= 0 && pe < n)
+        return 1;
+    util_log_error("%s: PE %d is out of range (the job has %d PE%s)", call, pe, n,
+                   n == 1 ? "" : "s");
+    return 0;
+}
+
+int tern_num_hosts(void)
+{
+    const topo_hosts_t *h = hosts_map();
+    return h ? h->nhosts : 1;
+}
+
+int tern_my_host(void)
+{
+    const topo_hosts_t *h = hosts_map();
+    return h ? h->pe_host[core_pe_current()->my_pe] : 0;
+}
+
+int tern_host_num_pes(int host)
+{
+    const topo_hosts_t *h = hosts_map();
+    if (!host_ok("tern_host_num_pes", h, host))
+        return -1;
+    return h ? topo_host_num_pes(h, host) : 1;
+}
+
+int tern_host_first_pe(int host)
+{
+    const topo_hosts_t *h = hosts_map();
+    if (!host_ok("tern_host_first_pe", h, host))
+        return -1;
+    return h ? h->host_pes[h->host_off[host]] : 0;
+}
+
+int tern_host_pes(int host, int *pes, int cap)
+{
+    const topo_hosts_t *h = hosts_map();
+    if (!host_ok("tern_host_pes", h, host))
+        return -1;
+    if (cap < 0 || (cap > 0 && !pes)) {
+        util_log_error("tern_host_pes: no room given for the PEs (pes %p, cap %d)", (void *)pes,
+                       cap);
+        return -1;
+    }
+    int n = h ? topo_host_num_pes(h, host) : 1;
+    for (int i = 0; i < n && i < cap; i++)
+        pes[i] = h ? h->host_pes[h->host_off[host] + i] : 0;
+    return n;
+}
+
+int tern_pe_host(int pe)
+{
+    const topo_hosts_t *h = hosts_map();
+    if (!pe_ok("tern_pe_host", h, pe))
+        return -1;
+    return h ? h->pe_host[pe] : 0;
+}
+
+int tern_pe_host_rank(int pe)
+{
+    const topo_hosts_t *h = hosts_map();
+    if (!pe_ok("tern_pe_host_rank", h, pe))
+        return -1;
+    return h ? h->pe_rank[pe] : 0;
+}
