@@ -2,11 +2,12 @@
 # Install what building and testing Tern needs on Debian, if it is missing.
 # Required: a C compiler, CMake, pkg-config, bc (test scripts), python3 (benchmark driver).
 # Optional, detected by the build: UCX, libfabric, PMIx, hwloc (later transports and
-# topology), Google Benchmark and Open MPI (benchmarks and their baselines).
+# topology), Google Benchmark and Open MPI (benchmarks and their baselines), Slurm and munge
+# (the srun launch tests start a private one-host cluster: tests/slurm/start.sh).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config bc python3
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
-      openmpi-bin libopenmpi-dev)
+      openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
