@@ -147,6 +147,8 @@ void core_topo_report(core_pe_t *pe)
                 h->host_pes[h->host_off[host] + i]);
             if (r->core >= 0)
                 add(line, sizeof line, &len, "core %d", r->core);
+            else if (r->numa >= 0 && !strcmp(r->how, "numa"))
+                add(line, sizeof line, &len, "NUMA domain %d", r->numa);
             else
                 add(line, sizeof line, &len, "unbound");
             add(line, sizeof line, &len, " (cpus %s, %s)", r->cpus, r->how);

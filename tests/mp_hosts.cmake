@@ -37,3 +37,25 @@ foreach(cfg "4;2;2" "8;3;2" "8;4;1" "7;3;3")
     tern_hosts_test(mp.reduce.${mode} ${np} ${k} ${fanout} $<TARGET_FILE:mp_reduce> ${mode})
   endforeach()
 endforeach()
+
+# Binding (TERN_BIND), as the verbose start-up lines report it. This machine has at least
+# 2 cores: 2 PEs get one each under core and auto; 3 PEs on 2 cores are not bound.
+function(tern_bind_test name np policy)
+  tern_mp_test(mp.bind.${name}.np${np} ${np} CHECKS --code 0 ${ARGN} ARGS $<TARGET_FILE:hello>)
+  set_property(TEST mp.bind.${name}.np${np} APPEND PROPERTY ENVIRONMENT
+               TERN_BIND=${policy} TERN_VERBOSE=1)
+endfunction()
+cmake_host_system_information(RESULT ncores QUERY NUMBER_OF_PHYSICAL_CORES)
+if(ncores GREATER_EQUAL 2)
+  tern_bind_test(core 2 core --stderr "PE 0 core 0 \\(cpus [0-9,-]+, core\\), PE 1 core 1 \\(cpus [0-9,-]+, core\\)")
+  tern_bind_test(auto 2 auto --stderr "PE 0 core 0 \\(cpus [0-9,-]+, core\\), PE 1 core 1 ")
+  tern_bind_test(numa 2 numa --stderr "PE 0 NUMA domain 0 \\(cpus [0-9,-]+, numa\\)")
+endif()
+tern_bind_test(none 2 none --stderr "PE 1 unbound \\(cpus [0-9,-]+, none\\)")
+math(EXPR over "${ncores} + 1")
+tern_bind_test(auto ${over} auto --stderr "PE 0 unbound \\(cpus [0-9,-]+, none\\)"
+               --forbid "not binding")
+tern_bind_test(core ${over} core --stderr "warning: TERN_BIND=core: ${over} PEs on this host but [0-9]+ cores. not binding")
+tern_mp_test(mp.bind.bogus.np2 2 CHECKS --nonzero
+  --stderr "TERN_BIND=bogus: expected auto, core, numa or none" ARGS $<TARGET_FILE:hello>)
+set_property(TEST mp.bind.bogus.np2 APPEND PROPERTY ENVIRONMENT TERN_BIND=bogus)

@@ -78,3 +78,18 @@ foreach(l ${launchers})
   tern_launch_test(launch.${l}.np4.crash.abort ${l} 4 CHECKS --nonzero --within 15
     --stderr "tern: PE 3: abort: mp_crash asked PE 3 to abort" ARGS $<TARGET_FILE:mp_crash> abort 3)
 endforeach()
+
+# Forced PMIx without a launcher: PMIx makes the process a singleton, a 1-PE job.
+add_test(NAME launch.pmix.alone
+  COMMAND bash ${MP_RUN} --code 0 -- $<TARGET_FILE:mp_hosts> 1)
+set_tests_properties(launch.pmix.alone PROPERTIES TIMEOUT 60 LABELS launch
+                     ENVIRONMENT "${MP_ENV};TERN_BOOT=pmix")
+# srun without PMIx would start separate 1-PE jobs: an error that says what to do.
+if(srun IN_LIST launchers)
+  add_test(NAME launch.srun.nopmix
+    COMMAND bash ${MP_RUN} --nonzero --within 30
+      --stderr "boot: started by srun as one of 2 tasks, but without a PMIx server. run it with srun --mpi=pmix"
+      -- bash -c "source ${SLURM_DIR}/env && exec timeout 30 srun --mpi=none -n 2 -O $<TARGET_FILE:hello>")
+  set_tests_properties(launch.srun.nopmix PROPERTIES TIMEOUT 60 LABELS launch ENVIRONMENT "${MP_ENV}"
+                       FIXTURES_REQUIRED slurm RESOURCE_LOCK slurm)
+endif()

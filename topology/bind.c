@@ -93,8 +93,9 @@ tern_status_t topo_bind(const topo_machine_t *m, int local_rank, int local_size,
     }
     if (!strcmp(policy, "core")) {
         if (local_size > m->ncores) {
-            util_log_warn("TERN_BIND=core: %d PEs on this host but %d cores; not binding",
-                          local_size, m->ncores);
+            if (local_rank == 0) /* once per host */
+                util_log_warn("TERN_BIND=core: %d PEs on this host but %d cores; not binding",
+                              local_size, m->ncores);
         } else {
             char what[32];
             snprintf(what, sizeof what, "core %d", local_rank);
