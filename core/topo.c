@@ -59,6 +59,8 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
     snprintf(me.how, sizeof me.how, "%s", pe->binding.how);
     st = b->ops->put(b, START_KEY, &me, sizeof me);
     if (st == TERN_OK)
+        st = b->ops->commit(b);
+    if (st == TERN_OK)
         st = b->ops->fence(b);
     if (st != TERN_OK)
         return st;

@@ -20,9 +20,12 @@ typedef struct boot boot_t;
 typedef struct boot_ops {
     size_t size; /* sizeof(boot_ops_t): lets later versions add slots */
     const char *name;
-    /* Publish key=value for this rank; visible to others after the next fence. */
+    /* Stage key=value for this rank; visible to others after commit and the next fence. */
     tern_status_t (*put)(boot_t *b, const char *key, const void *val, size_t len);
-    /* Collective over all ranks: returns once every rank's earlier puts are visible. */
+    /* Hand the puts staged so far to the launcher (PMIx sends them in one batch). */
+    tern_status_t (*commit)(boot_t *b);
+    /* Collective over all ranks: returns once every rank's committed puts are visible.
+     * Commits what is still staged first, so a forgotten commit costs nothing but time. */
     tern_status_t (*fence)(boot_t *b);
     /* Read `key` of `rank` into buf (capacity cap); *len_out gets the value's length.
      * TERN_ERR_NOT_FOUND if absent, TERN_ERR_RANGE if cap is too small. */

@@ -114,18 +114,26 @@ static tern_status_t bp_put(boot_t *b, const char *key, const void *val, size_t 
     return TERN_OK;
 }
 
-static tern_status_t bp_fence(boot_t *b)
+static tern_status_t bp_commit(boot_t *b)
 {
     boot_pmix_t *bp = (boot_pmix_t *)b;
-    pmix_status_t rc;
-    if (bp->dirty) {
-        rc = PMIx_Commit();
-        if (rc != PMIX_SUCCESS) {
-            util_log_error("boot: PMIx_Commit: %s", PMIx_Error_string(rc));
-            return TERN_ERR_IO;
-        }
-        bp->dirty = 0;
+    if (!bp->dirty)
+        return TERN_OK;
+    pmix_status_t rc = PMIx_Commit();
+    if (rc != PMIX_SUCCESS) {
+        util_log_error("boot: PMIx_Commit: %s", PMIx_Error_string(rc));
+        return TERN_ERR_IO;
     }
+    bp->dirty = 0;
+    return TERN_OK;
+}
+
+static tern_status_t bp_fence(boot_t *b)
+{
+    tern_status_t st = bp_commit(b);
+    if (st != TERN_OK)
+        return st;
+    pmix_status_t rc;
     if (b->size == 1)
         return TERN_OK;
     /* Collect the data: afterwards every get is answered from this process's cache. */
@@ -202,6 +210,7 @@ static const boot_ops_t boot_pmix_ops = {
     .size = sizeof(boot_ops_t),
     .name = "pmix",
     .put = bp_put,
+    .commit = bp_commit,
     .fence = bp_fence,
     .get = bp_get,
     .abort = bp_abort,

@@ -74,6 +74,12 @@ static tern_status_t bs_put(boot_t *b, const char *key, const void *val, size_t 
     return TERN_OK;
 }
 
+static tern_status_t bs_commit(boot_t *b)
+{
+    (void)b; /* every put is already stored */
+    return TERN_OK;
+}
+
 static tern_status_t bs_fence(boot_t *b)
 {
     (void)b;
@@ -129,6 +135,7 @@ static const boot_ops_t boot_single_ops = {
     .size = sizeof(boot_ops_t),
     .name = "single",
     .put = bs_put,
+    .commit = bs_commit,
     .fence = bs_fence,
     .get = bs_get,
     .abort = bs_abort,

@@ -111,6 +111,12 @@ static tern_status_t bt_put(boot_t *b, const char *key, const void *val, size_t 
     return send_frame(bt, BOOT_OP_PUT, key, klen, val, len);
 }
 
+static tern_status_t bt_commit(boot_t *b)
+{
+    (void)b; /* every put already went to ternrun */
+    return TERN_OK;
+}
+
 static tern_status_t bt_fence(boot_t *b)
 {
     boot_ternrun_t *bt = (boot_ternrun_t *)b;
@@ -206,6 +212,7 @@ static const boot_ops_t boot_ternrun_ops = {
     .size = sizeof(boot_ops_t),
     .name = "ternrun",
     .put = bt_put,
+    .commit = bt_commit,
     .fence = bt_fence,
     .get = bt_get,
     .abort = bt_abort,
