@@ -77,6 +77,12 @@ foreach(l ${launchers})
     --stderr "(rank|task) 2.*(signal 9|Killed)" ARGS $<TARGET_FILE:mp_crash> kill 2)
   tern_launch_test(launch.${l}.np4.crash.abort ${l} 4 CHECKS --nonzero --within 15
     --stderr "tern: PE 3: abort: mp_crash asked PE 3 to abort" ARGS $<TARGET_FILE:mp_crash> abort 3)
+  # Leaving behind the runtime's back (no '[' in these regexes: CMake lists keep
+  # bracketed text whole); under srun even with kill-on-bad-exit off (the
+  # PMIx plugin cancels the step).
+  tern_launch_test(launch.${l}.np4.crash.exit ${l} 4 CHECKS --nonzero --within 15
+    --stderr "(Process name: ..[0-9]+,1.,1.|task 1)" ARGS $<TARGET_FILE:mp_crash> exit 1)
+  set_property(TEST launch.${l}.np4.crash.exit APPEND PROPERTY ENVIRONMENT SLURM_KILL_BAD_EXIT=0)
 endforeach()
 
 # Forced PMIx without a launcher: PMIx makes the process a singleton, a 1-PE job.
