@@ -5,13 +5,17 @@
  * tree over the PEs that hold members; the root hands the result to the callback, or,
  * for an allreduce, sends it back down the same tree to every member.
  *
- * A small allreduce (up to XCHG_MAX bytes, not a gather) does not go up and down the
- * tree: the PEs with members exchange partial results by recursive doubling (log2 n
+ * The tree is host-aware (topology/tree.h): one edge enters each host.
+ *
+ * A small allreduce (up to XCHG_MAX bytes, not a gather) whose members all live on one
+ * host does not go up and down the tree: the PEs with members exchange partial results by recursive doubling (log2 n
  * rounds, each a swap with one partner; with n not a power of two, the first
  * 2 * (n - 2^k) PEs pair up before and after), which halves the trips on the critical
  * path. Partners combine the lower-ranked data first, so every PE ends with the same
  * bits, also for floats. A larger one (where the n log n bytes moved would cost more
- * than the latency saved) or a gather goes up the tree and its result comes back down.
+ * than the latency saved), a gather, or one spanning hosts (where an exchange would send
+ * log2 n messages per PE across the network instead of one per host) goes up the tree
+ * and its result comes back down.
  *
  * A partial result travels as two segments: the callback, then the data (for gather, a
  * list of records {element index, length, bytes padded to 8}, sorted at the end).
@@ -43,6 +47,7 @@ typedef struct core_rtree {
     int parent;     /* a PE, -1 at the root */
     int nkids;
     int kids[TOPO_TREE_MAX_KIDS(64)];
+    int one_host;   /* every PE with members is on one host */
 } core_rtree_t;
 
 typedef struct core_red {
@@ -114,6 +119,9 @@ static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
     }
     t->n = n;
     t->pes = pes;
+    t->one_host = 1;
+    for (int i = 1; i < n; i++)
+        t->one_host &= pe->hosts.pe_host[pes[i]] == pe->hosts.pe_host[pes[0]];
     t->parent = -1;
     if (t->pos >= 0) {
         /* The host-aware tree over the member PEs, rooted at the lowest. */
@@ -516,8 +524,9 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
         return;
     core_rtree_t *t = rtree_of(pe, c);
     int allreduce = r->cb.kind == CB_ALLREDUCE;
-    /* Every PE sees the same reducer and size, so all choose alike. */
-    int xchg = allreduce && r->reducer != TERN_REDUCER_GATHER && r->len <= XCHG_MAX;
+    /* Every PE sees the same reducer, size and hosts, so all choose alike. */
+    int xchg = allreduce && r->reducer != TERN_REDUCER_GATHER && r->len <= XCHG_MAX &&
+               t->one_host;
     if (r->nlocal < c->nlocal || (!xchg && r->nkids < (uint64_t)t->nkids))
         return;
     r->sent = 1;
