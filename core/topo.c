@@ -183,24 +183,24 @@ static const topo_hosts_t *hosts_map(void)
     return pe && pe->hosts.npes ? &pe->hosts : NULL;
 }
 
-static int host_ok(const char *call, const topo_hosts_t *h, int host)
+/* A host or PE number within [0, n); logs "<call>: host 5 is out of range ..." if not. */
+static int in_range(const char *call, const char *what, int v, int n)
 {
-    int n = h ? h->nhosts : 1;
-    if (host >= 0 && host < n)
+    if (v >= 0 && v < n)
         return 1;
-    util_log_error("%s: host %d is out of range (the job has %d host%s)", call, host, n,
+    util_log_error("%s: %s %d is out of range (the job has %d %s%s)", call, what, v, n, what,
                    n == 1 ? "" : "s");
     return 0;
 }
 
+static int host_ok(const char *call, const topo_hosts_t *h, int host)
+{
+    return in_range(call, "host", host, h ? h->nhosts : 1);
+}
+
 static int pe_ok(const char *call, const topo_hosts_t *h, int pe)
 {
-    int n = h ? h->npes : 1;
-    if (pe >= 0 && pe < n)
-        return 1;
-    util_log_error("%s: PE %d is out of range (the job has %d PE%s)", call, pe, n,
-                   n == 1 ? "" : "s");
-    return 0;
+    return in_range(call, "PE", pe, h ? h->npes : 1);
 }
 
 int tern_num_hosts(void)
