@@ -15,6 +15,7 @@
 /* What each PE publishes at start-up. */
 typedef struct core_start_rec {
     uint64_t registry; /* hash of the registered types and entry methods */
+    int32_t emulate, fanout; /* options every PE must agree on: they shape the trees */
     int32_t core, numa;
     char host[64];
     char cpus[48];
@@ -52,6 +53,8 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
     pe->oversubscribed = b->local_size > pe->machine.ncpus;
 
     start_rec_t me = {.registry = registry_hash,
+                      .emulate = pe->emulate,
+                      .fanout = pe->fanout,
                       .core = pe->binding.core,
                       .numa = pe->binding.numa};
     snprintf(me.host, sizeof me.host, "%s", b->host);
@@ -93,9 +96,25 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
         st = TERN_ERR_INVALID;
         goto out;
     }
+    /* A launcher may pass the environment to the processes of its own host only (mpirun
+     * without -x): PEs that split hosts or branch differently would build other trees. */
+    static const char *const opt_names[] = {"TERN_EMULATE_HOSTS", "TERN_BCAST_FANOUT"};
+    const int32_t mine[] = {me.emulate, me.fanout}, pe0[] = {recs[0].emulate, recs[0].fanout};
+    for (int i = 0; i < 2; i++) {
+        if (mine[i] != pe0[i]) {
+            util_log_error("tern_run: %s is %d here but %d on PE 0; every process must see "
+                           "the same value (mpirun: pass it with -x %s)",
+                           opt_names[i], (int)mine[i], (int)pe0[i], opt_names[i]);
+            st = TERN_ERR_INVALID;
+            goto out;
+        }
+    }
     st = topo_hosts_build(n, names, pe->emulate, &pe->hosts);
     if (st == TERN_OK)
         st = topo_set_build(&pe->hosts, NULL, 0, &pe->all);
+    if (st != TERN_OK)
+        util_log_error("tern_run: building the map of %d PEs on their hosts: %s", n,
+                       tern_strerror(st));
     if (st == TERN_OK && pe->my_pe == 0 && want_all) {
         pe->start_recs = recs;
         recs = NULL;

@@ -18,6 +18,10 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -o "$tmp/hello_pc" "$src/examples/hello.c" $(pkg-config --cflags --libs tern) \
    -Wl,-rpath,"$libdir"
 "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 "$tmp/hello_pc" | grep -q "All 18 greetings"
+# Static: the libraries libtern.a needs (PMIx, hwloc) come with --static.
+cc -o "$tmp/hello_pc_static" "$src/examples/hello.c" $(pkg-config --cflags tern) \
+   "$libdir/libtern.a" $(pkg-config --static --libs tern | sed 's/-ltern\b//')
+"$tmp/prefix/bin/ternrun" -n 2 --timeout 30 "$tmp/hello_pc_static" | grep -q "All 18 greetings"
 
 mkdir "$tmp/app"
 cp "$src/examples/hello.c" "$tmp/app/"
@@ -27,8 +31,11 @@ project(app C)
 find_package(Tern REQUIRED)
 add_executable(hello hello.c)
 target_link_libraries(hello Tern::tern)
+add_executable(hello_static hello.c)
+target_link_libraries(hello_static Tern::tern_static)
 CM
 cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/app/build" >/dev/null
 "$tmp/prefix/bin/ternrun" -n 3 --timeout 30 "$tmp/app/build/hello" | grep -q "All 19 greetings"
+"$tmp/prefix/bin/ternrun" -n 3 --timeout 30 "$tmp/app/build/hello_static" | grep -q "All 19 greetings"
 echo "install test passed"

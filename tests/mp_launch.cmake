@@ -26,7 +26,8 @@ if(TERN_SRUN AND TERN_SLURMCTLD AND TERN_MUNGED)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/start.sh ${SLURM_DIR})
   add_test(NAME launch.slurm.stop
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/stop.sh ${SLURM_DIR})
-  set_tests_properties(launch.slurm.start PROPERTIES FIXTURES_SETUP slurm TIMEOUT 120 LABELS launch)
+  set_tests_properties(launch.slurm.start PROPERTIES FIXTURES_SETUP slurm TIMEOUT 120 LABELS launch
+                       ENVIRONMENT TERN_SLURM_INSTALL=0)
   set_tests_properties(launch.slurm.stop PROPERTIES FIXTURES_CLEANUP slurm TIMEOUT 60 LABELS launch)
 endif()
 message(STATUS "Tern: launch tests under: ${launchers}")
@@ -84,6 +85,16 @@ foreach(l ${launchers})
     --stderr "(Process name: ..[0-9]+,1.,1.|task 1)" ARGS $<TARGET_FILE:mp_crash> exit 1)
   set_property(TEST launch.${l}.np4.crash.exit APPEND PROPERTY ENVIRONMENT SLURM_KILL_BAD_EXIT=0)
 endforeach()
+
+# Options that shape the trees must agree on every PE (mpirun can give each process its own).
+if(mpirun IN_LIST launchers)
+  add_test(NAME launch.mpirun.optmismatch
+    COMMAND bash ${MP_RUN} --nonzero --within 30
+      --stderr "TERN_EMULATE_HOSTS is 1 here but 2 on PE 0. every process must see the same value"
+      -- timeout 30 ${TERN_MPIRUN} --allow-run-as-root --oversubscribe
+         -np 1 -x TERN_EMULATE_HOSTS=2 $<TARGET_FILE:hello> : -np 1 -x TERN_EMULATE_HOSTS=1 $<TARGET_FILE:hello>)
+  set_tests_properties(launch.mpirun.optmismatch PROPERTIES TIMEOUT 60 LABELS launch ENVIRONMENT "${MP_ENV}")
+endif()
 
 # Forced PMIx without a launcher: PMIx makes the process a singleton, a 1-PE job.
 add_test(NAME launch.pmix.alone

@@ -1,9 +1,9 @@
 /*
  * What this host offers a job: its cores (each a set of CPUs, the hardware threads) and
  * the NUMA domain of each. Discovered with hwloc (machine_hwloc.c) when the build has it,
- * else from the CPUs the kernel lists, one NUMA domain (machine_plain.c). Only the CPUs
- * this process may use (its cgroup) count; a launcher's binding of the process does not
- * shrink the machine.
+ * else from the CPUs the process may run on, one NUMA domain (machine_plain.c). With
+ * hwloc only the CPUs of the process's cgroup count, and a launcher's binding of the
+ * process does not shrink the machine; without, the binding is the machine.
  */
 #ifndef TERN_TOPOLOGY_MACHINE_H
 #define TERN_TOPOLOGY_MACHINE_H

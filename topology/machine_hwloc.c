@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +23,12 @@ tern_status_t topo_machine_discover(topo_machine_t *out)
 {
     memset(out, 0, sizeof *out);
     hwloc_topology_t topo;
-    if (hwloc_topology_init(&topo) != 0)
+    if (hwloc_topology_init(&topo) != 0) {
+        util_log_error("topology: hwloc_topology_init: %s", strerror(errno));
         return TERN_ERR_NOMEM;
+    }
     if (hwloc_topology_load(topo) != 0) {
-        util_log_error("topology: hwloc_topology_load failed");
+        util_log_error("topology: hwloc_topology_load: %s", strerror(errno));
         hwloc_topology_destroy(topo);
         return TERN_ERR_IO;
     }

@@ -243,9 +243,14 @@ tern_status_t boot_pmix_open(boot_t **out)
     if (!bp)
         return TERN_ERR_NOMEM;
     pmix_status_t rc = PMIx_Init(&bp->me, NULL, 0);
-    int alone = rc == PMIX_ERR_UNREACH;
+    /* No server to reach is fine for a process nobody launched (TERN_BOOT=pmix alone);
+     * one that a launcher set up must not quietly become a job of its own. */
+    const char *ns = getenv("PMIX_NAMESPACE");
+    int alone = rc == PMIX_ERR_UNREACH && !(ns && *ns);
     if (rc != PMIX_SUCCESS && !alone) {
-        util_log_error("boot: PMIx_Init: %s", PMIx_Error_string(rc));
+        util_log_error("boot: PMIx_Init%s%s: %s", ns && *ns ? " in namespace " : "",
+                       ns && *ns ? ns : "", PMIx_Error_string(rc));
+        PMIx_Finalize(NULL, 0);
         free(bp);
         return TERN_ERR_IO;
     }
@@ -254,11 +259,14 @@ tern_status_t boot_pmix_open(boot_t **out)
     pmix_proc_t job;
     PMIX_PROC_LOAD(&job, bp->me.nspace, PMIX_RANK_WILDCARD);
     if (!alone && get_long(&job, PMIX_JOB_SIZE, &size) != 0) {
-        util_log_error("boot: PMIx gives no job size (PMIX_JOB_SIZE)");
+        util_log_error("boot: PMIx_Get(PMIX_JOB_SIZE) of namespace %s gives no job size",
+                       bp->me.nspace);
         goto err_fini;
     }
     if (size < 1 || size > 1L << 24 || (long)bp->me.rank >= size) {
-        util_log_error("boot: PMIx rank %u of a job of %ld processes", bp->me.rank, size);
+        util_log_error("boot: PMIx says rank %u of a job of %ld processes (namespace %s): "
+                       "not a rank of the job, or more than 2^24 processes",
+                       bp->me.rank, size, bp->me.nspace);
         goto err_fini;
     }
     int lr, ls;
@@ -267,7 +275,9 @@ tern_status_t boot_pmix_open(boot_t **out)
         lsize = ls;
     } else if (!alone && (get_long(&bp->me, PMIX_LOCAL_RANK, &lrank) != 0 ||
                           get_long(&job, PMIX_LOCAL_SIZE, &lsize) != 0)) {
-        util_log_error("boot: PMIx gives neither PMIX_LOCAL_PEERS nor a local rank and size");
+        util_log_error("boot: PMIx_Get gives neither PMIX_LOCAL_PEERS nor PMIX_LOCAL_RANK and "
+                       "PMIX_LOCAL_SIZE for rank %u of namespace %s",
+                       bp->me.rank, bp->me.nspace);
         goto err_fini;
     }
     bp->pub.ops = &boot_pmix_ops;

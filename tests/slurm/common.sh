@@ -28,6 +28,13 @@ ts_resolve_dir() {
   printf '%s\n' "$d"
 }
 
+# One start.sh or stop.sh at a time per DIR (two starts would wipe each other's
+# daemons): an exclusive lock on DIR.lock, beside DIR, held until the script exits.
+ts_lock() { # DIR
+  exec 9>"$1.lock"
+  flock -w 60 9 || { ts_log "another start.sh/stop.sh holds $1.lock for 60 s"; return 1; }
+}
+
 # True if DIR may be (re)used and wiped: absent, empty, or made by start.sh.
 ts_dir_is_ours() { # DIR
   [[ ! -e $1 ]] || [[ -e $1/$TS_MARKER ]] || [[ -d $1 && -z $(ls -A "$1") ]]

@@ -4,6 +4,7 @@
 #
 #   usage: tests/slurm/start.sh [DIR]     (default DIR: /tmp/tern-slurm-$(id -u))
 #
+# Installs slurm-wlm and munge when missing, unless TERN_SLURM_INSTALL=0.
 # Prints progress on stderr and, as the last (and only) stdout line,
 #   export SLURM_CONF=DIR/slurm.conf
 # which is also written to DIR/env, so callers can `eval "$(start.sh)"` or
@@ -16,6 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 
 DIR=$(ts_resolve_dir "${1:-}")
+ts_lock "$DIR"
 CONF=$DIR/slurm.conf
 EXPORT_LINE="export SLURM_CONF=$CONF"
 WAIT_IDLE_S=30  # bound on the wait for the node to become idle
@@ -30,6 +32,10 @@ ensure_packages() {
       need+=("$p")
   done
   ((${#need[@]})) || return 0
+  # From a test fixture (TERN_SLURM_INSTALL=0): say what is missing, never run apt
+  # under a test's timeout, where a kill could land in the middle of dpkg.
+  [[ ${TERN_SLURM_INSTALL:-1} != 0 ]] ||
+    fail packages "" "missing ${need[*]} (run tools/setup-debian.sh)"
   [[ $(id -u) == 0 ]] || sudo=(sudo)
   ts_log "installing ${need[*]}"
   # apt output goes to stderr: stdout carries only the export line.
@@ -192,7 +198,8 @@ EOF
 # daemonising: pid 1 of this sandbox reaps orphans only every few seconds, so
 # daemonised processes linger as <defunct> munged/slurmd/... entries after a
 # stop; the supervisor reaps its own children at once.
-# It is detached (setsid, stdio to a file) so callers' pipes are not held open.
+# It is detached (setsid, stdio to a file) so callers' pipes are not held open,
+# and does not inherit the lock on DIR.lock (fd 9).
 # SLURM_CONF is in the daemons' environment (slurmstepd inherits it; stop.sh
 # finds steps by it) and DIR paths are on their command lines (stop.sh finds
 # daemons by them even without pid files).
@@ -218,7 +225,7 @@ sup_body='
 '
 setsid bash -c "$(declare -f port_busy)$sup_body" \
   "$TS_SUPERVISOR" "$DIR" "$TS_NODE" "$CTLD_PORT" "${force[@]}" \
-  </dev/null >>"$DIR/supervisor.log" 2>&1 &
+  </dev/null >>"$DIR/supervisor.log" 2>&1 9>&- &
 
 # munge is ready when a credential round-trips through our socket.
 ok=0

@@ -14,7 +14,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 
 DIR=$(ts_resolve_dir "${1:-}")
+ts_lock "$DIR"
 rc=0
 ts_stop_all "$DIR" || rc=1
 ts_remove_dir "$DIR" || rc=1
+rm -f "$DIR.lock"
 exit $rc
