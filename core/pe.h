@@ -104,6 +104,8 @@ typedef struct core_pe {
     topo_binding_t binding;
     topo_hosts_t hosts;
     topo_set_t all;         /* every PE: broadcasts and QD waves span it */
+    topo_hosts_t real_hosts; /* the same without emulation: what transports see */
+    char **real_host_names;  /* [real_hosts.nhosts] */
     int emulate;            /* TERN_EMULATE_HOSTS */
     struct core_start_rec *start_recs; /* PE 0, verbose: every PE's, until reported */
 } core_pe_t;
@@ -123,6 +125,18 @@ static inline core_pe_t *core_pe_checked(const char *call)
     core_pe_t *pe = core_tls_pe;
     return __builtin_expect(pe != NULL, 1) ? pe : core_pe_not_running(call);
 }
+
+/* transports (core/transports.c) */
+/* Open the transports TERN_TRANSPORT asks for and route every other PE to one. Collective;
+ * a PE no transport reaches is an error naming it. */
+tern_status_t core_transports_open(core_pe_t *pe);
+/* Deliver what has arrived on every transport; the number of messages. */
+int core_transports_progress(core_pe_t *pe);
+/* Sleep until a message may have arrived on any transport or timeout_us passes. */
+void core_transports_wait(core_pe_t *pe, long timeout_us);
+void core_transports_close(core_pe_t *pe);
+/* PE 0, verbose: the start-up line saying which transport serves which pairs. */
+void core_transports_report(core_pe_t *pe);
 
 /* topology (core/topo.c) */
 /* Discover and bind, swap with every PE what each needs of the others (host, binding,

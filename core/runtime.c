@@ -86,60 +86,6 @@ static tern_status_t read_options(core_pe_t *pe)
     return TERN_OK;
 }
 
-static tern_status_t open_transports(core_pe_t *pe)
-{
-    pe->route = calloc((size_t)pe->num_pes, sizeof *pe->route);
-    pe->route_max = calloc((size_t)pe->num_pes, sizeof *pe->route_max);
-    pe->backlog = calloc((size_t)pe->num_pes, sizeof *pe->backlog);
-    if (!pe->route || !pe->route_max || !pe->backlog)
-        return TERN_ERR_NOMEM;
-    if (pe->num_pes == 1)
-        return TERN_OK;
-    const char *want = util_opt_str("TERN_TRANSPORT");
-    tp_params_t params = {
-        .boot = pe->boot,
-        .my_pe = pe->my_pe,
-        .num_pes = pe->num_pes,
-        .deliver = core_deliver,
-        .deliver_arg = pe,
-    };
-    for (int i = 0; tp_registry[i]; i++) {
-        const tp_ops_t *ops = tp_registry[i];
-        if (strcmp(want, "auto") != 0 && strcmp(want, ops->name) != 0)
-            continue;
-        tp_t *tp;
-        tern_status_t st = ops->open(&params, &tp);
-        if (st == TERN_ERR_UNSUPPORTED)
-            continue;
-        if (st != TERN_OK) {
-            util_log_error("tern_run: transport %s failed to start: %s", ops->name,
-                           tern_strerror(st));
-            return st;
-        }
-        pe->tps[pe->ntps++] = tp;
-        for (int p = 0; p < pe->num_pes; p++) {
-            if (p != pe->my_pe && !pe->route[p] && ops->reaches(tp, p)) {
-                pe->route[p] = tp;
-                pe->route_max[p] = ops->max_msg(tp);
-            }
-        }
-        if (pe->ntps == (int)(sizeof pe->tps / sizeof pe->tps[0]))
-            break;
-    }
-    if (strcmp(want, "auto") != 0 && !tp_find(want)) {
-        util_log_error("TERN_TRANSPORT=%s: no such transport in this build", want);
-        return TERN_ERR_INVALID;
-    }
-    for (int p = 0; p < pe->num_pes; p++) {
-        if (p != pe->my_pe && !pe->route[p]) {
-            util_log_error("tern_run: no transport%s%s reaches PE %d",
-                           strcmp(want, "auto") ? " " : "", strcmp(want, "auto") ? want : "", p);
-            return TERN_ERR_UNREACHABLE;
-        }
-    }
-    return TERN_OK;
-}
-
 /* Microseconds until a timer or a quiescence wave is due, at most `bound`. */
 static long due_within(core_pe_t *pe, long bound)
 {
@@ -165,9 +111,7 @@ static void idle_sleep(core_pe_t *pe)
     }
     /* With messages held back for a full ring, come back soon to retry; otherwise sleep
      * until woken (the 1 s bound only guards against a lost wake-up). */
-    long timeout = pe->nbacklog ? 200 : 1000000;
-    tp_t *tp = pe->tps[0];
-    tp->ops->wait(tp, due_within(pe, pe->ntps == 1 ? timeout : 200));
+    core_transports_wait(pe, due_within(pe, pe->nbacklog ? 200 : 1000000));
 }
 
 static void core_loop(core_pe_t *pe)
@@ -175,9 +119,7 @@ static void core_loop(core_pe_t *pe)
     double idle_since = -1;
     unsigned spins = 0;
     while (!pe->exiting) {
-        int got = 0;
-        for (int i = 0; i < pe->ntps; i++)
-            got += pe->tps[i]->ops->progress(pe->tps[i]);
+        int got = core_transports_progress(pe);
         if (pe->nbacklog)
             core_backlog_progress(pe);
         /* Coroutines made ready and queued messages each get a turn of their own, so
@@ -217,8 +159,7 @@ static void core_loop(core_pe_t *pe)
 static void drop_incoming(core_pe_t *pe)
 {
     tern_msg_t *m;
-    for (int i = 0; i < pe->ntps; i++)
-        pe->tps[i]->ops->progress(pe->tps[i]);
+    core_transports_progress(pe);
     while ((m = core_sched_pop(&pe->sched)))
         core_msg_release(&pe->pool, m);
 }
@@ -239,7 +180,7 @@ static void flush_exit(core_pe_t *pe)
                            "message within 60 s; leaving without it");
             break;
         }
-        pe->tps[0]->ops->wait(pe->tps[0], 200);
+        core_transports_wait(pe, 200);
     }
 }
 
@@ -262,8 +203,7 @@ static void core_finalize(core_pe_t *pe)
             m = next;
         }
     }
-    for (int i = 0; i < pe->ntps; i++)
-        pe->tps[i]->ops->close(pe->tps[i]);
+    core_transports_close(pe);
     core_sched_fini(&pe->sched);
     uint64_t leaked = core_pool_fini(&pe->pool);
     long check = 0;
@@ -338,15 +278,17 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     current_pe = pe;
     tern_status_t st = core_topo_start(pe, hash);
     if (st == TERN_OK)
-        st = open_transports(pe);
+        st = core_transports_open(pe);
     if (st != TERN_OK)
         tern_abort("tern_run: start-up failed: %s", tern_strerror(st));
-    util_log_info(2, "pid %d, host %s, cpus %s (%s), %d PEs, transport %s%s", (int)getpid(),
-                  pe->boot->host, pe->binding.cpus, pe->binding.how, pe->num_pes,
-                  pe->ntps ? pe->tps[0]->ops->name : "none (1 PE)",
+    util_log_info(2, "pid %d, host %s, cpus %s (%s), %d PEs, %d transport%s%s", (int)getpid(),
+                  pe->boot->host, pe->binding.cpus, pe->binding.how, pe->num_pes, pe->ntps,
+                  pe->ntps == 1 ? "" : "s",
                   pe->oversubscribed ? ", more PEs than cores" : "");
-    if (pe->my_pe == 0)
+    if (pe->my_pe == 0 && util_log_verbosity() >= 1) {
         core_topo_report(pe);
+        core_transports_report(pe);
+    }
     if (pe->my_pe == 0 && main_fn) {
         main_call_t call = {main_fn, argc, argv};
         core_ult_start(&pe->ults, run_main, &call, NULL);

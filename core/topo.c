@@ -20,6 +20,7 @@ typedef struct core_start_rec {
     char host[64];
     char cpus[48];
     char how[12];
+    char transport[64]; /* TERN_TRANSPORT: every PE must open the same transports */
 } start_rec_t;
 
 #define START_KEY "core.start"
@@ -34,6 +35,7 @@ static tern_status_t get_rec(boot_t *b, int rank, start_rec_t *r)
         util_log_error("tern_run: cannot read the start-up record of PE %d: %s", rank,
                        tern_strerror(st));
     r->host[sizeof r->host - 1] = r->cpus[sizeof r->cpus - 1] = r->how[sizeof r->how - 1] = 0;
+    r->transport[sizeof r->transport - 1] = 0;
     return st;
 }
 
@@ -60,6 +62,7 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
     snprintf(me.host, sizeof me.host, "%s", b->host);
     snprintf(me.cpus, sizeof me.cpus, "%s", pe->binding.cpus);
     snprintf(me.how, sizeof me.how, "%s", pe->binding.how);
+    snprintf(me.transport, sizeof me.transport, "%s", util_opt_str("TERN_TRANSPORT"));
     st = b->ops->put(b, START_KEY, &me, sizeof me);
     if (st == TERN_OK)
         st = b->ops->commit(b);
@@ -109,9 +112,29 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
             goto out;
         }
     }
+    if (strcmp(me.transport, recs[0].transport) != 0) {
+        util_log_error("tern_run: TERN_TRANSPORT is \"%s\" here but \"%s\" on PE 0; every "
+                       "process must see the same value (mpirun: pass it with -x TERN_TRANSPORT)",
+                       me.transport, recs[0].transport);
+        st = TERN_ERR_INVALID;
+        goto out;
+    }
     st = topo_hosts_build(n, names, pe->emulate, &pe->hosts);
     if (st == TERN_OK)
         st = topo_set_build(&pe->hosts, NULL, 0, &pe->all);
+    /* The transports see the real hosts, whatever the emulation. */
+    if (st == TERN_OK)
+        st = topo_hosts_build(n, names, 1, &pe->real_hosts);
+    if (st == TERN_OK) {
+        pe->real_host_names = calloc((size_t)pe->real_hosts.nhosts, sizeof(char *));
+        if (!pe->real_host_names)
+            st = TERN_ERR_NOMEM;
+        for (int host = 0; st == TERN_OK && host < pe->real_hosts.nhosts; host++) {
+            int first = pe->real_hosts.host_pes[pe->real_hosts.host_off[host]];
+            if (!(pe->real_host_names[host] = strdup(names[first])))
+                st = TERN_ERR_NOMEM;
+        }
+    }
     if (st != TERN_OK)
         util_log_error("tern_run: building the map of %d PEs on their hosts: %s", n,
                        tern_strerror(st));
@@ -150,10 +173,10 @@ void core_topo_report(core_pe_t *pe)
     char emu[64] = "";
     if (pe->emulate > 1)
         snprintf(emu, sizeof emu, " (%d emulated per real host)", pe->emulate);
-    util_log_info(1, "%d PEs on %d host%s%s; bootstrap %s; transport %s; PE 0's host: %d cores, "
+    util_log_info(1, "%d PEs on %d host%s%s; bootstrap %s; PE 0's host: %d cores, "
                   "%d NUMA domain%s (%s)",
                   pe->num_pes, h->nhosts, h->nhosts == 1 ? "" : "s", emu, pe->boot->ops->name,
-                  pe->ntps ? pe->tps[0]->ops->name : "none", m->ncores, m->nnuma,
+                  m->ncores, m->nnuma,
                   m->nnuma == 1 ? "" : "s", m->source);
     enum { MAX_HOSTS = 32, MAX_PES = 16 };
     for (int host = 0; host < h->nhosts && host < MAX_HOSTS; host++) {
@@ -189,6 +212,12 @@ void core_topo_fini(core_pe_t *pe)
     free(pe->start_recs);
     pe->start_recs = NULL;
     topo_set_free(&pe->all);
+    if (pe->real_host_names)
+        for (int host = 0; host < pe->real_hosts.nhosts; host++)
+            free(pe->real_host_names[host]);
+    free(pe->real_host_names);
+    pe->real_host_names = NULL;
+    topo_hosts_free(&pe->real_hosts);
     topo_hosts_free(&pe->hosts);
     topo_machine_free(&pe->machine);
 }

@@ -108,6 +108,8 @@ int tr_launch(tr_job_t *job);
 void tr_end(tr_job_t *job, int result, int spare);
 /* Run until every launched process is reaped; returns the job's exit code. */
 int tr_serve(tr_job_t *job);
+/* Collect and judge the processes that have exited, without waiting. */
+void tr_reap(tr_job_t *job);
 
 /* ternrun_proto.c */
 /* Read from a process's socket and handle complete frames; `draining`: the process is

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -169,6 +170,14 @@ static void on_frame(tr_job_t *job, int rank, uint32_t op, const unsigned char *
     tr_proc_t *p = &job->procs[rank];
     if (op == BOOT_OP_ABORT) { /* at any point: the process is going down anyway */
         p->aborted = 1;
+        /* A process that died first is the cause (the abort may be a peer finding it
+         * gone): report that one. Its exit may take a moment to become visible; the
+         * aborting process itself exits right away, which ends the wait. */
+        for (int i = 0; i < 20 && !job->ending; i++) {
+            tr_reap(job);
+            if (!job->ending)
+                nanosleep(&(struct timespec){0, 5000000}, NULL);
+        }
         if (!job->ending) {
             tr_msg("job aborted by PE %d", rank);
             job->abort_rank = rank;

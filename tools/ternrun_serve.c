@@ -52,6 +52,12 @@ static void judge(tr_job_t *job, int r)
             job->result = WEXITSTATUS(st);
         return;
     }
+    if (p->aborted) { /* its ABORT came in, then it exited before the ABORT was judged */
+        tr_msg("job aborted by PE %d", r);
+        job->abort_rank = r;
+        tr_end(job, WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, r);
+        return;
+    }
     if (WIFSIGNALED(st)) {
         int sig = WTERMSIG(st);
         tr_msg("PE %d (pid %ld) was killed by signal %d (%s)%s", r, pid, sig, strsignal(sig),
@@ -80,7 +86,7 @@ static int find_rank(const tr_job_t *job, pid_t pid)
     return -1;
 }
 
-static void reap(tr_job_t *job)
+void tr_reap(tr_job_t *job)
 {
     for (;;) {
         int st;
@@ -224,7 +230,7 @@ int tr_serve(tr_job_t *job)
             if (!job->killed_hard)
                 kill_hard(job);
             usleep(10000); /* cannot wait for events: look for exits at a modest pace */
-            reap(job);
+            tr_reap(job);
             if (check_deadlines(job) != 0)
                 break;
             continue;
@@ -248,7 +254,7 @@ int tr_serve(tr_job_t *job)
             }
         }
         if (child_exited)
-            reap(job);
+            tr_reap(job);
         if (check_deadlines(job) != 0)
             break;
     }

@@ -6,8 +6,11 @@
  * A transport is a table of function pointers (tp_ops_t) chosen at start-up from the
  * ordered list in transports/registry.c. Several may be live at once (shared memory
  * inside a host, a network between hosts); the core asks each which PEs it reaches.
- * Network transports will add rendezvous and memory registration behind the same send
- * call: `send` may keep the caller's buffers until it calls the completion it was given.
+ * Network transports add rendezvous and memory registration behind the same send call:
+ * `send` may keep the caller's buffers until it calls the completion it was given.
+ *
+ * Idle PEs sleep. With one transport the core calls its `wait`; with several it asks each
+ * for a file descriptor (`arm`), polls them all, then `disarm`s them.
  */
 #ifndef TERN_TRANSPORTS_TRANSPORT_H
 #define TERN_TRANSPORTS_TRANSPORT_H
@@ -47,6 +50,11 @@ typedef struct tp_params {
     boot_t *boot;
     int my_pe;
     int num_pes;
+    /* Real hosts (never the emulated ones): host of each PE [num_pes], numbered 0..nhosts-1
+     * in the order of their lowest PE, and their names (the bootstrap's host ids). */
+    int nhosts;
+    const int *pe_host;
+    const char *const *host_name;
     tp_deliver_fn deliver;
     void *deliver_arg;
 } tp_params_t;
@@ -55,9 +63,11 @@ typedef struct tp_ops {
     size_t size; /* sizeof(tp_ops_t) */
     const char *name;
     /* Collective: every process opens the same transports in the same order. TERN_ERR_
-     * UNSUPPORTED when the transport cannot run here (the core then tries the next). */
+     * UNSUPPORTED when the transport cannot run here (the core then tries the next); the
+     * transport makes sure every process gets the same answer (through the bootstrap). */
     tern_status_t (*open)(const tp_params_t *params, tp_t **out);
-    /* Non-zero when this transport can carry messages to `pe`. */
+    /* Non-zero when this transport can carry messages to `pe`. Called at start-up for each
+     * PE the core wants it to serve; it may connect there and then. */
     int (*reaches)(tp_t *tp, int pe);
     /*
      * Send the concatenation of iov[0..niov) (`total` bytes) to `pe`, in order with the
@@ -75,13 +85,29 @@ typedef struct tp_ops {
     /* Block until a message may have arrived or `timeout_us` passes (< 0: no limit).
      * Returns at once if one is already there. */
     void (*wait)(tp_t *tp, long timeout_us);
+    /*
+     * Prepare to sleep beside other transports: return a file descriptor that becomes
+     * readable when a message may arrive, TP_ARM_BUSY when one may already be there (do
+     * not sleep), or TP_ARM_NOFD when this transport has none (the core then sleeps in
+     * short slices). Every arm is followed by one disarm once the core is awake.
+     */
+    int (*arm)(tp_t *tp);
+    void (*disarm)(tp_t *tp);
     /* Release everything. Other processes may still be finishing: leave their memory. */
     void (*close)(tp_t *tp);
 } tp_ops_t;
 
-/* Every transport embeds this first. */
+#define TP_ARM_BUSY (-1)
+#define TP_ARM_NOFD (-2)
+
+/* Every transport embeds this first; open fills it in. */
 struct tp {
     const tp_ops_t *ops;
+    /* Non-zero when it reaches at most the PEs of its own host (the core then looks for
+     * another transport for the PEs of other hosts). The same on every process. */
+    int host_only;
+    /* What the start-up line says of it, e.g. "ucx (tcp)" or "ofi (tcp;ofi_rxm)". */
+    char desc[64];
 };
 
 /* The transports compiled into this build, in order of preference; NULL-terminated. */

@@ -17,7 +17,10 @@ static const util_opt_t opt_table[] = {
     {"TERN_BOOT", "auto",
      "bootstrap: auto, pmix (srun --mpi=pmix, mpirun), ternrun (set up by ternrun), single "
      "(a 1-PE job without launcher)"},
-    {"TERN_TRANSPORT", "auto", "transport between PEs: auto or shm"},
+    {"TERN_TRANSPORT", "auto",
+     "transports between PEs: auto (shm inside a host, the first network transport that "
+     "starts, ucx then ofi, between hosts), one name (shm, ucx or ofi) for every pair, or a "
+     "comma-separated list in order of preference (each pair takes the first that reaches it)"},
     {"TERN_BIND", "auto",
      "binding of PEs: core (a core each), numa (spread over NUMA domains), none, or auto "
      "(keep the launcher's binding, else core when the host has a core for every PE)"},
@@ -36,6 +39,13 @@ static const util_opt_t opt_table[] = {
     {"TERN_SHM_HEAP_SIZE", "2g",
      "bytes of each process's shared heap for large messages (address space; memory is "
      "used only as messages need it); bounds the largest message"},
+    {"TERN_OFI_PROVIDER", "auto",
+     "libfabric provider of the ofi transport, as fi_info names it (e.g. \"tcp;ofi_rxm\", "
+     "shm, verbs;ofi_rxm); auto: the first reliable-datagram provider libfabric offers "
+     "that reaches other hosts (shm only when every PE shares a host)"},
+    {"TERN_OFI_EAGER_MAX", "16k",
+     "largest message the ofi transport sends in one eager message; larger ones go by "
+     "rendezvous (the receiver fetches them into their final buffer)"},
     {"TERN_ULT_STACK_SIZE", "256k",
      "bytes of stack of each coroutine (the main function and TERN_EP_COROUTINE entry "
      "methods); a guard page below it turns an overflow into a clear error"},

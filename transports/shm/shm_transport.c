@@ -1,15 +1,19 @@
 /*
  * Shared-memory transport between the processes of one host.
  *
- * Each process owns one POSIX shared-memory segment holding
+ * It serves the PEs of one host: each process owns one POSIX shared-memory segment holding
  *   - a header with its futex word (peers wake it when it sleeps),
- *   - one inbound ring per local peer (single producer, single consumer),
+ *   - one inbound ring per PE of its host (single producer, single consumer),
  *   - a heap where it writes its own large outgoing messages.
  * A small message is copied into the receiver's ring and out again. A large one is
  * written once into the sender's heap; the ring carries only its offset, the receiver
  * reads it in place and flags the block done when the core releases it, and the sender
  * reclaims flagged blocks. Segments are unlinked as soon as every peer has mapped them,
  * so nothing is left in /dev/shm whatever way the job ends after start-up.
+ *
+ * A PE that sleeps on this transport alone waits on its futex word. Beside a network
+ * transport it polls file descriptors instead, so it also sleeps on a datagram socket
+ * (abstract Unix name, private to the host's network namespace) that peers write a byte to.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +24,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,8 +51,10 @@ typedef struct {
     uint64_t ring_stride;
     uint64_t heap_off;
     _Alignas(SHM_CACHELINE) _Atomic uint32_t wake;     /* futex word */
-    _Alignas(SHM_CACHELINE) _Atomic uint32_t sleeping; /* 1 while the owner may sleep */
+    _Alignas(SHM_CACHELINE) _Atomic uint32_t sleeping; /* SHM_SLEEP_*: how to wake it */
 } shm_seg_hdr_t;
+
+enum { SHM_AWAKE = 0, SHM_SLEEP_FUTEX = 1, SHM_SLEEP_SOCKET = 2 };
 
 /* Head of a heap block; the message follows. */
 typedef struct {
@@ -76,6 +84,8 @@ typedef struct {
     shm_ring_prod_t out;    /* my ring inside the peer's segment */
     shm_ring_cons_t in;     /* the peer's ring inside my segment */
     unsigned char *heap;    /* the peer's heap, where its large messages are */
+    struct sockaddr_un wake_addr; /* its wake-up socket */
+    socklen_t wake_len;
 } shm_peer_t;
 
 typedef struct shm_tp {
@@ -83,12 +93,16 @@ typedef struct shm_tp {
     tp_params_t params;
     int my_pe;
     int npes;
+    int nlocal;            /* PEs of my host, me included */
+    int *local;            /* [nlocal] those PEs, ascending */
+    int *slot;             /* [npes] index in `local` of each PE of my host, else -1 */
+    int wake_fd;           /* my wake-up socket, -1 if none */
     uint64_t ring_size;
     uint64_t eager_max;
     uint64_t heap_size;
     shm_seg_hdr_t *me;
     size_t me_bytes;
-    shm_peer_t *peers;     /* by PE; peers[my_pe] unused */
+    shm_peer_t *peers;     /* by PE; only those of my host are used */
     shm_heap_t heap;
     uint64_t *inflight;    /* offsets of my heap blocks a peer still reads */
     size_t ninflight;
@@ -105,6 +119,29 @@ static void *ring_at(shm_seg_hdr_t *seg, int slot)
 static void seg_name(char *buf, size_t cap, const char *jobid, int pe)
 {
     snprintf(buf, cap, "/tern.%s.shm%d", jobid, pe);
+}
+
+/* The abstract socket name PE `pe` receives wake-ups on. */
+static socklen_t wake_name(struct sockaddr_un *a, const char *jobid, int pe)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "tern.%s.wake%d", jobid, pe);
+    if (n < 0 || (size_t)n >= sizeof a->sun_path - 1)
+        n = (int)sizeof a->sun_path - 2;
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static tern_status_t wake_open(struct shm_tp *s, const char *jobid)
+{
+    struct sockaddr_un a;
+    socklen_t len = wake_name(&a, jobid, s->my_pe);
+    s->wake_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->wake_fd < 0 || bind(s->wake_fd, (struct sockaddr *)&a, len) != 0) {
+        util_log_error("shm transport: wake-up socket %s: %s", a.sun_path + 1, strerror(errno));
+        return TERN_ERR_IO;
+    }
+    return TERN_OK;
 }
 
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
@@ -142,7 +179,7 @@ static tern_status_t shm_create_own(shm_tp_t *s, const char *jobid)
     seg_name(name, sizeof name, jobid, s->my_pe);
     uint64_t stride = (shm_ring_bytes(s->ring_size) + 4095) & ~(uint64_t)4095;
     uint64_t rings_off = SHM_HDR_BYTES;
-    uint64_t heap_off = rings_off + stride * (uint64_t)s->npes;
+    uint64_t heap_off = rings_off + stride * (uint64_t)s->nlocal;
     heap_off = (heap_off + SHM_HEAP_MIN_BLOCK - 1) & ~(uint64_t)(SHM_HEAP_MIN_BLOCK - 1);
     size_t bytes = heap_off + s->heap_size;
 
@@ -163,7 +200,7 @@ static tern_status_t shm_create_own(shm_tp_t *s, const char *jobid)
     close(fd);
     shm_seg_hdr_t *h = p;
     h->pe = s->my_pe;
-    h->nlocal = s->npes;
+    h->nlocal = s->nlocal;
     h->ring_size = s->ring_size;
     h->heap_size = s->heap_size;
     h->rings_off = rings_off;
@@ -171,8 +208,8 @@ static tern_status_t shm_create_own(shm_tp_t *s, const char *jobid)
     h->heap_off = heap_off;
     atomic_store(&h->wake, 0);
     atomic_store(&h->sleeping, 0);
-    for (int pe = 0; pe < s->npes; pe++)
-        shm_ring_format(ring_at(h, pe), s->ring_size, 0);
+    for (int i = 0; i < s->nlocal; i++)
+        shm_ring_format(ring_at(h, i), s->ring_size, 0);
     atomic_thread_fence(memory_order_release);
     h->magic = SHM_MAGIC;
     s->me = h;
@@ -207,7 +244,8 @@ static tern_status_t shm_attach_peer(shm_tp_t *s, const char *jobid, int pe)
         return TERN_ERR_IO;
     }
     shm_seg_hdr_t *h = p;
-    if (h->magic != SHM_MAGIC || h->pe != pe || h->ring_size != s->ring_size) {
+    if (h->magic != SHM_MAGIC || h->pe != pe || h->ring_size != s->ring_size ||
+        h->nlocal != s->nlocal) {
         util_log_error("shm transport: PE %d's segment does not match mine (different "
                        "TERN_SHM_* settings?)", pe);
         munmap(p, (size_t)st.st_size);
@@ -217,8 +255,9 @@ static tern_status_t shm_attach_peer(shm_tp_t *s, const char *jobid, int pe)
     peer->seg = h;
     peer->seg_bytes = (size_t)st.st_size;
     peer->heap = (unsigned char *)h + h->heap_off;
-    shm_ring_prod_init(&peer->out, ring_at(h, s->my_pe), s->ring_size);
-    shm_ring_cons_init(&peer->in, ring_at(s->me, pe), s->ring_size);
+    shm_ring_prod_init(&peer->out, ring_at(h, s->slot[s->my_pe]), s->ring_size);
+    shm_ring_cons_init(&peer->in, ring_at(s->me, s->slot[pe]), s->ring_size);
+    peer->wake_len = wake_name(&peer->wake_addr, jobid, pe);
     return TERN_OK;
 }
 
@@ -227,38 +266,48 @@ static void shm_close(tp_t *tp);
 static tern_status_t shm_open_tp(const tp_params_t *params, tp_t **out)
 {
     boot_t *boot = params->boot;
-    if (boot->local_size != boot->size) {
-        util_log_info(1, "shm transport: PEs span hosts; not used");
-        return TERN_ERR_UNSUPPORTED;
-    }
     shm_tp_t *s = calloc(1, sizeof *s);
     if (!s)
         return TERN_ERR_NOMEM;
     extern const tp_ops_t shm_tp_ops;
     s->base.ops = &shm_tp_ops;
+    s->base.host_only = 1;
     s->params = *params;
     s->my_pe = params->my_pe;
     s->npes = params->num_pes;
+    s->wake_fd = -1;
     tern_status_t st = shm_read_options(s);
     if (st != TERN_OK)
         goto err_free;
     s->peers = calloc((size_t)s->npes, sizeof *s->peers);
-    if (!s->peers) {
+    s->local = calloc((size_t)s->npes, sizeof *s->local);
+    s->slot = calloc((size_t)s->npes, sizeof *s->slot);
+    if (!s->peers || !s->local || !s->slot) {
         st = TERN_ERR_NOMEM;
         goto err_free;
+    }
+    int my_host = params->pe_host[s->my_pe];
+    for (int pe = 0; pe < s->npes; pe++) {
+        s->slot[pe] = params->pe_host[pe] == my_host ? s->nlocal : -1;
+        if (s->slot[pe] >= 0)
+            s->local[s->nlocal++] = pe;
     }
     st = shm_heap_init(&s->heap, s->heap_size, SHM_HEAP_MIN_BLOCK);
     if (st != TERN_OK)
         goto err_free;
-    st = shm_create_own(s, boot->jobid);
+    /* A PE alone on its host has nobody to reach here, but takes part in the fences. */
+    if (s->nlocal > 1)
+        st = shm_create_own(s, boot->jobid);
+    if (st == TERN_OK)
+        st = wake_open(s, boot->jobid);
     /* Every process takes part in both fences even after a failure, so that nobody waits
      * for it; the failure is then reported through the caller's abort. */
     tern_status_t fst = boot->ops->fence(boot);
     if (st == TERN_OK && fst != TERN_OK)
         st = fst;
-    for (int pe = 0; st == TERN_OK && pe < s->npes; pe++)
-        if (pe != s->my_pe)
-            st = shm_attach_peer(s, boot->jobid, pe);
+    for (int i = 0; st == TERN_OK && i < s->nlocal; i++)
+        if (s->local[i] != s->my_pe)
+            st = shm_attach_peer(s, boot->jobid, s->local[i]);
     fst = boot->ops->fence(boot);
     if (s->me) {
         char name[128];
@@ -277,6 +326,8 @@ err_close:
 err_free:
     shm_heap_fini(&s->heap);
     free(s->peers);
+    free(s->local);
+    free(s->slot);
     free(s);
     return st;
 }
@@ -317,14 +368,20 @@ static void shm_reclaim(shm_tp_t *s)
     s->ninflight = keep;
 }
 
-static void shm_notify(shm_peer_t *peer)
+static void shm_notify(shm_tp_t *s, shm_peer_t *peer)
 {
-    /* Pairs with the fence in shm_wait: either the sleeper sees the new record, or we see
-     * it asleep and wake it. */
+    /* Pairs with the fence in shm_wait and shm_arm: either the sleeper sees the new record,
+     * or we see it asleep and wake it. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&peer->seg->sleeping, memory_order_relaxed)) {
+    uint32_t how = atomic_load_explicit(&peer->seg->sleeping, memory_order_relaxed);
+    if (how == SHM_SLEEP_FUTEX) {
         atomic_fetch_add_explicit(&peer->seg->wake, 1, memory_order_relaxed);
         futex(&peer->seg->wake, FUTEX_WAKE, 1, NULL);
+    } else if (how == SHM_SLEEP_SOCKET) {
+        /* A full socket buffer means a wake-up is already pending: nothing lost. */
+        char byte = 0;
+        (void)sendto(s->wake_fd, &byte, 1, MSG_DONTWAIT, (struct sockaddr *)&peer->wake_addr,
+                     peer->wake_len);
     }
 }
 
@@ -379,7 +436,7 @@ static tern_status_t shm_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
         if (st != TERN_OK)
             return st;
     }
-    shm_notify(peer);
+    shm_notify(s, peer);
     return TERN_OK;
 }
 
@@ -408,10 +465,11 @@ static int shm_progress(tp_t *tp)
 {
     shm_tp_t *s = (shm_tp_t *)tp;
     int n = 0;
-    for (int k = 0; k < s->npes; k++) {
-        int pe = s->rr + k;
-        if (pe >= s->npes)
-            pe -= s->npes;
+    for (int k = 0; k < s->nlocal; k++) {
+        int i = s->rr + k;
+        if (i >= s->nlocal)
+            i -= s->nlocal;
+        int pe = s->local[i];
         if (pe == s->my_pe)
             continue;
         shm_peer_t *peer = &s->peers[pe];
@@ -438,7 +496,7 @@ static int shm_progress(tp_t *tp)
             n++;
         }
     }
-    if (++s->rr >= s->npes)
+    if (++s->rr >= s->nlocal)
         s->rr = 0;
     if (s->ninflight)
         shm_reclaim(s);
@@ -447,8 +505,8 @@ static int shm_progress(tp_t *tp)
 
 static int shm_any_pending(shm_tp_t *s)
 {
-    for (int pe = 0; pe < s->npes; pe++)
-        if (pe != s->my_pe && !shm_ring_empty(&s->peers[pe].in))
+    for (int i = 0; i < s->nlocal; i++)
+        if (s->local[i] != s->my_pe && !shm_ring_empty(&s->peers[s->local[i]].in))
             return 1;
     return 0;
 }
@@ -456,8 +514,16 @@ static int shm_any_pending(shm_tp_t *s)
 static void shm_wait(tp_t *tp, long timeout_us)
 {
     shm_tp_t *s = (shm_tp_t *)tp;
+    if (!s->me) { /* alone on this host: nothing can come this way */
+        if (timeout_us != 0) {
+            struct timespec ts = {timeout_us < 0 ? 3600 : timeout_us / 1000000,
+                                  timeout_us < 0 ? 0 : (timeout_us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+        return;
+    }
     uint32_t v = atomic_load_explicit(&s->me->wake, memory_order_relaxed);
-    atomic_store_explicit(&s->me->sleeping, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->me->sleeping, SHM_SLEEP_FUTEX, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     if (!shm_any_pending(s)) {
         struct timespec ts, *tsp = NULL;
@@ -468,7 +534,28 @@ static void shm_wait(tp_t *tp, long timeout_us)
         }
         futex(&s->me->wake, FUTEX_WAIT, v, tsp);
     }
-    atomic_store_explicit(&s->me->sleeping, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->me->sleeping, SHM_AWAKE, memory_order_relaxed);
+}
+
+static int shm_arm(tp_t *tp)
+{
+    shm_tp_t *s = (shm_tp_t *)tp;
+    if (!s->me) /* alone on this host: a socket nobody writes to */
+        return s->wake_fd;
+    atomic_store_explicit(&s->me->sleeping, SHM_SLEEP_SOCKET, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    return shm_any_pending(s) ? TP_ARM_BUSY : s->wake_fd;
+}
+
+static void shm_disarm(tp_t *tp)
+{
+    shm_tp_t *s = (shm_tp_t *)tp;
+    if (!s->me)
+        return;
+    atomic_store_explicit(&s->me->sleeping, SHM_AWAKE, memory_order_relaxed);
+    char buf[64];
+    while (recv(s->wake_fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
 }
 
 static void shm_close(tp_t *tp)
@@ -485,8 +572,12 @@ static void shm_close(tp_t *tp)
         free(r);
     }
     shm_heap_fini(&s->heap);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
     free(s->inflight);
     free(s->peers);
+    free(s->local);
+    free(s->slot);
     free(s);
 }
 
@@ -499,5 +590,7 @@ const tp_ops_t shm_tp_ops = {
     .max_msg = shm_max_msg,
     .progress = shm_progress,
     .wait = shm_wait,
+    .arm = shm_arm,
+    .disarm = shm_disarm,
     .close = shm_close,
 };
