@@ -173,7 +173,7 @@ static void on_frame(tr_job_t *job, int rank, uint32_t op, const unsigned char *
         /* A process that died first is the cause (the abort may be a peer finding it
          * gone): report that one. Its exit may take a moment to become visible; the
          * aborting process itself exits right away, which ends the wait. */
-        for (int i = 0; i < 20 && !job->ending; i++) {
+        for (int i = 0; i < 60 && !job->ending; i++) {
             tr_reap(job);
             if (!job->ending)
                 nanosleep(&(struct timespec){0, 5000000}, NULL);

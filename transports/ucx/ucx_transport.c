@@ -25,11 +25,13 @@
 #include <ucp/api/ucp.h>
 
 #include "transports/transport.h"
+#include "util/bufcache.h"
 #include "util/log.h"
 
 #define UCX_AM_ID 7
 #define UCX_ADDR_KEY "ucx.addr"
-#define UCX_ALIGN 64
+/* Largest message tried in place (no copy) before falling back to a copy. */
+#define UCX_INPLACE_MAX (64u << 10)
 
 /* The active message header. */
 typedef struct {
@@ -56,6 +58,7 @@ typedef struct ucx_rx {
 typedef struct {
     struct ucx_tp *owner;
     int dest;
+    size_t len;
     ucx_hdr_t hdr;
     _Alignas(16) unsigned char data[];
 } ucx_tx_t;
@@ -75,6 +78,7 @@ typedef struct ucx_tp {
     size_t tx_inflight;     /* sends UCX still holds */
     unsigned *tx_pending;   /* [num_pes] of those, per destination */
     int closing;
+    util_bufcache_t bufs;   /* copies to send from, buffers to receive into */
 } ucx_tp_t;
 
 static void ucx_close(tp_t *tp);
@@ -94,19 +98,13 @@ static void rx_free(ucx_rx_t *r)
     if (r->ucx_data)
         ucp_am_data_release(r->owner->worker, r->ucx_data);
     else
-        free(r->buf);
+        util_bufcache_put(&r->owner->bufs, r->buf, r->len);
     free(r);
 }
 
 static void rx_release(tp_rx_ref_t *ref)
 {
     rx_free((ucx_rx_t *)ref);
-}
-
-static void *alloc_aligned(size_t len)
-{
-    void *p = NULL;
-    return posix_memalign(&p, UCX_ALIGN, len ? len : 1) == 0 ? p : NULL;
 }
 
 static void rndv_done(void *request, ucs_status_t status, size_t length, void *user_data)
@@ -148,7 +146,7 @@ static ucs_status_t am_recv(void *arg, const void *header, size_t header_length,
     r->len = length;
     if (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
         /* Large: fetch it into a buffer of ours, then deliver in turn. */
-        if (!(r->buf = alloc_aligned(length))) {
+        if (!(r->buf = util_bufcache_get(&u->bufs, length))) {
             util_log_error("ucx transport: no memory for a %zu-byte message from PE %d", length,
                            h.src_pe);
             abort();
@@ -174,7 +172,7 @@ static ucs_status_t am_recv(void *arg, const void *header, size_t header_length,
         rx_push(u, r);
         return UCS_INPROGRESS;
     }
-    if (!(r->buf = alloc_aligned(length))) {
+    if (!(r->buf = util_bufcache_get(&u->bufs, length))) {
         util_log_error("ucx transport: out of memory receiving from PE %d", h.src_pe);
         abort();
     }
@@ -328,6 +326,7 @@ static tern_status_t ucx_open(const tp_params_t *params, tp_t **out)
     u->base.ops = &ucx_tp_ops;
     u->params = *params;
     u->efd = -1;
+    util_bufcache_init(&u->bufs, (size_t)256 << 20);
     int npes = params->num_pes;
     u->eps = calloc((size_t)npes, sizeof *u->eps);
     u->addrs = calloc((size_t)npes, sizeof *u->addrs);
@@ -398,8 +397,17 @@ static void tx_done(void *request, ucs_status_t status, void *user_data)
     }
     u->tx_inflight--;
     u->tx_pending[t->dest]--;
-    free(t);
+    util_bufcache_put(&u->bufs, t, sizeof *t + t->len);
     ucp_request_free(request);
+}
+
+static tern_status_t send_failed(ucx_tp_t *u, int pe, size_t total, ucs_status_t s)
+{
+    util_log_error("ucx transport: sending %zu bytes to PE %d (host %s) failed: %s%s", total, pe,
+                   u->params.host_name[u->params.pe_host[pe]], ucs_status_string(s),
+                   s == UCS_ERR_ENDPOINT_TIMEOUT || s == UCS_ERR_CONNECTION_RESET
+                       ? " (that PE has probably ended)" : "");
+    return TERN_ERR_IO;
 }
 
 static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov, size_t total,
@@ -411,7 +419,7 @@ static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
     ucx_hdr_t hdr = {.src_pe = u->params.my_pe};
     /* First try to send in place: small messages usually go at once. Not past a send UCX
      * still holds for this PE, though: that one must arrive first. */
-    if (niov <= 2 && total <= 8192 && !u->tx_pending[pe]) {
+    if (niov <= 2 && total <= UCX_INPLACE_MAX && !u->tx_pending[pe]) {
         ucp_dt_iov_t v[2];
         for (int i = 0; i < niov; i++)
             v[i] = (ucp_dt_iov_t){(void *)iov[i].base, iov[i].len};
@@ -426,16 +434,14 @@ static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
         ucs_status_ptr_t r = ucp_am_send_nbx(ep, UCX_AM_ID, &hdr, sizeof hdr, buf, count, &p);
         if (r == NULL)
             return TERN_OK;
-        if (UCS_PTR_STATUS(r) != UCS_ERR_NO_RESOURCE) {
-            util_log_error("ucx transport: sending %zu bytes to PE %d: %s", total, pe,
-                           ucs_status_string(UCS_PTR_STATUS(r)));
-            return TERN_ERR_IO;
-        }
+        if (UCS_PTR_STATUS(r) != UCS_ERR_NO_RESOURCE)
+            return send_failed(u, pe, total, UCS_PTR_STATUS(r));
     }
     /* Otherwise from a copy that lives until UCX is done with it. */
-    ucx_tx_t *t = alloc_aligned(sizeof *t + total);
+    ucx_tx_t *t = util_bufcache_get(&u->bufs, sizeof *t + total);
     if (!t)
         return TERN_ERR_NOMEM;
+    t->len = total;
     t->owner = u;
     t->dest = pe;
     t->hdr = hdr;
@@ -452,14 +458,12 @@ static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
     };
     ucs_status_ptr_t r = ucp_am_send_nbx(ep, UCX_AM_ID, &t->hdr, sizeof t->hdr, t->data, total, &p);
     if (r == NULL) {
-        free(t);
+        util_bufcache_put(&u->bufs, t, sizeof *t + total);
         return TERN_OK;
     }
     if (UCS_PTR_IS_ERR(r)) {
-        free(t);
-        util_log_error("ucx transport: sending %zu bytes to PE %d: %s", total, pe,
-                       ucs_status_string(UCS_PTR_STATUS(r)));
-        return TERN_ERR_IO;
+        util_bufcache_put(&u->bufs, t, sizeof *t + total);
+        return send_failed(u, pe, total, UCS_PTR_STATUS(r));
     }
     u->tx_inflight++;
     u->tx_pending[pe]++;
@@ -537,6 +541,7 @@ static void ucx_close(tp_t *tp)
     free(u->eps);
     free(u->held);
     free(u->tx_pending);
+    util_bufcache_fini(&u->bufs);
     free(u);
 }
 

@@ -1,0 +1,90 @@
+# The multi-process suite over each network transport of this build, on this one host:
+# UCX over its shared-memory and its TCP paths, libfabric over its tcp (tcp;ofi_rxm) and shm
+# providers. Delivery and broadcasts (groups, arrays), payloads from 0 B to 64 MiB checked
+# byte for byte, all-to-all stress, futures over broadcasts, reductions, exit under load, a
+# PE dying; the start-up line naming the transport; and forced transports that cannot
+# serve the job failing at start with a clear message.
+set(tp_variants "")
+if(TERN_UCX_FOUND)
+  list(APPEND tp_variants ucx.sm ucx.tcp)
+endif()
+if(TERN_LIBFABRIC_FOUND)
+  list(APPEND tp_variants ofi.tcp ofi.shm)
+endif()
+message(STATUS "Tern: transport test variants: ${tp_variants}")
+
+# Environment of a variant: transport.path -> TERN_TRANSPORT and the library's own knob.
+function(tern_tp_env variant out)
+  string(REPLACE "." ";" parts ${variant})
+  list(GET parts 0 tp)
+  list(GET parts 1 path)
+  set(env TERN_TRANSPORT=${tp})
+  if(tp STREQUAL "ucx")
+    list(APPEND env UCX_TLS=${path})
+  else()
+    # "tcp" selects libfabric's tcp;ofi_rxm (a ';' cannot pass through a CMake list).
+    list(APPEND env TERN_OFI_PROVIDER=${path})
+  endif()
+  set(${out} ${env} PARENT_SCOPE)
+endfunction()
+
+# A multi-process test with extra environment: NAME NP ENV ... CHECKS ... ARGS ...
+function(tern_tp_test name np)
+  cmake_parse_arguments(T "" "" "ENV;CHECKS;ARGS" ${ARGN})
+  tern_mp_test(${name} ${np} CHECKS ${T_CHECKS} ARGS ${T_ARGS})
+  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ${T_ENV})
+  set_property(TEST ${name} APPEND PROPERTY LABELS transport)
+endfunction()
+
+foreach(v ${tp_variants})
+  tern_tp_env(${v} env)
+  set(p tp.${v})
+  foreach(np 2 4)
+    tern_tp_test(${p}.create.np${np} ${np} ENV ${env} CHECKS --code 0 ${LEAKS}
+                 ARGS $<TARGET_FILE:mp_create>)
+    tern_tp_test(${p}.payload.np${np} ${np} ENV ${env} CHECKS --code 0 ${LEAKS}
+                 ARGS $<TARGET_FILE:mp_payload>)
+  endforeach()
+  tern_tp_test(${p}.stress.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
+               ARGS $<TARGET_FILE:mp_stress> 20000)
+  tern_tp_test(${p}.future.bcast.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
+               ARGS $<TARGET_FILE:mp_future> bcast)
+  tern_tp_test(${p}.reduce.ops.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS}
+               ARGS $<TARGET_FILE:mp_reduce> ops)
+  tern_tp_test(${p}.exit.flood.np3 3 ENV ${env} CHECKS --code 4 --within 10
+               ARGS $<TARGET_FILE:mp_exit> 4 flood)
+  tern_tp_test(${p}.crash.kill.np4 4 ENV ${env} CHECKS --nonzero --within 10
+               --stderr "PE 2 .*killed by signal 9|to PE 2 .*probably ended" ARGS $<TARGET_FILE:mp_crash> kill 2)
+  tern_tp_test(${p}.crash.segv.np3 3 ENV ${env} CHECKS --nonzero --within 10
+               --stderr "PE 2 .*(killed by signal 11|exited with code)"
+               ARGS $<TARGET_FILE:mp_crash> segv 2)
+  # The start line names the library's path: "ucx (UCX_TLS=sm)", "ofi (tcp;ofi_rxm)".
+  string(REGEX REPLACE "^ucx\\.(.*)$" "ucx .UCX_TLS=\\1." desc ${v})
+  string(REGEX REPLACE "^ofi\\.tcp$" "ofi .tcp.ofi_rxm." desc ${desc})
+  string(REGEX REPLACE "^ofi\\.shm$" "ofi .shm." desc ${desc})
+  tern_tp_test(${p}.startline.np3 3 ENV ${env} TERN_VERBOSE=1 CHECKS --code 0
+               --stderr "transports: ${desc} for the 3 pairs within the host"
+               ARGS $<TARGET_FILE:mp_create>)
+endforeach()
+# TERN_TRANSPORT itself: unknown names and repeated ones are errors at start.
+tern_tp_test(tp.select.unknown.np2 2 ENV TERN_TRANSPORT=carrier-pigeon CHECKS --code 1
+             --stderr "TERN_TRANSPORT=carrier-pigeon: no transport .carrier-pigeon. in this build"
+             ARGS $<TARGET_FILE:mp_create>)
+tern_tp_test(tp.select.repeated.np2 2 ENV TERN_TRANSPORT=shm,shm CHECKS --code 1
+             --stderr "expected auto, a transport name or a comma-separated list"
+             ARGS $<TARGET_FILE:mp_create>)
+# A list: the first that reaches a pair serves it (shm here; the others are not opened).
+tern_tp_test(tp.select.list.np3 3 ENV TERN_TRANSPORT=shm,ucx,ofi TERN_VERBOSE=1 CHECKS --code 0
+             --stderr "transports: shm for the 3 pairs within the host"
+             --forbid "ucx|ofi \\(" ARGS $<TARGET_FILE:mp_create>)
+if(TERN_UCX_FOUND)
+  # UCX with only a path that carries no active messages: unreachable, said at start.
+  tern_tp_test(tp.ucx.unreachable.np2 2 ENV TERN_TRANSPORT=ucx UCX_TLS=cma CHECKS --code 1
+               --within 20 --stderr "ucx transport: no path to PE"
+               --stderr "no transport of TERN_TRANSPORT=ucx reaches PE"
+               ARGS $<TARGET_FILE:mp_create>)
+  # ucx first in the list: it serves every pair and shm is not opened.
+  tern_tp_test(tp.select.ucxfirst.np3 3 ENV TERN_TRANSPORT=ucx,shm UCX_TLS=sm TERN_VERBOSE=1
+               CHECKS --code 0 --stderr "transports: ucx .UCX_TLS=sm. for the 3 pairs within the host"
+               --forbid "shm for" ARGS $<TARGET_FILE:mp_create>)
+endif()
