@@ -53,6 +53,8 @@ foreach(v ${tp_variants})
                ARGS $<TARGET_FILE:mp_reduce> ops)
   tern_tp_test(${p}.exit.flood.np3 3 ENV ${env} CHECKS --code 4 --within 10
                ARGS $<TARGET_FILE:mp_exit> 4 flood)
+  tern_tp_test(${p}.idle.np3 3 ENV ${env} CHECKS --code 0
+               ARGS $<TARGET_FILE:mp_idle> 1)
   tern_tp_test(${p}.crash.kill.np4 4 ENV ${env} CHECKS --nonzero --within 10
                --stderr "PE 2 .*killed by signal 9|to PE 2 .*probably ended" ARGS $<TARGET_FILE:mp_crash> kill 2)
   tern_tp_test(${p}.crash.segv.np3 3 ENV ${env} CHECKS --nonzero --within 10
