@@ -152,6 +152,8 @@ tern_status_t core_transports_open(core_pe_t *pe)
     for (int p = 0; p < pe->num_pes; p++) {
         if (p != pe->my_pe && !pe->route[p]) {
             report_unreached(pe, p, want);
+            /* Let the libraries clean up (files, connections) before the job ends. */
+            core_transports_close(pe);
             return TERN_ERR_UNREACHABLE;
         }
     }

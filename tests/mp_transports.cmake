@@ -90,3 +90,55 @@ if(TERN_UCX_FOUND)
                CHECKS --code 0 --stderr "transports: ucx .UCX_TLS=sm. for the 3 pairs within the host"
                --forbid "shm for" ARGS $<TARGET_FILE:mp_create>)
 endif()
+
+# Across three emulated hosts (tests/multihost, srun -N 3 --mpi=pmix, 2 PEs per host): by
+# default shm inside each host and UCX between hosts; UCX for everything; shm inside and
+# OFI over tcp between; OFI over tcp for everything. Then what cannot work: shm alone, or
+# OFI's shm provider alone, must stop at start naming the hosts (libfabric's shm provider
+# between hosts would hang).
+set(mh_ways "")
+if(TERN_UCX_FOUND)
+  list(APPEND mh_ways "auto|TERN_TRANSPORT=auto|shm for the 3 pairs within hosts, ucx for the 12 pairs across hosts"
+                      "ucx|TERN_TRANSPORT=ucx|ucx for the 15 pairs within and across hosts")
+endif()
+if(TERN_LIBFABRIC_FOUND)
+  list(APPEND mh_ways "shm-ofi|TERN_TRANSPORT=shm,ofi TERN_OFI_PROVIDER=tcp|shm for the 3 pairs within hosts, ofi .tcp.ofi_rxm. for the 12 pairs across hosts"
+                      "ofi|TERN_TRANSPORT=ofi TERN_OFI_PROVIDER=tcp|ofi .tcp.ofi_rxm. for the 15 pairs within and across hosts")
+endif()
+foreach(way ${mh_ways})
+  string(REPLACE "|" ";" way "${way}")
+  list(GET way 0 w)
+  list(GET way 1 env)
+  list(GET way 2 line)
+  separate_arguments(env)
+  set(p mh.${w})
+  tern_multihost_test(${p}.hello 3 6 CHECKS --code 0 --stderr "6 PEs on 3 hosts"
+                      --stderr "transports: ${line}" ENV ${env} TERN_VERBOSE=1
+                      ARGS $<TARGET_FILE:hello>)
+  tern_multihost_test(${p}.reduction 3 6 CHECKS --code 0 ENV ${env} ARGS $<TARGET_FILE:reduction>)
+  tern_multihost_test(${p}.create 3 6 CHECKS --code 0 ${LEAKS} ENV ${env}
+                      ARGS $<TARGET_FILE:mp_create>)
+  tern_multihost_test(${p}.payload 3 6 CHECKS --code 0 ${LEAKS} ENV ${env}
+                      ARGS $<TARGET_FILE:mp_payload>)
+  tern_multihost_test(${p}.stress 3 6 CHECKS --code 0 ${LEAKS} ENV ${env}
+                      ARGS $<TARGET_FILE:mp_stress> 20000)
+  tern_multihost_test(${p}.idle 3 6 CHECKS --code 0 ENV ${env} ARGS $<TARGET_FILE:mp_idle> 1)
+endforeach()
+if(TERN_UCX_FOUND)
+  tern_multihost_test(mh.auto.future.bcast 3 6 CHECKS --code 0 ${LEAKS}
+                      ARGS $<TARGET_FILE:mp_future> bcast)
+  tern_multihost_test(mh.auto.reduce.ops 3 6 CHECKS --code 0 ${LEAKS}
+                      ARGS $<TARGET_FILE:mp_reduce> ops)
+  tern_multihost_test(mh.auto.hosts 3 6 CHECKS --code 0 ARGS $<TARGET_FILE:mp_hosts> 3)
+  tern_multihost_test(mh.auto.crash.kill 3 6 CHECKS --nonzero --within 30
+                      ARGS $<TARGET_FILE:mp_crash> kill 3)
+endif()
+tern_multihost_test(mh.shm.only 3 6 CHECKS --nonzero --within 30
+  --stderr "TERN_TRANSPORT=shm reaches only the PEs of one host, and PE [0-9]+ is on host tn"
+  ENV TERN_TRANSPORT=shm ARGS $<TARGET_FILE:hello>)
+if(TERN_LIBFABRIC_FOUND)
+  # (libfabric's shm provider leaves its files in /dev/shm when a process is killed.)
+  tern_multihost_test(mh.ofi.shm.only 3 6 ALLOW_SHM_LEFTOVERS CHECKS --nonzero --within 30
+    --stderr "TERN_TRANSPORT=ofi reaches only the PEs of one host"
+    ENV TERN_TRANSPORT=ofi TERN_OFI_PROVIDER=shm ARGS $<TARGET_FILE:hello>)
+endif()
