@@ -64,20 +64,24 @@ class Place:
                 sh(["bash", os.path.join(MH, "start.sh"), opts.mh_dir, "--share", ROOT,
                     "--share", os.path.abspath(opts.build)], timeout=120)
                 self.started = True
-            self.addr = self.host_addr(1)
+            self.names, self.addrs = self.read_env(envf)
+            if len(self.names) < 2:
+                die("%s has fewer than 2 emulated hosts" % opts.mh_dir)
+            self.addr = self.addrs[0]
 
-    def host_addr(self, i):
-        """The address of emulated host i (1-based) on the bridge."""
-        out = self.on(i, ["hostname", "-I"]).stdout.split()
-        if not out:
-            die("emulated host %d has no address" % i)
-        return out[0]
+    @staticmethod
+    def read_env(path):
+        """Host names and addresses from the cluster's env file (tests/multihost)."""
+        vals = {}
+        with open(path) as f:
+            for line in f:
+                m = re.match(r'^(MULTIHOST_\w+)="?([^"]*)"?$', line.strip())
+                if m:
+                    vals[m.group(1)] = m.group(2).split()
+        return vals.get("MULTIHOST_HOSTS", []), vals.get("MULTIHOST_ADDRS", [])
 
     def on(self, i, cmd, env=None, timeout=300, check=True, background=False):
-        names = sh(["bash", os.path.join(MH, "on.sh"), self.opts.mh_dir, "--list"],
-                   check=False).stdout.split() if not hasattr(self, "_names") else self._names
-        self._names = names
-        full = ["bash", os.path.join(MH, "on.sh"), self.opts.mh_dir, names[i - 1]]
+        full = ["bash", os.path.join(MH, "on.sh"), self.opts.mh_dir, self.names[i - 1]]
         if env:
             full += ["env"] + ["%s=%s" % kv for kv in env.items()]
         full += cmd
@@ -90,6 +94,8 @@ class Place:
         exe = os.path.join(os.path.abspath(self.opts.build), "perf", prog)
         e = dict(os.environ, **env)
         if self.hosts:
+            # srun.sh leaves the PEs unbound (TERN_BIND=none: the emulated hosts share
+            # the CPUs), as the baselines are.
             cmd = ["bash", os.path.join(MH, "srun.sh"), self.opts.mh_dir, "2", "2", exe] + args
         else:
             cmd = [os.path.join(self.opts.build, "tools", "ternrun"), "-n", "2", "--timeout",

@@ -34,6 +34,9 @@ source "$dir/env"
 # Started from inside another Slurm job (CI under Slurm), srun would run in that
 # job's allocation: make it ask this cluster for a new one.
 unset SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID SLURM_STEPID
+# The emulated hosts share this machine's CPUs: binding each host's first PE to "its"
+# core 0 would put them all on one core. Tern binds nothing unless asked.
+export TERN_BIND=${TERN_BIND:-none}
 code=0
 timeout -k 5 120 srun -N "$nnodes" -n "$np" --mpi=pmix -O --distribution=block \
   --time=2 "$@" || code=$?
