@@ -123,6 +123,10 @@ class Place:
             out = self.on(2, client, env=env, check=False, timeout=120)
         else:
             client = [a.replace("{addr}", "127.0.0.1") for a in client]
+            if len(os.sched_getaffinity(0)) >= 2 and shutil.which("taskset"):
+                # One core each, as ternrun binds the two PEs (TERN_BIND=auto).
+                server = ["taskset", "-c", "0"] + server
+                client = ["taskset", "-c", "1"] + client
             e = dict(os.environ, **env)
             srv = subprocess.Popen(server, env=e, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
