@@ -2,12 +2,14 @@
 # Install what building and testing Tern needs on Debian, if it is missing.
 # Required: a C compiler, CMake, pkg-config, bc (test scripts), python3 (benchmark driver).
 # Optional, detected by the build: UCX, libfabric, PMIx, hwloc (later transports and
-# topology), Google Benchmark and Open MPI (benchmarks and their baselines), Slurm and munge
-# (the srun launch tests start a private one-host cluster: tests/slurm/start.sh).
+# topology), Google Benchmark and Open MPI (benchmarks and their baselines), ucx-utils and
+# libfabric-bin (ucx_perftest, fi_pingpong: baselines of perf/transports.py), Slurm and
+# munge (the srun launch tests start a private one-host cluster: tests/slurm/start.sh;
+# with iproute2, the multi-host tests one over three emulated hosts: tests/multihost).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config bc python3
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
-      openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2)
+      openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2 ucx-utils libfabric-bin iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
