@@ -140,15 +140,18 @@ static void core_loop(core_pe_t *pe)
         core_qd_idle(pe);
         if (core_sched_count(&pe->sched))
             continue;
-        double now = now_s();
+        /* Poll for spin_us, then sleep. The clock is read every 16 turns only: on some
+         * machines reading it costs more than a turn of polling. */
         if (idle_since < 0) {
-            idle_since = now;
+            idle_since = now_s();
             spins = 0;
         }
-        if ((now - idle_since) * 1e6 >= (double)pe->spin_us) {
+        if ((++spins & 15) != 0 && pe->spin_us > 0)
+            continue;
+        if ((now_s() - idle_since) * 1e6 >= (double)pe->spin_us) {
             idle_sleep(pe);
             idle_since = -1;
-        } else if (pe->oversubscribed && (++spins & 15) == 0) {
+        } else if (pe->oversubscribed) {
             sched_yield();
         }
     }
