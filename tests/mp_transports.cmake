@@ -34,6 +34,9 @@ function(tern_tp_test name np)
   tern_mp_test(${name} ${np} CHECKS ${T_CHECKS} ARGS ${T_ARGS})
   set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ${T_ENV})
   set_property(TEST ${name} APPEND PROPERTY LABELS transport)
+  # libfabric's tcp provider takes the first interface it lists, which may be the bridge
+  # of the emulated hosts: not while the multi-host fixture builds or removes it.
+  set_property(TEST ${name} APPEND PROPERTY RESOURCE_LOCK multihost)
 endfunction()
 
 foreach(v ${tp_variants})
