@@ -34,6 +34,10 @@
 #define UCX_INPLACE_MAX (64u << 10)
 /* Up to this size several buffers are gathered on the stack into one first. */
 #define UCX_GATHER_MAX 1024u
+/* Messages up to this size are copied out of UCX's buffer at once, into the record. */
+#define UCX_RX_INLINE 256u
+/* Sends up to this size stay eager even when UCX would pick a rendezvous. */
+#define UCX_EAGER_FORCE_MAX (16u << 10)
 
 /* The active message header. */
 typedef struct {
@@ -54,6 +58,8 @@ typedef struct ucx_rx {
     void *buf;        /* the message, 16-byte aligned */
     size_t len;
     void *ucx_data;   /* UCX's descriptor to release, or NULL when buf is ours (free) */
+    int inl;          /* buf is `small` below: delivered as a copy, the record reused */
+    _Alignas(16) unsigned char small[UCX_RX_INLINE];
 } ucx_rx_t;
 
 /* A send UCX has not finished: the copy it sends from. */
@@ -105,7 +111,12 @@ static ucx_rx_t *rx_get(ucx_tp_t *u)
         u->rx_spare = r->next;
     else if (!(r = malloc(sizeof *r)))
         return NULL;
-    *r = (ucx_rx_t){.base.release = rx_release, .owner = u};
+    r->base.release = rx_release;
+    r->owner = u;
+    r->next = NULL;
+    r->ready = r->failed = r->inl = 0;
+    r->buf = r->ucx_data = NULL;
+    r->len = 0;
     return r;
 }
 
@@ -114,7 +125,7 @@ static void rx_free(ucx_rx_t *r)
     ucx_tp_t *u = r->owner;
     if (r->ucx_data)
         ucp_am_data_release(u->worker, r->ucx_data);
-    else
+    else if (!r->inl)
         util_bufcache_put(&u->bufs, r->buf, r->len);
     r->next = u->rx_spare;
     u->rx_spare = r;
@@ -183,6 +194,13 @@ static ucs_status_t am_recv(void *arg, const void *header, size_t header_length,
         return UCS_OK;
     }
     r->ready = 1;
+    if (length <= UCX_RX_INLINE) {
+        memcpy(r->small, data, length);
+        r->buf = r->small;
+        r->inl = 1;
+        rx_push(u, r);
+        return UCS_OK;
+    }
     if ((param->recv_attr & UCP_AM_RECV_ATTR_FLAG_DATA) && ((uintptr_t)data & 15) == 0) {
         /* Keep UCX's own buffer until the core is done with it. */
         r->buf = data;
@@ -225,7 +243,12 @@ static int rx_deliver(ucx_tp_t *u)
             util_log_error("ucx transport: a message from PE %d was lost", r->src);
             abort();
         }
-        u->params.deliver(u->params.deliver_arg, r->src, r->buf, r->len, &r->base);
+        if (r->inl) { /* the core copies it; the record goes back at once */
+            u->params.deliver(u->params.deliver_arg, r->src, r->buf, r->len, NULL);
+            rx_free(r);
+        } else {
+            u->params.deliver(u->params.deliver_arg, r->src, r->buf, r->len, &r->base);
+        }
         n++;
     }
     return n;
@@ -488,9 +511,13 @@ static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
         d += iov[i].len;
     }
     ucp_request_param_t p = {
-        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                        UCP_OP_ATTR_FIELD_FLAGS,
         .cb.send = tx_done,
         .user_data = t,
+        /* Just past a size UCX would still send eagerly, our header must not tip it
+         * into a rendezvous (a round trip more). */
+        .flags = total <= UCX_EAGER_FORCE_MAX ? UCP_AM_SEND_FLAG_EAGER : 0,
     };
     ucs_status_ptr_t r = ucp_am_send_nbx(ep, UCX_AM_ID, &t->hdr, sizeof t->hdr, t->data, total, &p);
     if (r == NULL) {
