@@ -75,21 +75,19 @@ static void route_pes(core_pe_t *pe, tp_t *tp)
     }
 }
 
-static void report_unreached(core_pe_t *pe, int p, const char *want)
+/* `host_only`: what serves this PE reaches the PEs of its own host only. */
+static void report_unreached(core_pe_t *pe, int p, const char *want, int host_only)
 {
     const topo_hosts_t *h = &pe->real_hosts;
     const char *there = pe->real_host_names[h->pe_host[p]];
     const char *here = pe->real_host_names[h->pe_host[pe->my_pe]];
-    int host_only = pe->ntps > 0;
-    for (int i = 0; i < pe->ntps; i++)
-        host_only &= pe->tps[i]->host_only;
-    if (pe->ntps == 0)
-        util_log_error("tern_run: no transport of TERN_TRANSPORT=%s could start, so none "
-                       "reaches PE %d", want, p);
-    else if (host_only && h->pe_host[p] != h->pe_host[pe->my_pe])
+    if (host_only && h->pe_host[p] != h->pe_host[pe->my_pe])
         util_log_error("tern_run: TERN_TRANSPORT=%s reaches only the PEs of one host, and PE %d "
                        "is on host %s while PE %d is on %s (add a network transport, e.g. "
                        "TERN_TRANSPORT=auto)", want, p, there, pe->my_pe, here);
+    else if (pe->ntps == 0)
+        util_log_error("tern_run: no transport of TERN_TRANSPORT=%s could start, so none "
+                       "reaches PE %d", want, p);
     else
         util_log_error("tern_run: no transport of TERN_TRANSPORT=%s reaches PE %d (host %s) "
                        "from PE %d (host %s)", want, p, there, pe->my_pe, here);
@@ -111,6 +109,19 @@ tern_status_t core_transports_open(core_pe_t *pe)
     if (st != TERN_OK)
         return st;
     int forced = strcmp(want, "auto") != 0;
+    /* Settle what is known before anything is opened: a job killed halfway through an
+     * open can leave files behind (a segment not yet unlinked). */
+    int any_network = 0;
+    for (int i = 0; i < nwanted; i++)
+        any_network |= !wanted[i]->host_only;
+    if (!any_network && pe->real_hosts.nhosts > 1) {
+        for (int p = 0; p < pe->num_pes; p++) {
+            if (pe->real_hosts.pe_host[p] != pe->real_hosts.pe_host[pe->my_pe]) {
+                report_unreached(pe, p, want, 1);
+                return TERN_ERR_UNREACHABLE;
+            }
+        }
+    }
     tp_params_t params = {
         .boot = pe->boot,
         .my_pe = pe->my_pe,
@@ -151,7 +162,10 @@ tern_status_t core_transports_open(core_pe_t *pe)
     }
     for (int p = 0; p < pe->num_pes; p++) {
         if (p != pe->my_pe && !pe->route[p]) {
-            report_unreached(pe, p, want);
+            int host_only = pe->ntps > 0;
+            for (int i = 0; i < pe->ntps; i++)
+                host_only &= pe->tps[i]->host_only;
+            report_unreached(pe, p, want, host_only);
             /* Let the libraries clean up (files, connections) before the job ends. */
             core_transports_close(pe);
             return TERN_ERR_UNREACHABLE;

@@ -62,6 +62,8 @@ typedef struct tp_params {
 typedef struct tp_ops {
     size_t size; /* sizeof(tp_ops_t) */
     const char *name;
+    /* Non-zero when it can never reach another host, whatever happens at open (shm). */
+    int host_only;
     /* Collective: every process opens the same transports in the same order. TERN_ERR_
      * UNSUPPORTED when the transport cannot run here (the core then tries the next); the
      * transport makes sure every process gets the same answer (through the bootstrap). */

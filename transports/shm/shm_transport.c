@@ -584,6 +584,7 @@ static void shm_close(tp_t *tp)
 const tp_ops_t shm_tp_ops = {
     .size = sizeof(tp_ops_t),
     .name = "shm",
+    .host_only = 1,
     .open = shm_open_tp,
     .reaches = shm_reaches,
     .send = shm_send,

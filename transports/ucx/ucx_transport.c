@@ -141,6 +141,12 @@ static void rx_release(tp_rx_ref_t *ref)
 static void rndv_done(void *request, ucs_status_t status, size_t length, void *user_data)
 {
     ucx_rx_t *r = user_data;
+    if (r->owner->closing) { /* the worker is going: nobody waits for it any more */
+        if (request)
+            ucp_request_free(request);
+        rx_free(r);
+        return;
+    }
     if (status != UCS_OK) {
         util_log_error("ucx transport: receiving %zu bytes from PE %d failed: %s", r->len, r->src,
                        ucs_status_string(status));
@@ -451,6 +457,17 @@ static tern_status_t send_failed(ucx_tp_t *u, int pe, size_t total, ucs_status_t
     return TERN_ERR_IO;
 }
 
+/* UCX returned a request for a send asked to complete at once (it should not): the
+ * caller's buffers are still in use, so finish it here. */
+static tern_status_t finish_in_place(ucx_tp_t *u, int pe, size_t total, void *req)
+{
+    ucs_status_t s;
+    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS)
+        ucp_worker_progress(u->worker);
+    ucp_request_free(req);
+    return s == UCS_OK ? TERN_OK : send_failed(u, pe, total, s);
+}
+
 static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov, size_t total,
                               tp_send_done_t *done)
 {
@@ -476,6 +493,8 @@ static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
         ucs_status_ptr_t r = ucp_am_send_nbx(ep, UCX_AM_ID, &hdr, sizeof hdr, small, total, &p);
         if (r == NULL)
             return TERN_OK;
+        if (!UCS_PTR_IS_ERR(r))
+            return finish_in_place(u, pe, total, r);
         if (UCS_PTR_STATUS(r) != UCS_ERR_NO_RESOURCE)
             return send_failed(u, pe, total, UCS_PTR_STATUS(r));
     } else if (niov <= 2 && total <= UCX_INPLACE_MAX && !u->tx_pending[pe]) {
@@ -493,6 +512,8 @@ static tern_status_t ucx_send(tp_t *tp, int pe, const tern_iov_t *iov, int niov,
         ucs_status_ptr_t r = ucp_am_send_nbx(ep, UCX_AM_ID, &hdr, sizeof hdr, buf, count, &p);
         if (r == NULL)
             return TERN_OK;
+        if (!UCS_PTR_IS_ERR(r))
+            return finish_in_place(u, pe, total, r);
         if (UCS_PTR_STATUS(r) != UCS_ERR_NO_RESOURCE)
             return send_failed(u, pe, total, UCS_PTR_STATUS(r));
     }
