@@ -82,7 +82,9 @@ typedef struct {
 void tr_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double tr_now(void);
 void tr_make_jobid(char *buf, size_t cap);
-void tr_shm_cleanup(const char *jobid);
+/* Remove what the job left in /dev/shm: Tern's objects of this job id, and the files
+ * libfabric's shm provider names after the pid of a process (left when it was killed). */
+void tr_shm_cleanup(const char *jobid, const pid_t *pids, int npids);
 int tr_set_nonblock(int fd);
 
 /* ternrun_kv.c: values per (rank, key); put replaces. */

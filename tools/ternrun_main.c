@@ -261,7 +261,11 @@ int main(int argc, char **argv)
     tr_launch(&job); /* a failure leaves the job ending: serving then reaps what started */
     int rc = tr_serve(&job);
 
-    tr_shm_cleanup(job.jobid);
+    pid_t *pids = calloc((size_t)job.n, sizeof *pids);
+    for (int r = 0; pids && r < job.n; r++)
+        pids[r] = job.procs[r].pid;
+    tr_shm_cleanup(job.jobid, pids, pids ? job.n : 0);
+    free(pids);
     job_free(&job);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -56,7 +57,24 @@ void tr_make_jobid(char *buf, size_t cap)
 
 /* The runtime names its shared-memory objects /tern.<jobid>.<anything>; processes that were
  * killed could not unlink theirs. */
-void tr_shm_cleanup(const char *jobid)
+/* Whether a /dev/shm name belongs to the job: Tern's own ("tern.<jobid>.*") or, from a
+ * process of the job, libfabric's shm provider ("<pid>:*"), left when it was killed. */
+static int job_owns(const char *name, const char *prefix, size_t plen, const pid_t *pids,
+                    int npids)
+{
+    if (strncmp(name, prefix, plen) == 0)
+        return 1;
+    char *end;
+    long pid = strtol(name, &end, 10);
+    if (end == name || *end != ':')
+        return 0;
+    for (int i = 0; i < npids; i++)
+        if (pids[i] > 0 && pids[i] == (pid_t)pid)
+            return 1;
+    return 0;
+}
+
+void tr_shm_cleanup(const char *jobid, const pid_t *pids, int npids)
 {
     char prefix[64];
     int plen = snprintf(prefix, sizeof prefix, "tern.%s.", jobid);
@@ -65,7 +83,7 @@ void tr_shm_cleanup(const char *jobid)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, (size_t)plen) != 0)
+        if (!job_owns(e->d_name, prefix, (size_t)plen, pids, npids))
             continue;
         if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
             tr_msg("cannot remove /dev/shm/%s: %s", e->d_name, strerror(errno));
