@@ -295,8 +295,11 @@ static tern_status_t shm_open_tp(const tp_params_t *params, tp_t **out)
     st = shm_heap_init(&s->heap, s->heap_size, SHM_HEAP_MIN_BLOCK);
     if (st != TERN_OK)
         goto err_free;
+    /* Create nothing named before every process got here: one that failed earlier at start
+     * (after the last fence) would leave us killed with a segment still in /dev/shm. */
+    st = boot->ops->fence(boot);
     /* A PE alone on its host has nobody to reach here, but takes part in the fences. */
-    if (s->nlocal > 1)
+    if (st == TERN_OK && s->nlocal > 1)
         st = shm_create_own(s, boot->jobid);
     if (st == TERN_OK)
         st = wake_open(s, boot->jobid);
