@@ -341,13 +341,11 @@ static tern_status_t create_prepare(core_pe_t *pe, const char *call, tern_type_t
         util_log_error("%s: %u is not a registered chare type", call, type);
         return TERN_ERR_INVALID;
     }
-    if (nargs < 0 || nargs > CORE_MAX_SEGS || (nargs > 0 && !args)) {
-        util_log_error("%s: %d constructor argument buffers%s", call, nargs,
-                       nargs > 0 && !args ? " at NULL" : "");
-        return TERN_ERR_INVALID;
-    }
+    tern_status_t st = core_iov_check(call, "constructor arguments", args, nargs);
+    if (st != TERN_OK)
+        return st;
     if (pe->exiting)
-        return TERN_ERR_STATE;
+        return core_exiting(pe, call);
     return TERN_OK;
 }
 
@@ -464,4 +462,56 @@ tern_status_t tern_array_create(tern_type_t type, int ndims, const int *dims,
     }
     return create_coll(pe, "tern_array_create", t, TERN_PROXY_ARRAY, ndims, d, args, nargs,
                        out);
+}
+
+/* Suspend until the members named exist: a ping that answers when it reaches each. */
+tern_status_t tern_await_created(const tern_proxy_t *ps, int n)
+{
+    core_pe_t *pe = core_pe_checked("tern_await_created");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (n < 0 || (n && !ps)) {
+        util_log_error("tern_await_created: %d proxies at %p", n, (const void *)ps);
+        return TERN_ERR_INVALID;
+    }
+    if (!core_need_coroutine(pe, "tern_await_created"))
+        return TERN_ERR_STATE;
+    tern_status_t st = TERN_OK;
+    for (int i = 0; i < n && st == TERN_OK; i++) {
+        const tern_proxy_t *p = &ps[i];
+        core_hdr_t hdr;
+        core_hdr_init(&hdr, 0, pe->my_pe); /* the kind depends on the proxy, below */
+        hdr.ep = CORE_EP_PING;
+        hdr.type = p->type;
+        hdr.cid = p->cid;
+        hdr.ndims = p->ndims;
+        hdr.ckind = p->kind;
+        uint64_t count;
+        int dest = pe->my_pe;
+        if (p->kind == TERN_PROXY_CHARE && p->pe >= 0 && p->pe < pe->num_pes) {
+            hdr.kind = CORE_K_ENTRY;
+            dest = p->pe;
+            count = 1;
+        } else if (p->kind == TERN_PROXY_GROUP) {
+            hdr.kind = CORE_K_BCAST;
+            count = (uint64_t)pe->num_pes;
+        } else if (p->kind == TERN_PROXY_ARRAY && (count = core_proxy_total(p))) {
+            hdr.kind = CORE_K_BCAST;
+        } else {
+            util_log_error("tern_await_created: proxy %d is not a chare, group or array", i);
+            return TERN_ERR_INVALID;
+        }
+        tern_future_t f;
+        if ((st = core_future_new(pe, "tern_await_created", count, 1, CORE_FUT_AWAIT, NULL,
+                                  &f)) != TERN_OK)
+            return st;
+        hdr.flags = CORE_HDR_WANT_DONE;
+        hdr.reply_pe = f.pe;
+        hdr.reply_id = f.id;
+        st = core_send_iov(pe, dest, &hdr, NULL, 0);
+        if (st == TERN_OK)
+            st = tern_future_wait(&f);
+        tern_future_free(&f);
+    }
+    return st;
 }

@@ -166,7 +166,8 @@ tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *
         n = to->kind == TERN_PROXY_GROUP ? (uint64_t)pe->num_pes
                                           : core_proxy_total(to);
     tern_future_t f;
-    if ((st = core_future_new(pe, n, &f)) != TERN_OK)
+    if ((st = core_future_new(pe, "tern_call", n, want == TERN_CALL_DONE, CORE_FUT_CALL, e,
+                              &f)) != TERN_OK)
         return st;
     hdr.flags |= want == TERN_CALL_DONE ? CORE_HDR_WANT_DONE : CORE_HDR_WANT_RET;
     hdr.reply_pe = f.pe;

@@ -19,7 +19,7 @@
 
 #define CORE_ALIGN 16u
 #define CORE_ALIGN_UP(x) (((x) + CORE_ALIGN - 1) & ~(uint64_t)(CORE_ALIGN - 1))
-#define CORE_MAX_SEGS 4096
+#define CORE_MAX_SEGS TERN_MAX_IOV
 #define CORE_MAX_BODY (1ULL << 46) /* far above any transport limit; keeps sizes from wrapping */
 
 /* Handler index carried by every message: what the receiving PE does with it. */
@@ -39,6 +39,8 @@ typedef enum {
     CORE_K_QD_START = 11,    /* to PE 0: a callback for the next quiescence */
     CORE_K_QD_PROBE = 12,    /* a wave of quiescence detection, down the tree */
     CORE_K_QD_REPLY = 13,    /* a PE's and its subtree's counts, up the tree */
+    CORE_K_CREDIT = 14,      /* flow control: what the sender of it has taken in from us
+                                (cid: messages, reply_id: bytes; totals) */
     CORE_K_COUNT
 } core_kind_t;
 

@@ -10,6 +10,7 @@
 
 #include <tern/tern.h>
 
+#include "core/backlog.h"
 #include "core/msg.h"
 #include "core/sched.h"
 #include "core/ult.h"
@@ -59,11 +60,7 @@ typedef struct core_coll {
 
 struct core_inv;
 struct core_timer;
-
-/* Messages for one PE that the transport could not take yet, in order. */
-typedef struct {
-    tern_msg_t *head, *tail;
-} core_backlog_t;
+struct core_fc;
 
 typedef struct core_pe {
     int my_pe;
@@ -74,8 +71,13 @@ typedef struct core_pe {
     int ntps;
     tp_t **route;           /* by PE: the transport that reaches it (NULL for me) */
     size_t *route_max;      /* by PE: largest message the route accepts (0: no limit) */
-    core_backlog_t *backlog; /* by PE */
-    int nbacklog;           /* PEs with a non-empty backlog */
+    core_backlog_t *backlog; /* by PE: what waits for the transport or for credits */
+    int *bl_dests;          /* the PEs whose backlog is not empty, in no order */
+    int nbacklog;           /* how many */
+    struct core_fc *fc;     /* credits, when some route needs them (core/flow.h) */
+    uint64_t fc_win_msgs, fc_win_bytes; /* TERN_FC_WINDOW, TERN_FC_BYTES */
+    size_t recv_queue_max;  /* TERN_RECV_QUEUE: take nothing in while this many wait */
+    int leak_check;         /* TERN_MSG_LEAK_CHECK */
     core_sched_t sched;
     core_pool_t pool;
     util_hashmap_t colls;   /* cid -> core_coll_t* */
@@ -87,11 +89,15 @@ typedef struct core_pe {
     int exiting;
     int exit_started;       /* PE 0: an exit is under way */
     int exit_code;
+    int exiting_logged;     /* a call made while ending was reported */
     double t0;
     core_ults_t ults;       /* coroutines */
     struct core_inv *inv_plain; /* the entry method running on the scheduler's stack */
     util_hashmap_t futures; /* id -> record, futures this PE created */
     uint64_t next_fid;
+    char *fut_last_err;     /* the error of the last failed future released here */
+    uint64_t fut_last_err_id;
+    int fut_last_err_pe;
     /* Quiescence detection: counted messages (core_kind_counted) and timers. */
     uint64_t qd_sent, qd_recvd;
     struct core_qd *qd;
@@ -166,6 +172,13 @@ tern_status_t core_send_check(core_pe_t *pe, const char *call, const tern_proxy_
                               const struct core_ep *e, tern_ep_t ep, const tern_iov_t *iov,
                               int niov, const tern_send_opts_t *opts, core_hdr_t *hdr,
                               int *dest);
+/* The checks of a payload or of constructor arguments (`what` names them in the log):
+ * buffer count, NULL buffers, a total size that fits a message. */
+tern_status_t core_iov_check(const char *call, const char *what, const tern_iov_t *iov,
+                             int niov);
+/* TERN_ERR_STATE for `call` made while the job ends (from a destructor, say); logged the
+ * first time on this PE. */
+tern_status_t core_exiting(core_pe_t *pe, const char *call);
 /* Elements of an array proxy (0 when malformed). */
 uint64_t core_proxy_total(const tern_proxy_t *p);
 

@@ -210,7 +210,7 @@ tern_status_t tern_qd_start(const tern_callback_t *cb)
         return TERN_ERR_INVALID;
     }
     if (pe->exiting)
-        return TERN_ERR_STATE;
+        return core_exiting(pe, "tern_qd_start");
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_QD_START, pe->my_pe);
     tern_iov_t iov = {cb, sizeof *cb};
@@ -225,7 +225,7 @@ tern_status_t tern_qd_wait(void)
     if (!core_need_coroutine(pe, "tern_qd_wait"))
         return TERN_ERR_STATE;
     tern_future_t f;
-    tern_status_t st = core_future_new(pe, 1, &f);
+    tern_status_t st = core_future_new(pe, "tern_qd_wait", 1, 1, CORE_FUT_QD, NULL, &f);
     if (st != TERN_OK)
         return st;
     tern_callback_t cb = tern_cb_future(&f);

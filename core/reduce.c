@@ -634,7 +634,7 @@ static tern_status_t contribute(core_pe_t *pe, const char *call, const void *sel
         return TERN_ERR_INVALID;
     }
     if (pe->exiting)
-        return TERN_ERR_STATE;
+        return core_exiting(pe, call);
     core_red_t *r = red_get(c, ch->red_seq, 1);
     *seq = ch->red_seq++;
     *coll = c;
@@ -695,14 +695,21 @@ static tern_status_t allreduce(const char *call, const void *self, const void *d
         return st;
     core_red_t *r;
     while (!(r = red_get(c, seq, 0))->have_result)
-        core_wait_on(pe, &r->waiters);
+        core_wait_on(pe, &r->waiters, CORE_WAIT_REDUCE, c->cid, seq);
+    if (r->result_len > cap && (out || cap)) { /* out NULL, cap 0: the result is not wanted */
+        /* The result cannot be read twice: what fits is copied, and the caller told. */
+        util_log_error("%s: the result of reduction %llu has %zu bytes, more than the %zu "
+                       "the buffer takes (only those were copied)", call,
+                       (unsigned long long)seq, r->result_len, out ? cap : 0);
+        st = TERN_ERR_RANGE;
+    }
     if (out && cap)
         memcpy(out, r->result, r->result_len < cap ? r->result_len : cap);
     if (len_out)
         *len_out = r->result_len;
     if (++r->readers == c->nlocal)
         red_free(pe, c, r);
-    return TERN_OK;
+    return st;
 }
 
 tern_status_t tern_allreduce(const void *self, const void *data, size_t len,

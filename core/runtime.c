@@ -56,11 +56,27 @@ void tern_abort(const char *fmt, ...)
     _exit(1);
 }
 
+tern_status_t core_exiting(core_pe_t *pe, const char *call)
+{
+    if (!pe->exiting_logged) {
+        pe->exiting_logged = 1;
+        util_log_error("%s: the job is ending (tern_exit was called); nothing was done "
+                       "(calls made after this point, e.g. from destructors, are not "
+                       "logged again)", call);
+    }
+    return TERN_ERR_STATE;
+}
+
 void tern_exit(int code)
 {
     core_pe_t *pe = core_pe_checked("tern_exit");
     if (!pe)
         return;
+    if (pe->exiting) {
+        util_log_error("tern_exit(%d): the job is already ending with code %d; the call "
+                       "changes nothing", code, pe->exit_code);
+        return;
+    }
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_EXIT_REQ, pe->my_pe);
     hdr.prio = INT32_MIN;
@@ -70,14 +86,24 @@ void tern_exit(int code)
         tern_abort("tern_exit: cannot reach PE 0: %s", tern_strerror(st));
 }
 
+/* Every option of the core is read (and checked) here, at start-up: a bad value must stop
+ * the job before it runs, not after. */
 static tern_status_t read_options(core_pe_t *pe)
 {
-    long verbose, spin, fanout, stack;
+    long verbose, spin, fanout, stack, fc_msgs, fc_bytes, rq, leak;
     if (util_opt_long("TERN_VERBOSE", 0, 9, &verbose) != TERN_OK ||
         util_opt_long("TERN_SPIN_US", 0, 10000000, &spin) != TERN_OK ||
         util_opt_long("TERN_BCAST_FANOUT", 1, 64, &fanout) != TERN_OK ||
-        util_opt_long("TERN_ULT_STACK_SIZE", 16384, 1L << 30, &stack) != TERN_OK)
+        util_opt_long("TERN_ULT_STACK_SIZE", 16384, 1L << 30, &stack) != TERN_OK ||
+        util_opt_long("TERN_FC_WINDOW", 2, 1L << 24, &fc_msgs) != TERN_OK ||
+        util_opt_long("TERN_FC_BYTES", 4096, 1L << 40, &fc_bytes) != TERN_OK ||
+        util_opt_long("TERN_RECV_QUEUE", 16, 1L << 30, &rq) != TERN_OK ||
+        util_opt_long("TERN_MSG_LEAK_CHECK", 0, 1, &leak) != TERN_OK)
         return TERN_ERR_INVALID;
+    pe->fc_win_msgs = (uint64_t)fc_msgs;
+    pe->fc_win_bytes = (uint64_t)fc_bytes;
+    pe->recv_queue_max = (size_t)rq;
+    pe->leak_check = (int)leak;
     if (core_ults_init(&pe->ults, (size_t)stack) != TERN_OK)
         return TERN_ERR_IO;
     util_log_set_verbosity((int)verbose);
@@ -119,7 +145,10 @@ static void core_loop(core_pe_t *pe)
     double idle_since = -1;
     unsigned spins = 0;
     while (!pe->exiting) {
-        int got = core_transports_progress(pe);
+        /* A long queue is work enough: what else has come waits in the transports, which
+         * holds its senders back (shm's rings fill, credits are not returned). */
+        int got = core_sched_count(&pe->sched) < pe->recv_queue_max
+                      ? core_transports_progress(pe) : 0;
         if (pe->nbacklog)
             core_backlog_progress(pe);
         /* Coroutines made ready and queued messages each get a turn of their own, so
@@ -198,24 +227,18 @@ static void core_finalize(core_pe_t *pe)
     core_qd_free(pe);
     core_colls_free(pe);
     drop_incoming(pe);
-    tern_msg_t *m;
-    for (int p = 0; p < pe->num_pes; p++) {
-        for (m = pe->backlog[p].head; m;) {
-            tern_msg_t *next = m->next;
-            core_msg_release(&pe->pool, m);
-            m = next;
-        }
-    }
+    for (int p = 0; p < pe->num_pes; p++)
+        core_bl_clear(&pe->backlog[p], &pe->pool);
+    pe->nbacklog = 0;
     core_transports_close(pe);
     core_sched_fini(&pe->sched);
     uint64_t leaked = core_pool_fini(&pe->pool);
-    long check = 0;
-    util_opt_long("TERN_MSG_LEAK_CHECK", 0, 1, &check);
-    if (check && leaked)
+    if (pe->leak_check && leaked)
         util_log_error("%llu messages were not released at exit", (unsigned long long)leaked);
     free(pe->route);
     free(pe->route_max);
     free(pe->backlog);
+    free(pe->bl_dests);
     core_topo_fini(pe);
 }
 

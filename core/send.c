@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/flow.h"
 #include "core/index.h"
 #include "core/pe.h"
 #include "core/registry.h"
@@ -28,19 +29,6 @@ void core_enqueue(core_pe_t *pe, tern_msg_t *m)
         tern_abort("out of memory queueing a message");
 }
 
-static void backlog_push(core_pe_t *pe, int dest, tern_msg_t *m)
-{
-    core_backlog_t *b = &pe->backlog[dest];
-    m->next = NULL;
-    if (b->tail)
-        b->tail->next = m;
-    else {
-        b->head = m;
-        pe->nbacklog++;
-    }
-    b->tail = m;
-}
-
 static tern_status_t route_fail(core_pe_t *pe, int dest, uint64_t total)
 {
     if (!pe->route[dest]) {
@@ -61,8 +49,36 @@ static inline tern_status_t route_check(core_pe_t *pe, int dest, uint64_t total)
     return route_fail(pe, dest, total);
 }
 
-/* Send header + body (contiguous in memory or not) to dest; on back-pressure keep a copy
- * in the backlog unless `own` is given, which is then queued itself. */
+/* May a message go to dest's transport now: nothing waits before it, and credits allow? */
+static inline int send_now(const core_pe_t *pe, int dest, uint64_t total)
+{
+    return core_bl_empty(&pe->backlog[dest]) && core_fc_ok(pe, dest, total);
+}
+
+/* Hand buffers to dest's transport: TERN_OK, TERN_ERR_RETRY (nothing sent), or an error,
+ * logged. */
+static tern_status_t tp_send(core_pe_t *pe, int dest, const tern_iov_t *iov, int n,
+                             uint64_t total)
+{
+    tp_t *tp = pe->route[dest];
+    tern_status_t st = tp->ops->send(tp, dest, iov, n, total, NULL);
+    if (st == TERN_OK)
+        core_fc_sent(pe, dest, total);
+    else if (st != TERN_ERR_RETRY)
+        util_log_error("sending %llu bytes to PE %d failed: %s", (unsigned long long)total,
+                       dest, tern_strerror(st));
+    return st;
+}
+
+/* dest's backlog just got a message: note it if it was the first. */
+static void backlog_opened(core_pe_t *pe, int dest)
+{
+    if (pe->backlog[dest].nmsgs == 1)
+        pe->bl_dests[pe->nbacklog++] = dest;
+}
+
+/* Send header + body (contiguous in memory or not) to dest; when it cannot go now keep a
+ * copy in the backlog, or `own` itself when given (it is taken over in any case). */
 static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
                                const unsigned char *body, tern_msg_t *own)
 {
@@ -72,32 +88,22 @@ static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
         goto err;
     if (core_kind_counted(hdr->kind))
         pe->qd_sent++;
-    if (!pe->backlog[dest].head) {
+    if (send_now(pe, dest, total)) {
         tern_iov_t iov[2] = {{hdr, sizeof *hdr}, {body, hdr->body_len}};
-        tp_t *tp = pe->route[dest];
-        st = tp->ops->send(tp, dest, iov, hdr->body_len ? 2 : 1, total, NULL);
+        st = tp_send(pe, dest, iov, hdr->body_len ? 2 : 1, total);
         if (st == TERN_OK) {
             if (own)
                 core_msg_release(&pe->pool, own);
             return TERN_OK;
         }
-        if (st != TERN_ERR_RETRY) {
-            util_log_error("sending to PE %d failed: %s", dest, tern_strerror(st));
+        if (st != TERN_ERR_RETRY)
             goto err;
-        }
     }
-    if (!own) {
-        own = core_msg_alloc(&pe->pool, hdr->body_len);
-        if (!own)
-            return TERN_ERR_NOMEM;
-        own->hdr = *hdr;
-        if (hdr->body_len)
-            memcpy(own->body, body, hdr->body_len);
-    } else if (!(own = core_msg_detach(&pe->pool, own))) {
-        return TERN_ERR_NOMEM; /* a forwarded message must not pin a peer's heap either */
-    }
-    backlog_push(pe, dest, own);
-    return TERN_OK;
+    st = own ? core_bl_push_msg(&pe->backlog[dest], &pe->pool, own)
+             : core_bl_push_copy(&pe->backlog[dest], &pe->pool, hdr, body);
+    if (st == TERN_OK)
+        backlog_opened(pe, dest);
+    return st;
 err:
     if (own)
         core_msg_release(&pe->pool, own);
@@ -114,12 +120,12 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
 {
     hdr->nsegs = (uint16_t)niov;
     hdr->body_len = niov == 1 ? iov[0].len : core_body_len(iov, niov);
-    if (core_kind_counted(hdr->kind))
-        pe->qd_sent++;
     if (dest == pe->my_pe) {
         tern_msg_t *m = core_msg_alloc(&pe->pool, hdr->body_len);
         if (!m)
             return TERN_ERR_NOMEM;
+        if (core_kind_counted(hdr->kind))
+            pe->qd_sent++;
         m->hdr = *hdr;
         core_body_fill(m->body, iov, niov);
         core_enqueue(pe, m);
@@ -127,98 +133,76 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
     }
     uint64_t total = sizeof *hdr + hdr->body_len;
     tern_status_t st = route_check(pe, dest, total);
-    if (st != TERN_OK) {
-        if (core_kind_counted(hdr->kind))
-            pe->qd_sent--;
+    if (st != TERN_OK)
         return st;
-    }
-    if (niov <= 1 && !pe->backlog[dest].head) {
-        /* The common case: header and at most one buffer, no length table. */
-        tern_iov_t w[2] = {{hdr, sizeof *hdr}, {niov ? iov[0].base : NULL, hdr->body_len}};
-        tp_t *tp = pe->route[dest];
-        st = tp->ops->send(tp, dest, w, hdr->body_len ? 2 : 1, total, NULL);
-        if (st == TERN_OK)
-            return TERN_OK;
-        if (st != TERN_ERR_RETRY) {
-            util_log_error("sending to PE %d failed: %s", dest, tern_strerror(st));
-            return st;
-        }
-    } else if (!pe->backlog[dest].head) {
-        tern_iov_t wstack[2 * WIRE_IOV_STACK + 2];
-        uint64_t tstack[WIRE_IOV_STACK + 2];
-        tern_iov_t *w = wstack;
-        uint64_t *table = tstack;
-        if (niov > WIRE_IOV_STACK) {
-            w = malloc((2 * (size_t)niov + 2) * sizeof *w);
-            table = malloc((size_t)niov * 8 + 16);
-            if (!w || !table) {
+    if (core_kind_counted(hdr->kind))
+        pe->qd_sent++;
+    if (send_now(pe, dest, total)) {
+        if (niov <= 1) {
+            /* The common case: header and at most one buffer, no length table. */
+            tern_iov_t w[2] = {{hdr, sizeof *hdr}, {niov ? iov[0].base : NULL, hdr->body_len}};
+            st = tp_send(pe, dest, w, hdr->body_len ? 2 : 1, total);
+        } else {
+            tern_iov_t wstack[2 * WIRE_IOV_STACK + 2];
+            uint64_t tstack[WIRE_IOV_STACK + 2];
+            tern_iov_t *w = wstack;
+            uint64_t *table = tstack;
+            if (niov > WIRE_IOV_STACK) {
+                w = malloc((2 * (size_t)niov + 2) * sizeof *w);
+                table = malloc((size_t)niov * 8 + 16);
+                if (!w || !table) {
+                    free(w);
+                    free(table);
+                    return TERN_ERR_NOMEM;
+                }
+            }
+            int n = core_wire_iov(hdr, iov, niov, table, w);
+            st = tp_send(pe, dest, w, n, total);
+            if (w != wstack) {
                 free(w);
                 free(table);
-                return TERN_ERR_NOMEM;
             }
         }
-        int n = core_wire_iov(hdr, iov, niov, table, w);
-        tp_t *tp = pe->route[dest];
-        st = tp->ops->send(tp, dest, w, n, total, NULL);
-        if (w != wstack) {
-            free(w);
-            free(table);
-        }
-        if (st == TERN_OK)
-            return TERN_OK;
-        if (st != TERN_ERR_RETRY) {
-            util_log_error("sending to PE %d failed: %s", dest, tern_strerror(st));
+        if (st != TERN_ERR_RETRY)
             return st;
-        }
     }
-    tern_msg_t *m = core_msg_alloc(&pe->pool, hdr->body_len);
-    if (!m)
-        return TERN_ERR_NOMEM;
-    m->hdr = *hdr;
-    core_body_fill(m->body, iov, niov);
-    backlog_push(pe, dest, m);
-    return TERN_OK;
+    st = core_bl_push_iov(&pe->backlog[dest], &pe->pool, hdr, iov, niov);
+    if (st == TERN_OK)
+        backlog_opened(pe, dest);
+    return st;
 }
 
 void core_backlog_progress(core_pe_t *pe)
 {
-    for (int dest = 0; dest < pe->num_pes && pe->nbacklog; dest++) {
+    if (pe->fc && pe->fc->nowed)
+        core_fc_progress(pe);
+    for (int i = 0; i < pe->nbacklog;) {
+        int dest = pe->bl_dests[i];
         core_backlog_t *b = &pe->backlog[dest];
-        while (b->head) {
-            tern_msg_t *m = b->head;
-            tern_iov_t iov[2] = {{&m->hdr, sizeof m->hdr}, {m->body, m->hdr.body_len}};
-            tp_t *tp = pe->route[dest];
-            tern_status_t st = tp->ops->send(tp, dest, iov, m->hdr.body_len ? 2 : 1,
-                                              sizeof m->hdr + m->hdr.body_len, NULL);
+        tern_iov_t iov[2];
+        size_t total;
+        int n;
+        while ((n = core_bl_front(b, iov, &total)) && core_fc_ok(pe, dest, total)) {
+            tern_status_t st = tp_send(pe, dest, iov, n, total);
             if (st == TERN_ERR_RETRY)
                 break;
             if (st != TERN_OK)
                 tern_abort("sending a queued message to PE %d failed: %s", dest,
                            tern_strerror(st));
-            b->head = m->next;
-            if (!b->head) {
-                b->tail = NULL;
-                pe->nbacklog--;
-            }
-            core_msg_release(&pe->pool, m);
+            core_bl_pop(b, &pe->pool);
         }
+        if (core_bl_empty(b))
+            pe->bl_dests[i] = pe->bl_dests[--pe->nbacklog];
+        else
+            i++;
     }
 }
 
 void core_backlog_drop(core_pe_t *pe)
 {
-    for (int dest = 0; dest < pe->num_pes && pe->nbacklog; dest++) {
-        core_backlog_t *b = &pe->backlog[dest];
-        if (!b->head)
-            continue;
-        while (b->head) {
-            tern_msg_t *m = b->head;
-            b->head = m->next;
-            core_msg_release(&pe->pool, m);
-        }
-        b->tail = NULL;
-        pe->nbacklog--;
-    }
+    for (int i = 0; i < pe->nbacklog; i++)
+        core_bl_clear(&pe->backlog[pe->bl_dests[i]], &pe->pool);
+    pe->nbacklog = 0;
 }
 
 void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
@@ -241,6 +225,14 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
         hdr->body_len != len - sizeof *hdr ||
         (hdr->nsegs > 1 && !core_body_valid(hdr, (const unsigned char *)buf + sizeof *hdr)))
         tern_abort("malformed message of %zu bytes from PE %d", len, src_pe);
+    if (hdr->kind == CORE_K_CREDIT) { /* handled at once: a backlog may wait for it */
+        core_fc_credit(pe, src_pe, hdr);
+        if (ref)
+            ref->release(ref);
+        return;
+    }
+    if (pe->fc && pe->fc->on[src_pe])
+        core_fc_took(pe, src_pe, len);
     tern_msg_t *m;
     if (ref) {
         m = core_msg_wrap(&pe->pool, (unsigned char *)buf + sizeof *hdr, ref);
@@ -355,24 +347,43 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
     }
 }
 
+tern_status_t core_iov_check(const char *call, const char *what, const tern_iov_t *iov,
+                             int niov)
+{
+    if (niov < 0 || niov > TERN_MAX_IOV || (niov > 0 && !iov)) {
+        util_log_error("%s: %d buffers for the %s%s (0 to %d allowed)", call, niov, what,
+                       niov > 0 && !iov ? " at NULL" : "", TERN_MAX_IOV);
+        return TERN_ERR_INVALID;
+    }
+    /* The body's size, bounded at every step so that it cannot wrap around. */
+    uint64_t total = niov > 1 ? CORE_ALIGN_UP(8ULL * (uint64_t)niov) : 0;
+    for (int i = 0; i < niov; i++) {
+        if (iov[i].len && !iov[i].base) {
+            util_log_error("%s: buffer %d of the %s is NULL with length %zu", call, i, what,
+                           iov[i].len);
+            return TERN_ERR_INVALID;
+        }
+        if (iov[i].len > CORE_MAX_BODY - total ||
+            (niov > 1 && CORE_ALIGN_UP(iov[i].len) > CORE_MAX_BODY - total)) {
+            util_log_error("%s: the buffers of the %s add up to more than %llu bytes (buffer "
+                           "%d has %zu)", call, what, (unsigned long long)CORE_MAX_BODY, i,
+                           iov[i].len);
+            return TERN_ERR_INVALID;
+        }
+        total += niov > 1 ? CORE_ALIGN_UP(iov[i].len) : iov[i].len;
+    }
+    return TERN_OK;
+}
+
 tern_status_t core_send_check(core_pe_t *pe, const char *call, const tern_proxy_t *to,
                               const core_ep_t *e, tern_ep_t ep, const tern_iov_t *iov, int niov,
                               const tern_send_opts_t *opts, core_hdr_t *hdr, int *dest)
 {
-    if (niov < 0 || niov > CORE_MAX_SEGS || (niov > 0 && !iov)) {
-        util_log_error("%s: %d payload buffers%s (0 to %d allowed)", call, niov,
-                       niov > 0 && !iov ? " at NULL" : "", CORE_MAX_SEGS);
-        return TERN_ERR_INVALID;
-    }
-    for (int i = 0; i < niov; i++) {
-        if (iov[i].len && !iov[i].base) {
-            util_log_error("%s: payload buffer %d is NULL with length %zu", call, i,
-                           iov[i].len);
-            return TERN_ERR_INVALID;
-        }
-    }
+    tern_status_t st = core_iov_check(call, "payload", iov, niov);
+    if (st != TERN_OK)
+        return st;
     if (pe->exiting)
-        return TERN_ERR_STATE;
+        return core_exiting(pe, call);
     return send_prepare(pe, call, to, e, ep, opts, hdr, dest);
 }
 
@@ -434,7 +445,7 @@ tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *ms
     }
     core_hdr_t hdr;
     int dest;
-    tern_status_t st = pe->exiting ? TERN_ERR_STATE
+    tern_status_t st = pe->exiting ? core_exiting(pe, "tern_send_msg")
                                    : send_prepare(pe, "tern_send_msg", to, core_ep_local(ep),
                                                   ep, opts, &hdr, &dest);
     if (st != TERN_OK) {

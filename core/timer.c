@@ -109,7 +109,7 @@ tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg)
         return TERN_ERR_INVALID;
     }
     if (pe->exiting)
-        return TERN_ERR_STATE;
+        return core_exiting(pe, "tern_timer_after");
     return timer_push(pe, core_now() + seconds, fn, arg);
 }
 
@@ -136,8 +136,10 @@ tern_status_t tern_sleep(double seconds)
     if (st != TERN_OK)
         return st;
     /* Other wake-ups (none are expected) must not cut the sleep short. */
+    me->wait_kind = CORE_WAIT_SLEEP;
     do
         core_ult_suspend(&pe->ults);
     while (core_now() < until && !pe->exiting);
+    me->wait_kind = CORE_WAIT_NONE;
     return TERN_OK;
 }

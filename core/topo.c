@@ -16,6 +16,7 @@
 typedef struct core_start_rec {
     uint64_t registry; /* hash of the registered types and entry methods */
     int32_t emulate, fanout; /* options every PE must agree on: they shape the trees */
+    int64_t fc_msgs, fc_bytes; /* and the flow-control windows (core/flow.h) */
     int32_t core, numa;
     char host[64];
     char cpus[48];
@@ -57,6 +58,8 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
     start_rec_t me = {.registry = registry_hash,
                       .emulate = pe->emulate,
                       .fanout = pe->fanout,
+                      .fc_msgs = (int64_t)pe->fc_win_msgs,
+                      .fc_bytes = (int64_t)pe->fc_win_bytes,
                       .core = pe->binding.core,
                       .numa = pe->binding.numa};
     snprintf(me.host, sizeof me.host, "%s", b->host);
@@ -101,13 +104,15 @@ tern_status_t core_topo_start(core_pe_t *pe, uint64_t registry_hash)
     }
     /* A launcher may pass the environment to the processes of its own host only (mpirun
      * without -x): PEs that split hosts or branch differently would build other trees. */
-    static const char *const opt_names[] = {"TERN_EMULATE_HOSTS", "TERN_BCAST_FANOUT"};
-    const int32_t mine[] = {me.emulate, me.fanout}, pe0[] = {recs[0].emulate, recs[0].fanout};
-    for (int i = 0; i < 2; i++) {
+    static const char *const opt_names[] = {"TERN_EMULATE_HOSTS", "TERN_BCAST_FANOUT",
+                                            "TERN_FC_WINDOW", "TERN_FC_BYTES"};
+    const int64_t mine[] = {me.emulate, me.fanout, me.fc_msgs, me.fc_bytes},
+                  pe0[] = {recs[0].emulate, recs[0].fanout, recs[0].fc_msgs, recs[0].fc_bytes};
+    for (int i = 0; i < 4; i++) {
         if (mine[i] != pe0[i]) {
-            util_log_error("tern_run: %s is %d here but %d on PE 0; every process must see "
-                           "the same value (mpirun: pass it with -x %s)",
-                           opt_names[i], (int)mine[i], (int)pe0[i], opt_names[i]);
+            util_log_error("tern_run: %s is %lld here but %lld on PE 0; every process must "
+                           "see the same value (mpirun: pass it with -x %s)", opt_names[i],
+                           (long long)mine[i], (long long)pe0[i], opt_names[i]);
             st = TERN_ERR_INVALID;
             goto out;
         }

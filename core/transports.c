@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/flow.h"
 #include "core/pe.h"
 #include "util/log.h"
 #include "util/options.h"
@@ -98,7 +99,8 @@ tern_status_t core_transports_open(core_pe_t *pe)
     pe->route = calloc((size_t)pe->num_pes, sizeof *pe->route);
     pe->route_max = calloc((size_t)pe->num_pes, sizeof *pe->route_max);
     pe->backlog = calloc((size_t)pe->num_pes, sizeof *pe->backlog);
-    if (!pe->route || !pe->route_max || !pe->backlog)
+    pe->bl_dests = calloc((size_t)pe->num_pes, sizeof *pe->bl_dests);
+    if (!pe->route || !pe->route_max || !pe->backlog || !pe->bl_dests)
         return TERN_ERR_NOMEM;
     if (pe->num_pes == 1)
         return TERN_OK;
@@ -171,11 +173,12 @@ tern_status_t core_transports_open(core_pe_t *pe)
             return TERN_ERR_UNREACHABLE;
         }
     }
-    return TERN_OK;
+    return core_fc_open(pe);
 }
 
 void core_transports_close(core_pe_t *pe)
 {
+    core_fc_close(pe);
     for (int i = 0; i < pe->ntps; i++)
         pe->tps[i]->ops->close(pe->tps[i]);
     pe->ntps = 0;

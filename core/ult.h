@@ -28,6 +28,15 @@ typedef enum {
     CORE_ULT_DONE = 4,
 } core_ult_state_t;
 
+/* What a waiting coroutine waits for (a stall report names it). */
+typedef enum {
+    CORE_WAIT_NONE = 0,
+    CORE_WAIT_FUTURE = 1,  /* id: the future */
+    CORE_WAIT_ITER = 2,    /* id: the iterator's first pending future, aux: how many */
+    CORE_WAIT_REDUCE = 3,  /* id: the collection, aux: the reduction's number */
+    CORE_WAIT_SLEEP = 4,   /* tern_sleep */
+} core_wait_kind_t;
+
 typedef struct core_ult {
     core_ctx_t ctx;
     struct core_ults *owner;
@@ -39,6 +48,8 @@ typedef struct core_ult {
     unsigned char *map;     /* guard page, then the stack */
     size_t map_len;
     int state;              /* core_ult_state_t */
+    int wait_kind;          /* core_wait_kind_t, while WAITING */
+    uint64_t wait_id, wait_aux;
     void *asan_fake;
 } core_ult_t;
 

@@ -58,6 +58,11 @@ foreach(v ${tp_variants})
                ARGS $<TARGET_FILE:mp_exit> 4 flood)
   tern_tp_test(${p}.idle.np3 3 ENV ${env} CHECKS --code 0
                ARGS $<TARGET_FILE:mp_idle> 1)
+  # Flow control: a flood toward a slow PE waits at the sender, packed (see mp.flood).
+  tern_tp_test(${p}.flood.np2 2 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
+               ARGS $<TARGET_FILE:mp_flood> 1000000 16 2 200)
+  tern_tp_test(${p}.flood.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
+               ARGS $<TARGET_FILE:mp_flood> 200000 16 2 40)
   tern_tp_test(${p}.crash.kill.np4 4 ENV ${env} CHECKS --nonzero --within 10
                --stderr "PE 2 .*killed by signal 9|to PE 2 .*probably ended" ARGS $<TARGET_FILE:mp_crash> kill 2)
   tern_tp_test(${p}.crash.segv.np3 3 ENV ${env} CHECKS --nonzero --within 10

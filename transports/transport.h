@@ -108,6 +108,11 @@ struct tp {
     /* Non-zero when it reaches at most the PEs of its own host (the core then looks for
      * another transport for the PEs of other hosts). The same on every process. */
     int host_only;
+    /* Non-zero when it takes whatever it is given, queueing or buffering without limit at
+     * either end: the core then limits what is in flight to each PE (core/flow.h). Zero
+     * when the transport pushes back itself (send returns TERN_ERR_RETRY while the
+     * receiver has not taken in what came before, as shm's rings do). */
+    int flow_control;
     /* What the start-up line says of it, e.g. "ucx (tcp)" or "ofi (tcp;ofi_rxm)". */
     char desc[64];
 };

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define MIN_SHIFT 12 /* class 0: up to 4 KiB */
+#define MIN_SHIFT 7 /* class 0: up to 128 bytes (small messages in flight stay small) */
 
 static int class_of(size_t len)
 {

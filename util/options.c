@@ -50,6 +50,16 @@ static const util_opt_t opt_table[] = {
      "bytes of stack of each coroutine (the main function and TERN_EP_COROUTINE entry "
      "methods); a guard page below it turns an overflow into a clear error"},
     {"TERN_MSG_LEAK_CHECK", "0", "1: report messages not released when the job ends"},
+    {"TERN_FC_WINDOW", "256",
+     "flow control over network transports (ucx, ofi): messages a PE may have sent to "
+     "another that it has not yet taken in; more wait at the sender (same on every PE)"},
+    {"TERN_FC_BYTES", "4m",
+     "flow control over network transports: bytes a PE may have sent to another that it "
+     "has not yet taken in, beyond which only the message under way may go (same on "
+     "every PE)"},
+    {"TERN_RECV_QUEUE", "2048",
+     "a PE takes no new messages from its transports while this many wait in its "
+     "scheduler queue, so that a slow PE holds its senders back instead of growing"},
 };
 
 static const util_opt_t *opt_find(const char *name)

@@ -214,6 +214,9 @@ const int32_t *tern_self_index(const void *self);    /* ndims entries */
  * Creation (asynchronous: messages sent to elements not yet built wait for them)
  * ------------------------------------------------------------------------------------- */
 
+/* At most this many buffers in one payload (or constructor argument list). */
+#define TERN_MAX_IOV 4096
+
 /* One buffer of a payload. */
 typedef struct tern_iov {
     const void *base;
@@ -313,7 +316,14 @@ tern_status_t tern_yield(void);
  * A future is a plain value (copy it, send it inside messages) naming a slot for N values
  * on the PE that created it. Anyone, on any PE, may set it; only coroutines of the PE
  * that created it may wait on it or read it. It is done when it holds its N values, or
- * as soon as an error is set. Its record stays until tern_future_free().
+ * as soon as an error is set.
+ *
+ * Lifetime: a future of one value is released when tern_future_get() takes its value
+ * (or its error), unless tern_future_keep() was called; any future is released by
+ * tern_future_free(). Freeing a future that was already released does nothing, so code
+ * that frees what it got stays correct. After a release the future's error, if it had
+ * one, stays readable with tern_future_error() until another failed future is released
+ * on this PE. Values that arrive for a released future are dropped.
  * ------------------------------------------------------------------------------------- */
 
 typedef struct tern_future {
@@ -322,11 +332,13 @@ typedef struct tern_future {
     uint64_t id;    /* unique on that PE; 0 for no future */
 } tern_future_t;
 
-/* A future on this PE expecting `nvalues` values (>= 1). */
+/* A future on this PE expecting `nvalues` values, 1 to TERN_FUTURE_MAX_VALUES. */
+#define TERN_FUTURE_MAX_VALUES (1 << 26)
 tern_status_t tern_future_create(int nvalues, tern_future_t *out);
 
 /* Add one value (len bytes, copied; len may be 0). From any PE. Values past the N-th are
- * an error (TERN_ERR_RANGE, logged where the future lives). */
+ * an error (TERN_ERR_RANGE, logged where the future lives); so is setting, on its own
+ * PE, a future that was released (TERN_ERR_STATE). */
 tern_status_t tern_future_set(const tern_future_t *f, const void *data, size_t len);
 
 /* Make the future done with an error, from any PE: waiters get TERN_ERR_REMOTE and
@@ -338,21 +350,28 @@ tern_status_t tern_future_set_error(const tern_future_t *f, const char *fmt, ...
  * carries an error. */
 tern_status_t tern_future_wait(const tern_future_t *f);
 
-/* Wait, then copy value 0 into buf (at most cap bytes) and its full size into *len
- * (len may be NULL). */
+/* Wait, then copy value 0 into buf and its size into *len (len may be NULL), and release
+ * a one-value future unless it is kept. TERN_ERR_REMOTE when it carries an error (read it
+ * with tern_future_error); TERN_ERR_RANGE when the value is larger than cap: nothing is
+ * copied, *len gets the size needed and the future is not released. buf NULL with cap 0
+ * means the value is not wanted (a wait for completion that releases the future). */
 tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap, size_t *len);
+
+/* Keep f when tern_future_get takes its value: it stays until tern_future_free. */
+tern_status_t tern_future_keep(const tern_future_t *f);
 
 /* Without waiting (creating PE only): non-zero when done. */
 int tern_future_done(const tern_future_t *f);
 /* Number of values set so far. */
 int tern_future_count(const tern_future_t *f);
-/* Value i (0 <= i < count) and its size: valid until tern_future_free(). NULL if none.
+/* Value i (0 <= i < n) and its size: valid until the future is released. NULL if none.
  * For a return-value future of a broadcast, value i is element i's (row-major index). */
 const void *tern_future_value(const tern_future_t *f, int i, size_t *len);
-/* The error message of a failed future (NULL when none) and the PE where it happened. */
+/* The error message of a failed future (NULL when none) and the PE where it happened;
+ * also for the last failed future released on this PE (see Lifetime above). */
 const char *tern_future_error(const tern_future_t *f, int *pe);
-/* Forget the future's record and values (creating PE only). Values set later are
- * dropped silently. */
+/* Release the future's record and values (creating PE only); nothing when it was
+ * released already. */
 void tern_future_free(const tern_future_t *f);
 
 /* Suspend until every future of fs[0..n) is done. TERN_ERR_REMOTE if any failed. */
@@ -360,12 +379,10 @@ tern_status_t tern_future_wait_all(const tern_future_t *fs, int n);
 
 /* Iterate over futures as they become done: tern_future_iter_next() returns the index of
  * one that is done and was not returned before (suspending until there is one), or -1
- * when every index has been returned. */
+ * when every index has been returned. Each call costs O(1) whatever the number of
+ * futures; fs must stay valid until tern_future_iter_fini. */
 typedef struct tern_future_iter {
-    const tern_future_t *fs;
-    int n;
-    int returned;
-    unsigned char *seen;
+    void *impl;
 } tern_future_iter_t;
 tern_status_t tern_future_iter_init(tern_future_iter_t *it, const tern_future_t *fs, int n);
 int tern_future_iter_next(tern_future_iter_t *it);
@@ -375,8 +392,9 @@ void tern_future_iter_fini(tern_future_iter_t *it);
  * Invocations that answer
  * ------------------------------------------------------------------------------------- */
 
-#define TERN_CALL_DONE 1 /* the future gets one empty value when the method has returned
-                            (for a broadcast: when it has returned on every member) */
+#define TERN_CALL_DONE 1 /* the future gets an empty value when the method has returned
+                            (for a broadcast: one per member; done when every member's
+                            method has returned) */
 #define TERN_CALL_RET 2  /* the future gets the method's return value (tern_return); for
                             a broadcast, one per member, in element index order */
 
@@ -462,7 +480,9 @@ tern_status_t tern_contribute(const void *self, const void *data, size_t len,
                               tern_reducer_t reducer, const tern_callback_t *cb);
 
 /* Contribute and wait (coroutine only) for the result, which every contributor gets:
- * copied into out (at most cap bytes), its size in *len (len may be NULL). */
+ * copied into out, its size in *len (len may be NULL). A result larger than cap is an
+ * error (TERN_ERR_RANGE, logged) after its first cap bytes are copied; out NULL with cap
+ * 0 means the result is not wanted. */
 tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
                              tern_reducer_t reducer, void *out, size_t cap, size_t *len_out);
 

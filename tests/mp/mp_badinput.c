@@ -114,6 +114,25 @@ static void start(int argc, char **argv)
     tern_iov_t nulbuf = {NULL, 10};
     CHECK_EQ(tern_send(&single, EP_A_HIT, &nulbuf, 1, NULL), TERN_ERR_INVALID);
     CHECK_EQ(tern_send(&single, EP_A_HIT, NULL, -1, NULL), TERN_ERR_INVALID);
+    /* Constructor arguments: a NULL buffer with a length, for every kind of creation. */
+    tern_iov_t nularg = {NULL, 5};
+    tern_proxy_t none;
+    CHECK_EQ(tern_chare_create(T_A, 0, &nularg, 1, &none), TERN_ERR_INVALID);
+    CHECK_EQ(tern_group_create(T_B, &nularg, 1, NULL, &none), TERN_ERR_INVALID);
+    CHECK_EQ(tern_array_create(T_A, 2, dims, &nularg, 1, &none), TERN_ERR_INVALID);
+    CHECK_EQ(tern_array_create(T_A, 2, dims, &aiv, TERN_MAX_IOV + 1, &none), TERN_ERR_INVALID);
+    /* Lengths that add up past SIZE_MAX (or past any message) must not wrap around. */
+    static char big[16];
+    tern_iov_t huge[2] = {{big, SIZE_MAX - 8}, {big, 16}};
+    tern_iov_t halves[2] = {{big, (size_t)1 << 45}, {big, ((size_t)1 << 45) + 16}};
+    CHECK_EQ(tern_send(&single, EP_A_HIT, halves, 2, NULL), TERN_ERR_INVALID);
+    CHECK_EQ(tern_send(&single, EP_A_HIT, huge, 2, NULL), TERN_ERR_INVALID);
+    CHECK_EQ(tern_chare_create(T_A, 0, huge, 2, &none), TERN_ERR_INVALID);
+    tern_iov_t huge1 = {big, SIZE_MAX};
+    CHECK_EQ(tern_send(&single, EP_A_HIT, &huge1, 1, NULL), TERN_ERR_INVALID);
+    tern_future_t tf;
+    CHECK_EQ(tern_call(&single, EP_A_HIT, huge, 2, TERN_CALL_DONE, NULL, &tf), TERN_ERR_INVALID);
+
     tern_msg_t *m = tern_msg_alloc(16);
     CHECK_EQ(tern_send_msg(&arr, EP_B_HIT, m, NULL), TERN_ERR_TYPE); /* consumed anyway */
 

@@ -684,9 +684,10 @@ static void red_coro(void *self, const tern_msg_t *m)
         ok++;
     }
 
-    /* A result larger than the buffer: the first cap bytes, and the full size. */
+    /* A result larger than the buffer: an error, the first cap bytes, the full size. */
     int32_t g[2] = {(int32_t)lin, -7}, small[2] = {99, 99};
-    CHECK_OK(tern_allreduce(self, g, sizeof g, TERN_REDUCER_GATHER, small, sizeof small, &len));
+    CHECK_EQ(tern_allreduce(self, g, sizeof g, TERN_REDUCER_GATHER, small, sizeof small, &len),
+             T > 1 ? TERN_ERR_RANGE : TERN_OK);
     CHECK_EQ(len, (size_t)T * 8);
     CHECK_EQ(small[0], 0);
     CHECK_EQ(small[1], -7);

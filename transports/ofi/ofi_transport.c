@@ -1278,6 +1278,7 @@ static tern_status_t ofi_open(const tp_params_t *params, tp_t **out)
         return TERN_ERR_NOMEM;
     }
     t->base.ops = &ofi_tp_ops;
+    t->base.flow_control = 1; /* providers buffer unexpected messages without limit */
     t->params = *params;
     t->my_pe = params->my_pe;
     t->npes = params->num_pes;

@@ -371,6 +371,7 @@ static tern_status_t ucx_open(const tp_params_t *params, tp_t **out)
         return TERN_ERR_NOMEM;
     extern const tp_ops_t ucx_tp_ops;
     u->base.ops = &ucx_tp_ops;
+    u->base.flow_control = 1; /* sends never push back: UCX queues them */
     u->params = *params;
     u->efd = -1;
     util_bufcache_init(&u->bufs, (size_t)256 << 20);
