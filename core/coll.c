@@ -12,6 +12,7 @@
 #include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
+#include "core/stall.h"
 #include "util/log.h"
 
 
@@ -55,16 +56,21 @@ static void coll_pend(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
         tern_abort("out of memory holding a message for collection %#llx",
                    (unsigned long long)c->cid);
     m->next = NULL;
-    if (c->pend_tail)
+    if (c->pend_tail) {
         c->pend_tail->next = m;
-    else
+    } else {
         c->pend_head = m;
+        c->pend_since = core_now();
+        pe->nheld_colls++;
+    }
     c->pend_tail = m;
 }
 
 static void coll_replay(core_pe_t *pe, core_coll_t *c)
 {
     tern_msg_t *m = c->pend_head;
+    if (m)
+        pe->nheld_colls--;
     c->pend_head = c->pend_tail = NULL;
     while (m) {
         tern_msg_t *next = m->next;
@@ -297,6 +303,8 @@ static const core_handler_fn handlers[CORE_K_COUNT] = {
     [CORE_K_QD_START] = core_h_qd_start,
     [CORE_K_QD_PROBE] = core_h_qd_probe,
     [CORE_K_QD_REPLY] = core_h_qd_reply,
+    [CORE_K_STALL_ASK] = core_h_stall_ask,
+    [CORE_K_STALL_INFO] = core_h_stall_info,
 };
 
 void core_dispatch(core_pe_t *pe, tern_msg_t *m)

@@ -41,6 +41,8 @@ typedef enum {
     CORE_K_QD_REPLY = 13,    /* a PE's and its subtree's counts, up the tree */
     CORE_K_CREDIT = 14,      /* flow control: what the sender of it has taken in from us
                                 (cid: messages, reply_id: bytes; totals) */
+    CORE_K_STALL_ASK = 15,   /* the job stalled: say what waits (tree from PE 0) */
+    CORE_K_STALL_INFO = 16,  /* to PE 0: what waits on the sender (text, or nothing) */
     CORE_K_COUNT
 } core_kind_t;
 

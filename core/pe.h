@@ -49,6 +49,8 @@ typedef struct core_coll {
     uint64_t nlocal;
     tern_msg_t *pend_head;  /* messages that arrived before the collection */
     tern_msg_t *pend_tail;
+    double pend_since;      /* when the first of them came */
+    int pend_warned;        /* core/stall.c said they wait */
     /* The member the last message went to: messages tend to come in runs to one chare.
      * Whatever removes a local member (migration) must clear it. */
     core_chare_t *last_chare;
@@ -61,6 +63,7 @@ typedef struct core_coll {
 struct core_inv;
 struct core_timer;
 struct core_fc;
+struct core_stall;
 
 typedef struct core_pe {
     int my_pe;
@@ -78,6 +81,9 @@ typedef struct core_pe {
     uint64_t fc_win_msgs, fc_win_bytes; /* TERN_FC_WINDOW, TERN_FC_BYTES */
     size_t recv_queue_max;  /* TERN_RECV_QUEUE: take nothing in while this many wait */
     int leak_check;         /* TERN_MSG_LEAK_CHECK */
+    struct core_stall *stall; /* core/stall.c */
+    double quiet_since;     /* idle since then (< 0: busy) */
+    int nheld_colls;        /* collections not created here that messages wait for */
     core_sched_t sched;
     core_pool_t pool;
     util_hashmap_t colls;   /* cid -> core_coll_t* */
@@ -202,6 +208,9 @@ void core_h_qd_reply(core_pe_t *pe, tern_msg_t *m);
 /* Reductions waiting for the collection's local members can go on. */
 void core_red_coll_live(core_pe_t *pe, core_coll_t *c);
 void core_red_coll_free(core_pe_t *pe, core_coll_t *c);
+/* Stall report: one line per reduction of c in flight here (joined by newlines, at most
+ * cap bytes); the number of lines. */
+int core_red_describe(core_pe_t *pe, core_coll_t *c, char *buf, size_t cap);
 /* From the idle scheduler: answer a quiescence wave if one waits for this PE. */
 void core_qd_idle(core_pe_t *pe);
 void core_qd_free(core_pe_t *pe);
@@ -209,6 +218,8 @@ void core_qd_free(core_pe_t *pe);
 int core_timers_run(core_pe_t *pe, double now);
 /* Seconds until the next timer is due (< 0: none). */
 double core_timers_next(core_pe_t *pe, double now);
+/* PE 0: look for quiescence on behalf of core/stall.c (two waves). */
+void core_qd_watch(core_pe_t *pe);
 /* Seconds until PE 0 starts the next quiescence wave (< 0: none pending). */
 double core_qd_next(core_pe_t *pe, double now);
 void core_timers_free(core_pe_t *pe);

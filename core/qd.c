@@ -11,6 +11,7 @@
 
 #include "core/future.h"
 #include "core/pe.h"
+#include "core/stall.h"
 #include "topology/tree.h"
 #include "util/log.h"
 
@@ -27,6 +28,7 @@ typedef struct core_qd {
     tern_callback_t *cbs;
     size_t ncbs, cbs_cap;
     int running;
+    int watch;         /* core/stall.c asked: is the job quiescent right now? */
     uint64_t next_wave;
     int have_prev;
     uint64_t prev_sent, prev_recvd;
@@ -92,6 +94,18 @@ static void wave_start(core_pe_t *pe)
     probe_begin(pe, ++q->next_wave);
 }
 
+/* PE 0: waves from now on, unless they are under way already. */
+static void waves_begin(core_pe_t *pe)
+{
+    core_qd_t *q = qd_of(pe);
+    if (q->running)
+        return;
+    q->have_prev = 0;
+    q->backoff = QD_BACKOFF_MIN;
+    q->start_at = 0;
+    wave_start(pe);
+}
+
 void core_h_qd_start(core_pe_t *pe, tern_msg_t *m)
 {
     core_qd_t *q = qd_of(pe);
@@ -109,12 +123,13 @@ void core_h_qd_start(core_pe_t *pe, tern_msg_t *m)
     }
     memcpy(&q->cbs[q->ncbs++], cb, sizeof(tern_callback_t));
     core_msg_release(&pe->pool, m);
-    if (!q->running) {
-        q->have_prev = 0;
-        q->backoff = QD_BACKOFF_MIN;
-        q->start_at = 0;
-        wave_start(pe);
-    }
+    waves_begin(pe);
+}
+
+void core_qd_watch(core_pe_t *pe)
+{
+    qd_of(pe)->watch = 1;
+    waves_begin(pe);
 }
 
 void core_h_qd_probe(core_pe_t *pe, tern_msg_t *m)
@@ -148,20 +163,35 @@ static void wave_done(core_pe_t *pe, uint64_t sent, uint64_t recvd)
     if (q->have_prev && sent == recvd && sent == q->prev_sent && recvd == q->prev_recvd) {
         size_t n = q->ncbs;
         tern_callback_t *cbs = q->cbs;
+        int watch = q->watch;
         q->cbs = NULL;
         q->ncbs = q->cbs_cap = 0;
         q->running = 0;
         q->have_prev = 0;
+        q->watch = 0;
         util_log_info(2, "quiescence after wave %llu (%llu messages)",
                       (unsigned long long)q->wave, (unsigned long long)sent);
         for (size_t i = 0; i < n; i++)
             core_cb_fire(pe, &cbs[i], NULL, 0);
         free(cbs);
+        if (watch)
+            core_stall_quiescent(pe, sent, n);
         return;
+    }
+    int confirm = sent == recvd;
+    if (q->watch && (!confirm || q->have_prev)) {
+        /* The watch looks at two waves in a row only: work is going on, so it gives up
+         * until the job has been quiet again for a while. */
+        q->watch = 0;
+        core_stall_busy(pe);
+        if (!q->ncbs) {
+            q->running = 0;
+            q->have_prev = 0;
+            return;
+        }
     }
     /* Confirm a balanced wave at once; after an unbalanced or changed one, back off so
      * that waves do not keep idle PEs busy while work is still going on. */
-    int confirm = sent == recvd;
     q->have_prev = 1;
     q->prev_sent = sent;
     q->prev_recvd = recvd;

@@ -21,6 +21,7 @@
  * list of records {element index, length, bytes padded to 8}, sorted at the end).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,34 @@ static _Noreturn void mismatch(core_coll_t *c, core_red_t *r, const char *what, 
                (unsigned long long)a, (unsigned long long)b, core_red_name(ra, na, sizeof na));
 }
 
+static int cb_same(const tern_callback_t *a, const tern_callback_t *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    if (a->kind == TERN_CB_FUTURE)
+        return a->future.pe == b->future.pe && a->future.id == b->future.id;
+    if (a->kind == TERN_CB_SEND)
+        return a->ep == b->ep && tern_proxy_equal(&a->proxy, &b->proxy) &&
+               a->proxy.pe == b->proxy.pe;
+    return 1;
+}
+
+static void cb_name(const tern_callback_t *cb, char *buf, size_t cap)
+{
+    if (cb->kind == TERN_CB_FUTURE) {
+        snprintf(buf, cap, "future %llu of PE %d", (unsigned long long)cb->future.id,
+                 cb->future.pe);
+    } else if (cb->kind == TERN_CB_SEND) {
+        const core_ep_t *e = core_ep_by_gid(cb->ep);
+        snprintf(buf, cap, "entry method '%s.%s' of collection %#llx",
+                 e ? type_name(e->type_gid) : "?", e ? e->name : "?",
+                 (unsigned long long)cb->proxy.cid);
+    } else {
+        snprintf(buf, cap, "%s", cb->kind == CB_ALLREDUCE ? "the members (tern_allreduce)"
+                                                          : "nothing");
+    }
+}
+
 /* Fold an input (a member's contribution, or a child's partial) into r. For gather the
  * data is already in record form. `len` is the size of one contribution. */
 static void red_add(core_coll_t *c, core_red_t *r, uint32_t reducer, uint64_t len,
@@ -252,6 +281,14 @@ static void red_add(core_coll_t *c, core_red_t *r, uint32_t reducer, uint64_t le
         tern_abort("reduction %llu of %s %#llx (chare type '%s'): some members called "
                    "tern_allreduce, others tern_contribute", (unsigned long long)r->seq,
                    coll_kind_name(c), (unsigned long long)c->cid, type_name(c->type));
+    if (cb && r->cb.kind != TERN_CB_NONE && !cb_same(&r->cb, cb)) {
+        char na[200], nb[200];
+        cb_name(&r->cb, na, sizeof na);
+        cb_name(cb, nb, sizeof nb);
+        tern_abort("reduction %llu of %s %#llx (chare type '%s'): contributions with "
+                   "different callbacks (%s and %s)", (unsigned long long)r->seq,
+                   coll_kind_name(c), (unsigned long long)c->cid, type_name(c->type), na, nb);
+    }
     if (r->cb.kind == TERN_CB_NONE && cb)
         r->cb = *cb;
     if (reducer == TERN_REDUCER_GATHER || first) {
@@ -721,4 +758,29 @@ tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
 tern_status_t tern_barrier(const void *self)
 {
     return allreduce("tern_barrier", self, NULL, 0, TERN_REDUCER_NOP, NULL, 0, NULL);
+}
+
+/* ---- stall reports ---- */
+
+int core_red_describe(core_pe_t *pe, core_coll_t *c, char *buf, size_t cap)
+{
+    (void)pe;
+    size_t len = 0;
+    int n = 0;
+    for (core_red_t *r = c->reds; r && len < cap; r = r->next) {
+        if (r->have_result || (r->sent && r->nlocal == c->nlocal))
+            continue; /* done here, or passed on: whatever waits is elsewhere */
+        int w = snprintf(buf + len, cap - len,
+                         "%sreduction %llu of %s %#llx (chare type '%s') is unfinished: %llu "
+                         "of the %llu members here contributed%s",
+                         n ? "\n" : "", (unsigned long long)r->seq, coll_kind_name(c),
+                         (unsigned long long)c->cid, type_name(c->type),
+                         (unsigned long long)r->nlocal, (unsigned long long)c->nlocal,
+                         r->nlocal < c->nlocal ? "" : " (it waits for other PEs)");
+        if (w < 0)
+            break;
+        len += (size_t)w;
+        n++;
+    }
+    return n;
 }

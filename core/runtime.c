@@ -13,6 +13,7 @@
 #include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
+#include "core/stall.h"
 #include "util/log.h"
 #include "util/options.h"
 
@@ -104,6 +105,8 @@ static tern_status_t read_options(core_pe_t *pe)
     pe->fc_win_bytes = (uint64_t)fc_bytes;
     pe->recv_queue_max = (size_t)rq;
     pe->leak_check = (int)leak;
+    if (core_stall_open(pe) != TERN_OK)
+        return TERN_ERR_INVALID;
     if (core_ults_init(&pe->ults, (size_t)stack) != TERN_OK)
         return TERN_ERR_IO;
     util_log_set_verbosity((int)verbose);
@@ -117,8 +120,11 @@ static long due_within(core_pe_t *pe, long bound)
 {
     double now = now_s();
     double next = core_timers_next(pe, now), wave = core_qd_next(pe, now);
+    double stall = core_stall_next(pe, now);
     if (wave >= 0 && (next < 0 || wave < next))
         next = wave;
+    if (stall >= 0 && (next < 0 || stall < next))
+        next = stall;
     if (next < 0)
         return bound;
     double us = next * 1e6 + 1;
@@ -163,6 +169,7 @@ static void core_loop(core_pe_t *pe)
             ran += core_timers_run(pe, now_s());
         if (ran || got) {
             idle_since = -1;
+            core_stall_active(pe);
             continue;
         }
         /* Idle: nothing queued, nothing ready, nothing running. */
@@ -177,7 +184,11 @@ static void core_loop(core_pe_t *pe)
         }
         if ((++spins & 15) != 0 && pe->spin_us > 0)
             continue;
-        if ((now_s() - idle_since) * 1e6 >= (double)pe->spin_us) {
+        double now = now_s();
+        if ((now - idle_since) * 1e6 >= (double)pe->spin_us) {
+            core_stall_idle(pe, now);
+            if (pe->exiting || core_sched_count(&pe->sched))
+                continue;
             idle_sleep(pe);
             idle_since = -1;
         } else if (pe->oversubscribed) {
@@ -225,6 +236,7 @@ static void core_finalize(core_pe_t *pe)
     core_futures_free(pe);
     core_timers_free(pe);
     core_qd_free(pe);
+    core_stall_close(pe);
     core_colls_free(pe);
     drop_incoming(pe);
     for (int p = 0; p < pe->num_pes; p++)

@@ -56,6 +56,14 @@ foreach(case "array;1" "array;2" "array;8" "group;3" "group;8")
       --stderr "${RED_MM_HEAD} ${shape} ${RED_MM_COLL} with different reducers \\((sum\\.int32 and max\\.int32|max\\.int32 and sum\\.int32)\\)"
     ARGS $<TARGET_FILE:mp_reduce> mismatch_reducer ${shape})
 endforeach()
+foreach(case "array;1" "array;4" "group;2" "group;8")
+  list(GET case 0 shape)
+  list(GET case 1 np)
+  tern_mp_test(mp.reduce.mismatch_callback.${shape}.np${np} ${np}
+    CHECKS --nonzero --within 10
+      --stderr "${RED_MM_HEAD} ${shape} ${RED_MM_COLL} with different callbacks \\(future [0-9]+ of PE 0 and future [0-9]+ of PE 0\\)"
+    ARGS $<TARGET_FILE:mp_reduce> mismatch_callback ${shape})
+endforeach()
 foreach(case "array;4" "group;2")
   list(GET case 0 shape)
   list(GET case 1 np)

@@ -57,6 +57,12 @@ static const util_opt_t opt_table[] = {
      "flow control over network transports: bytes a PE may have sent to another that it "
      "has not yet taken in, beyond which only the message under way may go (same on "
      "every PE)"},
+    {"TERN_STALL_TIMEOUT", "10",
+     "seconds the whole job may be quiescent (nothing runs, no message in flight, no timer "
+     "pending) without ending before it is reported as stalled, with what still waits; and "
+     "after which messages held for a collection never created are reported (0: never)"},
+    {"TERN_STALL_ACTION", "warn",
+     "what a stalled job does: warn (say so once and wait) or abort (end with an error)"},
     {"TERN_RECV_QUEUE", "2048",
      "a PE takes no new messages from its transports while this many wait in its "
      "scheduler queue, so that a slow PE holds its senders back instead of growing"},

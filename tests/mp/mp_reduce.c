@@ -28,7 +28,7 @@
  *              every member of the PE entered), all shapes at once
  *   badinput   calls that fail with TERN_ERR_INVALID/STATE and a logged message but do
  *              not abort, and do not use up a reduction number
- *   mismatch_size, mismatch_reducer, mismatch_custom  (group|array)
+ *   mismatch_size, mismatch_reducer, mismatch_custom, mismatch_callback  (group|array)
  *              reduction 2 has one member contributing a different size / a different
  *              built-in reducer / a custom reducer: the job must abort naming it
  */
@@ -784,9 +784,9 @@ static void sink_bad(void *self, const tern_msg_t *m)
 }
 
 /* mode mismatch_* */
-enum { MM_SIZE, MM_REDUCER, MM_CUSTOM };
+enum { MM_SIZE, MM_REDUCER, MM_CUSTOM, MM_CALLBACK };
 typedef struct {
-    tern_future_t ok[2], bad;
+    tern_future_t ok[2], bad, other;
     int32_t what, pad;
 } mm_msg_t;
 
@@ -815,7 +815,7 @@ static void red_mismatch(void *self, const tern_msg_t *m)
         if (odd)
             red = R_ABSMAX;
     }
-    tern_callback_t cb = tern_cb_future(&mm.bad);
+    tern_callback_t cb = tern_cb_future(odd && mm.what == MM_CALLBACK ? &mm.other : &mm.bad);
     CHECK_OK(tern_contribute(self, v, len, red, &cb));
 }
 
@@ -1283,6 +1283,7 @@ static void run_mismatch(int what, const char *shape)
     CHECK_OK(tern_future_create(1, &mm.ok[0]));
     CHECK_OK(tern_future_create(1, &mm.ok[1]));
     CHECK_OK(tern_future_create(1, &mm.bad));
+    CHECK_OK(tern_future_create(1, &mm.other));
     tern_iov_t iov = {&mm, sizeof mm};
     CHECK_OK(tern_send(&c.p, EP_MISMATCH, &iov, 1, NULL));
     CHECK_OK(tern_future_wait(&mm.bad));
@@ -1316,9 +1317,11 @@ static void start(int argc, char **argv)
         run_mismatch(MM_REDUCER, shape);
     else if (strcmp(mode, "mismatch_custom") == 0)
         run_mismatch(MM_CUSTOM, shape);
+    else if (strcmp(mode, "mismatch_callback") == 0)
+        run_mismatch(MM_CALLBACK, shape);
     else
         tern_abort("usage: mp_reduce ops|gather|custom|sync|inflight|callbacks|coro|badinput|"
-                   "mismatch_size|mismatch_reducer|mismatch_custom [group|array]");
+                   "mismatch_size|mismatch_reducer|mismatch_custom|mismatch_callback [group|array]");
     printf("mp_reduce %s: ok on %d PEs in %.3f s\n", mode, tern_num_pes(),
            tern_wall_time() - t0);
     fflush(stdout);
