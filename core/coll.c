@@ -445,7 +445,7 @@ tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int na
     return create_coll(pe, "tern_group_create", t, TERN_PROXY_GROUP, 1, dims, args, nargs, out);
 }
 
-tern_status_t tern_array_create(tern_type_t type, int ndims, const int *dims,
+tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,
                                 const tern_iov_t *args, int nargs, tern_proxy_t *out)
 {
     core_pe_t *pe = core_pe_checked("tern_array_create");

@@ -143,22 +143,22 @@ void tern_raise(const char *fmt, ...)
 
 /* ---- calls that answer ---- */
 
-tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
-                        int niov, int want, const tern_send_opts_t *opts, tern_future_t *out)
+static tern_status_t call(const char *name, const tern_proxy_t *to, tern_ep_t ep,
+                          const tern_iov_t *iov, int niov, int want,
+                          const tern_send_opts_t *opts, tern_future_t *out)
 {
-    core_pe_t *pe = core_pe_checked("tern_call");
+    core_pe_t *pe = core_pe_checked(name);
     if (!pe)
         return TERN_ERR_STATE;
     if ((want != TERN_CALL_DONE && want != TERN_CALL_RET) || !out) {
-        util_log_error("tern_call: %s", !out ? "out is NULL"
-                                             : "want must be TERN_CALL_DONE or TERN_CALL_RET");
+        util_log_error("%s: %s", name, !out ? "out is NULL"
+                                            : "want must be TERN_CALL_DONE or TERN_CALL_RET");
         return TERN_ERR_INVALID;
     }
     const core_ep_t *e = core_ep_local(ep);
     core_hdr_t hdr;
     int dest;
-    tern_status_t st = core_send_check(pe, "tern_call", to, e, ep, iov, niov, opts, &hdr,
-                                       &dest);
+    tern_status_t st = core_send_check(pe, name, to, e, ep, iov, niov, opts, &hdr, &dest);
     if (st != TERN_OK)
         return st;
     uint64_t n = 1;
@@ -166,8 +166,8 @@ tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *
         n = to->kind == TERN_PROXY_GROUP ? (uint64_t)pe->num_pes
                                           : core_proxy_total(to);
     tern_future_t f;
-    if ((st = core_future_new(pe, "tern_call", n, want == TERN_CALL_DONE, CORE_FUT_CALL, e,
-                              &f)) != TERN_OK)
+    if ((st = core_future_new(pe, name, n, want == TERN_CALL_DONE, CORE_FUT_CALL, e, &f)) !=
+        TERN_OK)
         return st;
     hdr.flags |= want == TERN_CALL_DONE ? CORE_HDR_WANT_DONE : CORE_HDR_WANT_RET;
     hdr.reply_pe = f.pe;
@@ -179,4 +179,21 @@ tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *
     }
     *out = f;
     return TERN_OK;
+}
+
+tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
+                        int niov, int want, const tern_send_opts_t *opts, tern_future_t *out)
+{
+    return call("tern_call", to, ep, iov, niov, want, opts, out);
+}
+
+tern_status_t tern_call_elem(const tern_proxy_t *coll, const int32_t *idx, tern_ep_t ep,
+                             const void *data, size_t len, int want, tern_future_t *out)
+{
+    tern_proxy_t to;
+    tern_status_t st = core_proxy_elem("tern_call_elem", coll, idx, &to);
+    if (st != TERN_OK)
+        return st;
+    tern_iov_t iov = {data, len};
+    return call("tern_call_elem", &to, ep, &iov, len ? 1 : 0, want, NULL, out);
 }

@@ -185,6 +185,9 @@ tern_status_t core_iov_check(const char *call, const char *what, const tern_iov_
 /* TERN_ERR_STATE for `call` made while the job ends (from a destructor, say); logged the
  * first time on this PE. */
 tern_status_t core_exiting(core_pe_t *pe, const char *call);
+/* tern_proxy_elem for `call`: coll is a group or array, whole or one of its elements. */
+tern_status_t core_proxy_elem(const char *call, const tern_proxy_t *coll, const int32_t *idx,
+                              tern_proxy_t *out);
 /* Elements of an array proxy (0 when malformed). */
 uint64_t core_proxy_total(const tern_proxy_t *p);
 

@@ -7,25 +7,27 @@
 #include "core/registry.h"
 #include "util/log.h"
 
-tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int *idx, tern_proxy_t *out)
+tern_status_t core_proxy_elem(const char *call, const tern_proxy_t *coll, const int32_t *idx,
+                              tern_proxy_t *out)
 {
     if (!coll || !idx || !out) {
-        util_log_error("tern_proxy_elem: %s is NULL", !coll ? "coll" : !idx ? "idx" : "out");
+        util_log_error("%s: %s is NULL", call, !coll ? "the proxy" : !idx ? "idx" : "out");
         return TERN_ERR_INVALID;
     }
     tern_proxy_t p = *coll;
-    if (coll->kind == TERN_PROXY_GROUP) {
-        core_pe_t *pe = core_pe_checked("tern_proxy_elem");
+    if (coll->kind == TERN_PROXY_GROUP || coll->kind == TERN_PROXY_GROUP_ELEM) {
+        core_pe_t *pe = core_pe_checked(call);
         if (!pe)
             return TERN_ERR_STATE;
         if (idx[0] < 0 || idx[0] >= pe->num_pes) {
-            util_log_error("tern_proxy_elem: group member %d is out of range (the job has "
-                           "%d PEs)", idx[0], pe->num_pes);
+            util_log_error("%s: group member %d is out of range (the job has %d PEs)", call,
+                           idx[0], pe->num_pes);
             return TERN_ERR_RANGE;
         }
         p.kind = TERN_PROXY_GROUP_ELEM;
         p.idx[0] = idx[0];
-    } else if (coll->kind == TERN_PROXY_ARRAY) {
+    } else if ((coll->kind == TERN_PROXY_ARRAY || coll->kind == TERN_PROXY_ARRAY_ELEM) &&
+               coll->ndims >= 1 && coll->ndims <= TERN_MAX_DIMS) {
         int32_t ix[TERN_MAX_DIMS] = {0};
         for (int i = 0; i < coll->ndims; i++)
             ix[i] = idx[i];
@@ -35,19 +37,23 @@ tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int *idx, tern_pro
             for (int i = 0; i < coll->ndims; i++)
                 n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%d of %d", i ? ", " : "",
                               ix[i], coll->dims[i]);
-            util_log_error("tern_proxy_elem: index out of range for array %#llx (%s)",
+            util_log_error("%s: index out of range for array %#llx (%s)", call,
                            (unsigned long long)coll->cid, buf);
             return TERN_ERR_RANGE;
         }
         p.kind = TERN_PROXY_ARRAY_ELEM;
         memcpy(p.idx, ix, sizeof ix);
     } else {
-        util_log_error("tern_proxy_elem: the proxy is not a whole group or array (kind %d)",
-                       coll->kind);
+        util_log_error("%s: the proxy names no group or array (kind %d)", call, coll->kind);
         return TERN_ERR_INVALID;
     }
     *out = p;
     return TERN_OK;
+}
+
+tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int32_t *idx, tern_proxy_t *out)
+{
+    return core_proxy_elem("tern_proxy_elem", coll, idx, out);
 }
 
 tern_proxy_t tern_proxy_collection(const tern_proxy_t *elem)

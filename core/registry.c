@@ -77,6 +77,19 @@ tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_
     return TERN_OK;
 }
 
+tern_status_t tern_type_define(const char *name, size_t state_size, tern_ctor_fn ctor,
+                               tern_dtor_fn dtor, const tern_ep_def_t *eps,
+                               tern_type_t *type_out)
+{
+    tern_type_t t;
+    tern_status_t st = tern_type_register(name, state_size, ctor, dtor, &t);
+    for (const tern_ep_def_t *e = eps; st == TERN_OK && e && e->name; e++)
+        st = tern_ep_register_flags(t, e->name, e->fn, e->flags, e->id);
+    if (st == TERN_OK && type_out)
+        *type_out = t;
+    return st;
+}
+
 tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
                                tern_ep_t *ep_out)
 {

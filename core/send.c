@@ -402,6 +402,53 @@ tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *
     return core_send_iov(pe, dest, &hdr, iov, niov);
 }
 
+tern_status_t tern_send_buf(const tern_proxy_t *to, tern_ep_t ep, const void *data, size_t len)
+{
+    core_pe_t *pe = core_pe_checked("tern_send_buf");
+    if (!pe)
+        return TERN_ERR_STATE;
+    tern_iov_t iov = {data, len};
+    core_hdr_t hdr;
+    int dest;
+    tern_status_t st = core_send_check(pe, "tern_send_buf", to, core_ep_local(ep), ep, &iov,
+                                       len ? 1 : 0, NULL, &hdr, &dest);
+    return st == TERN_OK ? core_send_iov(pe, dest, &hdr, &iov, len ? 1 : 0) : st;
+}
+
+/* tern_send of one buffer to element idx of coll's collection, for `call`. */
+static tern_status_t send_elem(const char *call, const tern_proxy_t *coll, const int32_t *idx,
+                               tern_ep_t ep, const void *data, size_t len)
+{
+    core_pe_t *pe = core_pe_checked(call);
+    if (!pe)
+        return TERN_ERR_STATE;
+    tern_proxy_t to;
+    tern_status_t st = core_proxy_elem(call, coll, idx, &to);
+    if (st != TERN_OK)
+        return st;
+    tern_iov_t iov = {data, len};
+    core_hdr_t hdr;
+    int dest;
+    st = core_send_check(pe, call, &to, core_ep_local(ep), ep, &iov, len ? 1 : 0, NULL, &hdr,
+                         &dest);
+    return st == TERN_OK ? core_send_iov(pe, dest, &hdr, &iov, len ? 1 : 0) : st;
+}
+
+tern_status_t tern_send_elem(const tern_proxy_t *coll, const int32_t *idx, tern_ep_t ep,
+                             const void *data, size_t len)
+{
+    return send_elem("tern_send_elem", coll, idx, ep, data, len);
+}
+
+tern_status_t tern_self_send(const void *self, const int32_t *idx, tern_ep_t ep,
+                             const void *data, size_t len)
+{
+    if (!core_chare_of("tern_self_send", self))
+        return TERN_ERR_INVALID;
+    tern_proxy_t me = tern_self_proxy(self);
+    return send_elem("tern_self_send", &me, idx, ep, data, len);
+}
+
 tern_msg_t *tern_msg_alloc(size_t size)
 {
     core_pe_t *pe = core_pe_checked("tern_msg_alloc");

@@ -4,10 +4,12 @@
  * timer counts as a message in flight for quiescence detection.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/future.h"
 #include "core/pe.h"
+#include "core/registry.h"
 #include "util/log.h"
 
 typedef struct core_timer {
@@ -111,6 +113,57 @@ tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg)
     if (pe->exiting)
         return core_exiting(pe, "tern_timer_after");
     return timer_push(pe, core_now() + seconds, fn, arg);
+}
+
+/* A message that tern_timer_send will send. */
+typedef struct {
+    tern_proxy_t to;
+    tern_ep_t ep;
+    size_t len;
+    unsigned char data[];
+} timed_send_t;
+
+static void timed_send(void *arg)
+{
+    timed_send_t *t = arg;
+    tern_status_t st = tern_send_buf(&t->to, t->ep, t->data, t->len);
+    if (st != TERN_OK)
+        tern_abort("tern_timer_send: the message to entry method id %u failed when its time "
+                   "came: %s", t->ep, tern_strerror(st));
+    free(t);
+}
+
+tern_status_t tern_timer_send(double seconds, const tern_proxy_t *to, tern_ep_t ep,
+                              const void *data, size_t len)
+{
+    core_pe_t *pe = core_pe_checked("tern_timer_send");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!(seconds >= 0) || seconds > 1e9) {
+        util_log_error("tern_timer_send: seconds must be in [0, 1e9]");
+        return TERN_ERR_INVALID;
+    }
+    tern_iov_t iov = {data, len};
+    core_hdr_t hdr;
+    int dest;
+    tern_status_t st = core_send_check(pe, "tern_timer_send", to, core_ep_local(ep), ep, &iov,
+                                       len ? 1 : 0, NULL, &hdr, &dest);
+    if (st != TERN_OK)
+        return st;
+    timed_send_t *t = malloc(sizeof *t + len);
+    if (!t) {
+        util_log_error("tern_timer_send: out of memory for %zu bytes", len);
+        return TERN_ERR_NOMEM;
+    }
+    t->to = *to;
+    t->ep = ep;
+    t->len = len;
+    if (len)
+        memcpy(t->data, data, len);
+    st = timer_push(pe, core_now() + seconds, timed_send, t);
+    if (st != TERN_OK)
+        free(t);
+    return st;
 }
 
 static void wake_sleeper(void *arg)

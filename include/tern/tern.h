@@ -10,17 +10,20 @@
  * process; tern_run() runs the main function on PE 0 and schedules messages on every PE
  * until some PE calls tern_exit().
  *
+ *     static tern_type_t T;
+ *     static tern_ep_t HELLO;
  *     static void hello(void *self, const tern_msg_t *m) {
  *         printf("hello from PE %d\n", tern_my_pe());
+ *         tern_exit(0);                          // the first greeting ends the job
  *     }
  *     static void start(int argc, char **argv) {
  *         tern_proxy_t g;
  *         tern_group_create(T, NULL, 0, NULL, &g);
- *         tern_send(&g, HELLO, NULL, 0, NULL);   // broadcast to every member
+ *         tern_send_buf(&g, HELLO, NULL, 0);     // broadcast to every member
  *     }
  *     int main(int argc, char **argv) {
- *         tern_type_register("Hello", 0, NULL, NULL, &T);
- *         tern_ep_register(T, "hello", hello, &HELLO);
+ *         static const tern_ep_def_t eps[] = {{"hello", hello, 0, &HELLO}, {0}};
+ *         tern_type_define("Hello", 0, NULL, NULL, eps, &T);
  *         return tern_run(argc, argv, start);
  *     }
  *
@@ -164,6 +167,21 @@ tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn
 tern_status_t tern_ep_register_flags(tern_type_t type, const char *name, tern_entry_fn fn,
                                      unsigned flags, tern_ep_t *ep_out);
 
+/* One entry method of a table given to tern_type_define(); the table ends with {0}. */
+typedef struct tern_ep_def {
+    const char *name;
+    tern_entry_fn fn;
+    unsigned flags;   /* 0 or TERN_EP_COROUTINE */
+    tern_ep_t *id;    /* where its id goes */
+} tern_ep_def_t;
+
+/* Register a chare type and its entry methods in one call: tern_type_register(), then
+ * tern_ep_register_flags() for each row of eps (NULL when there are none). The first
+ * error stops it, logged, and is returned. */
+tern_status_t tern_type_define(const char *name, size_t state_size, tern_ctor_fn ctor,
+                               tern_dtor_fn dtor, const tern_ep_def_t *eps,
+                               tern_type_t *type_out);
+
 /* ---------------------------------------------------------------------------------------
  * Proxies: plain values, copyable and sendable inside messages
  * ------------------------------------------------------------------------------------- */
@@ -192,10 +210,15 @@ typedef struct tern_proxy {
     int32_t idx[TERN_MAX_DIMS];  /* elements: index (group members: idx[0] is the PE) */
 } tern_proxy_t;
 
-/* Proxy of one element: `idx` has proxy->ndims entries. For a group, idx[0] is a PE.
- * Errors: TERN_ERR_INVALID if coll is not a group or array proxy, TERN_ERR_RANGE if an
- * index is outside the collection. */
-tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int *idx, tern_proxy_t *out);
+/* An index (or dimensions) written in place: TERN_IDX(i, j) is a const int32_t[2]. */
+#define TERN_IDX(...) ((const int32_t[]){__VA_ARGS__})
+
+/* Proxy of element idx of the group or array that coll names (the whole collection, or
+ * one of its elements): `idx` has coll->ndims entries; for a group, idx[0] is a PE.
+ * Errors: TERN_ERR_INVALID if coll names no group or array, TERN_ERR_RANGE if an index
+ * is outside the collection. */
+tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int32_t *idx,
+                              tern_proxy_t *out);
 
 /* Proxy of the whole collection an element proxy belongs to (a chare's own proxy for a
  * single chare). */
@@ -237,7 +260,7 @@ tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int na
 
 /* Create a dense array of prod(dims) elements, 1 <= ndims <= 6, every dims[i] >= 1, at
  * most 2^31-1 elements, mapped by blocks of consecutive row-major indices onto the PEs. */
-tern_status_t tern_array_create(tern_type_t type, int ndims, const int *dims,
+tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,
                                 const tern_iov_t *args, int nargs, tern_proxy_t *out);
 
 /* ---------------------------------------------------------------------------------------
@@ -264,6 +287,20 @@ typedef struct tern_send_opts {
  */
 tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
                         int niov, const tern_send_opts_t *opts);
+
+/* tern_send() of one buffer of len bytes (data may be NULL when len is 0). */
+tern_status_t tern_send_buf(const tern_proxy_t *to, tern_ep_t ep, const void *data,
+                            size_t len);
+
+/* tern_send() of one buffer to element idx of the group or array that `coll` names (the
+ * whole collection or any element of it): Charm4py's proxy[i, j].method(data). */
+tern_status_t tern_send_elem(const tern_proxy_t *coll, const int32_t *idx, tern_ep_t ep,
+                             const void *data, size_t len);
+
+/* The same, to an element of the collection of the chare whose state is `self` (inside
+ * an entry method): Charm4py's self.thisProxy[i, j].method(data). */
+tern_status_t tern_self_send(const void *self, const int32_t *idx, tern_ep_t ep,
+                             const void *data, size_t len);
 
 /* A message whose single payload segment of `size` bytes the caller fills in place. */
 tern_msg_t *tern_msg_alloc(size_t size);
@@ -406,6 +443,11 @@ void tern_future_iter_fini(tern_future_iter_t *it);
 tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
                         int niov, int want, const tern_send_opts_t *opts, tern_future_t *out);
 
+/* tern_call() of one buffer to element idx of the collection `coll` names (see
+ * tern_send_elem). */
+tern_status_t tern_call_elem(const tern_proxy_t *coll, const int32_t *idx, tern_ep_t ep,
+                             const void *data, size_t len, int want, tern_future_t *out);
+
 /* Inside an entry method: its return value (len bytes, copied; the last call wins). A
  * method that returns nothing answers a TERN_CALL_RET future with an empty value. */
 void tern_return(const void *data, size_t len);
@@ -502,6 +544,11 @@ tern_status_t tern_qd_wait(void);
 typedef void (*tern_timer_fn)(void *arg);
 /* Call fn(arg) on this PE, from the scheduler, no sooner than `seconds` from now. */
 tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg);
+/* Send one buffer (copied now) to entry method ep of `to` no sooner than `seconds` from
+ * now: a chare's timer is a message to itself (tern_self_proxy). The checks of tern_send
+ * are made at the call. */
+tern_status_t tern_timer_send(double seconds, const tern_proxy_t *to, tern_ep_t ep,
+                              const void *data, size_t len);
 /* Suspend the calling coroutine for at least `seconds`; the PE goes on running. */
 tern_status_t tern_sleep(double seconds);
 
