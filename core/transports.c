@@ -24,12 +24,12 @@
 #define MAX_WANTED 8
 
 /* The names in TERN_TRANSPORT, in order; "auto" gives the whole registry. */
-static tern_status_t parse_wanted(const char *want, const tp_ops_t **out, int *n)
+static tern_status_t parse_wanted(const char *want, const tp_entry_t **out, int *n)
 {
     *n = 0;
     if (strcmp(want, "auto") == 0) {
-        for (int i = 0; tp_registry[i] && *n < MAX_WANTED; i++)
-            out[(*n)++] = tp_registry[i];
+        for (int i = 0; tp_registry[i].name && *n < MAX_WANTED; i++)
+            out[(*n)++] = &tp_registry[i];
         return TERN_OK;
     }
     const char *p = want;
@@ -40,12 +40,12 @@ static tern_status_t parse_wanted(const char *want, const tp_ops_t **out, int *n
             goto bad;
         memcpy(name, p, len);
         name[len] = 0;
-        const tp_ops_t *ops = tp_find(name);
+        const tp_entry_t *ops = tp_find(name);
         if (!ops) {
             char have[128] = "";
-            for (int i = 0; tp_registry[i]; i++)
+            for (int i = 0; tp_registry[i].name; i++)
                 snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "",
-                         tp_registry[i]->name);
+                         tp_registry[i].name);
             util_log_error("TERN_TRANSPORT=%s: no transport \"%s\" in this build (it has %s)",
                            want, name, have);
             return TERN_ERR_INVALID;
@@ -64,6 +64,46 @@ bad:
     util_log_error("TERN_TRANSPORT=%s: expected auto, a transport name or a comma-separated "
                    "list of different names (e.g. shm,ucx)", want);
     return TERN_ERR_INVALID;
+}
+
+/* Load e's operations on every process, or on none: opening is collective, and a process
+ * that could not load a plugin (another installation on its host, say) would leave the
+ * others waiting in the transport's own exchange. */
+static const tp_ops_t *load_everywhere(core_pe_t *pe, const tp_entry_t *e)
+{
+    if (e->builtin)
+        return e->builtin;
+    char why[1280] = "";
+    const tp_ops_t *ops = tp_load(e, why, sizeof why);
+    if (!ops)
+        util_log_info(1, "transport %s: %s", e->name, why);
+    boot_t *b = pe->boot;
+    char key[64];
+    snprintf(key, sizeof key, "core.tp.%s", e->name);
+    unsigned char mine = ops != NULL, theirs = 0;
+    tern_status_t st = b->ops->put(b, key, &mine, 1);
+    if (st == TERN_OK)
+        st = b->ops->fence(b);
+    int first_without = -1;
+    for (int p = 0; st == TERN_OK && p < pe->num_pes && first_without < 0; p++) {
+        size_t len = 0;
+        st = p == pe->my_pe ? TERN_OK : b->ops->get(b, p, key, &theirs, 1, &len);
+        if (st == TERN_OK && !(p == pe->my_pe ? mine : theirs))
+            first_without = p;
+    }
+    if (st != TERN_OK) {
+        util_log_error("tern_run: agreeing on transport %s: %s", e->name, tern_strerror(st));
+        return NULL;
+    }
+    if (first_without >= 0) {
+        if (ops)
+            util_log_info(1, "transport %s: PE %d cannot load it; not used", e->name,
+                          first_without);
+        else if (pe->my_pe == first_without)
+            util_log_error("transport %s is not available: %s", e->name, why);
+        return NULL;
+    }
+    return ops;
 }
 
 static void route_pes(core_pe_t *pe, tp_t *tp)
@@ -105,7 +145,7 @@ tern_status_t core_transports_open(core_pe_t *pe)
     if (pe->num_pes == 1)
         return TERN_OK;
     const char *want = util_opt_str("TERN_TRANSPORT");
-    const tp_ops_t *wanted[MAX_WANTED];
+    const tp_entry_t *wanted[MAX_WANTED];
     int nwanted;
     tern_status_t st = parse_wanted(want, wanted, &nwanted);
     if (st != TERN_OK)
@@ -133,30 +173,31 @@ tern_status_t core_transports_open(core_pe_t *pe)
         .host_name = (const char *const *)pe->real_host_names,
         .deliver = core_deliver,
         .deliver_arg = pe,
+        .verbosity = util_log_verbosity(),
     };
     int all_served = 0;
     for (int i = 0; i < nwanted && !all_served; i++) {
-        const tp_ops_t *ops = wanted[i];
         if (pe->ntps == (int)(sizeof pe->tps / sizeof pe->tps[0]))
             break;
+        const tp_ops_t *ops = load_everywhere(pe, wanted[i]);
         tp_t *tp = NULL;
-        st = ops->open(&params, &tp);
+        st = ops ? ops->open(&params, &tp) : TERN_ERR_UNSUPPORTED;
         if (st == TERN_ERR_UNSUPPORTED) {
             if (forced && nwanted == 1) {
                 util_log_error("tern_run: TERN_TRANSPORT=%s, but the %s transport cannot run "
-                               "here (TERN_VERBOSE=1 says why)", want, ops->name);
+                               "here (TERN_VERBOSE=1 says why)", want, wanted[i]->name);
                 return TERN_ERR_UNREACHABLE;
             }
-            util_log_info(1, "transport %s cannot run here; trying the next", ops->name);
+            util_log_info(1, "transport %s cannot run here; trying the next", wanted[i]->name);
             continue;
         }
         if (st != TERN_OK) {
-            util_log_error("tern_run: transport %s failed to start: %s", ops->name,
+            util_log_error("tern_run: transport %s failed to start: %s", wanted[i]->name,
                            tern_strerror(st));
             return st;
         }
         if (!tp->desc[0])
-            snprintf(tp->desc, sizeof tp->desc, "%s", ops->name);
+            snprintf(tp->desc, sizeof tp->desc, "%s", wanted[i]->name);
         pe->tps[pe->ntps++] = tp;
         route_pes(pe, tp);
         /* Host-only transports serve the pairs within each host; the rest need more. */

@@ -5,6 +5,7 @@
 # reductions, host queries, the examples; and a crashed PE ending the job.
 if(NOT TERN_PMIX_FOUND)
   message(STATUS "Tern: no PMIx: launch tests under mpirun and srun are left out")
+  tern_skip_test(launch "this build has no PMIx bootstrap (libpmix-dev not found, or TERN_WITH_PMIX=OFF): no tests under mpirun and srun")
   return()
 endif()
 find_program(TERN_MPIRUN mpirun)
@@ -31,6 +32,12 @@ if(TERN_SRUN AND TERN_SLURMCTLD AND TERN_MUNGED)
   set_tests_properties(launch.slurm.stop PROPERTIES FIXTURES_CLEANUP slurm TIMEOUT 60 LABELS launch)
 endif()
 message(STATUS "Tern: launch tests under: ${launchers}")
+if(NOT TERN_MPIRUN)
+  tern_skip_test(launch.mpirun "mpirun is not installed (openmpi-bin)")
+endif()
+if(NOT "srun" IN_LIST launchers)
+  tern_skip_test(launch.srun "Slurm is not installed (slurm-wlm and munge)")
+endif()
 
 # name, launcher, PE count, checks for run_mp.sh; then ARGS program and arguments.
 function(tern_launch_test name launcher np)

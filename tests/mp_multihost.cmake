@@ -19,12 +19,15 @@ execute_process(COMMAND id -u OUTPUT_VARIABLE tern_mh_uid OUTPUT_STRIP_TRAILING_
 set(TERN_MH_ENABLED OFF)
 if(NOT TERN_PMIX_FOUND)
   message(STATUS "Tern: no PMIx: multi-host tests (emulated hosts) are left out")
+  tern_skip_test(mh "this build has no PMIx bootstrap, which the multi-host tests need (srun --mpi=pmix)")
 elseif(NOT tern_mh_id_rc EQUAL 0 OR NOT tern_mh_uid STREQUAL "0")
   message(STATUS "Tern: not root: multi-host tests (emulated hosts) are left out")
+  tern_skip_test(mh "not root: emulated hosts need network namespaces")
 elseif(NOT (TERN_MH_SRUN AND TERN_MH_SLURMCTLD AND TERN_MH_SLURMD AND TERN_MH_MUNGED
             AND TERN_MH_IP AND TERN_MH_UNSHARE AND TERN_MH_NSENTER))
   message(STATUS "Tern: multi-host tests (emulated hosts) are left out: they need srun, "
                  "slurmctld, slurmd, munged, ip, unshare and nsenter")
+  tern_skip_test(mh "the multi-host tests need srun, slurmctld, slurmd, munged, ip, unshare and nsenter")
 else()
   set(TERN_MH_ENABLED ON)
 endif()

@@ -4,8 +4,9 @@
  * buffer on the way in) and tells the core when one arrives.
  *
  * A transport is a table of function pointers (tp_ops_t) chosen at start-up from the
- * ordered list in transports/registry.c. Several may be live at once (shared memory
- * inside a host, a network between hosts); the core asks each which PEs it reaches.
+ * ordered list in transports/registry.c; network transports live in plugins loaded only
+ * then. Several may be live at once (shared memory inside a host, a network between
+ * hosts); the core asks each which PEs it reaches.
  * Network transports add rendezvous and memory registration behind the same send call:
  * `send` may keep the caller's buffers until it calls the completion it was given.
  *
@@ -21,6 +22,7 @@
 #include <tern/tern.h>
 
 #include "transports/boot.h"
+#include "util/log.h"
 
 typedef struct tp tp_t;
 
@@ -57,6 +59,7 @@ typedef struct tp_params {
     const char *const *host_name;
     tp_deliver_fn deliver;
     void *deliver_arg;
+    int verbosity;   /* TERN_VERBOSE: a plugin keeps its own copy of the logger */
 } tp_params_t;
 
 typedef struct tp_ops {
@@ -117,8 +120,30 @@ struct tp {
     char desc[64];
 };
 
-/* The transports compiled into this build, in order of preference; NULL-terminated. */
-extern const tp_ops_t *const tp_registry[];
-const tp_ops_t *tp_find(const char *name);
+/* What a plugin exports: tern_tp_<name>_ops (everything else in it stays hidden). */
+#define TP_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/* A plugin has its own copy of the logger: set it up as the core's (harmless when the
+ * transport is part of the library). */
+static inline void tp_plugin_logger(const tp_params_t *params)
+{
+    util_log_set_pe(params->my_pe);
+    util_log_set_verbosity(params->verbosity);
+}
+
+/* A transport of this build: built into the library, or a plugin to load. */
+typedef struct tp_entry {
+    const char *name;
+    int host_only;          /* as tp_ops_t's, known before anything is loaded */
+    const tp_ops_t *builtin;
+    const char *plugin;     /* file name of the plugin, which exports tern_tp_<name>_ops */
+} tp_entry_t;
+
+/* The transports of this build, in order of preference; ends with a NULL name. */
+extern const tp_entry_t tp_registry[];
+const tp_entry_t *tp_find(const char *name);
+/* The transport's operations, loading its plugin the first time; NULL with the reason
+ * in why when it cannot be loaded. */
+const tp_ops_t *tp_load(const tp_entry_t *e, char *why, size_t cap);
 
 #endif

@@ -244,7 +244,7 @@ typedef struct ofi_tp {
     char fatal_msg[512];
 } ofi_tp_t;
 
-extern const tp_ops_t ofi_tp_ops;
+extern TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ofi_ops;
 
 static double now_s(void)
 {
@@ -1266,6 +1266,7 @@ static tern_status_t ofi_connect(ofi_tp_t *t, unsigned char *names, size_t strid
 
 static tern_status_t ofi_open(const tp_params_t *params, tp_t **out)
 {
+    tp_plugin_logger(params);
     boot_t *boot = params->boot;
     const char *want = util_opt_str("TERN_OFI_PROVIDER");
     int forced = strcmp(want, "auto") != 0;
@@ -1277,7 +1278,7 @@ static tern_status_t ofi_open(const tp_params_t *params, tp_t **out)
         free(rec);
         return TERN_ERR_NOMEM;
     }
-    t->base.ops = &ofi_tp_ops;
+    t->base.ops = &tern_tp_ofi_ops;
     t->base.flow_control = 1; /* providers buffer unexpected messages without limit */
     t->params = *params;
     t->my_pe = params->my_pe;
@@ -1501,7 +1502,7 @@ static void ofi_close(tp_t *tp)
     ofi_free_all(t);
 }
 
-const tp_ops_t ofi_tp_ops = {
+TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ofi_ops = {
     .size = sizeof(tp_ops_t),
     .name = "ofi",
     .open = ofi_open,

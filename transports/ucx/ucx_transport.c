@@ -91,6 +91,7 @@ typedef struct ucx_tp {
 } ucx_tp_t;
 
 static void ucx_close(tp_t *tp);
+extern TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ucx_ops;
 
 static void rx_push(ucx_tp_t *u, ucx_rx_t *r)
 {
@@ -366,11 +367,11 @@ static tern_status_t ucx_exchange(ucx_tp_t *u, tern_status_t mine)
 
 static tern_status_t ucx_open(const tp_params_t *params, tp_t **out)
 {
+    tp_plugin_logger(params);
     ucx_tp_t *u = calloc(1, sizeof *u);
     if (!u)
         return TERN_ERR_NOMEM;
-    extern const tp_ops_t ucx_tp_ops;
-    u->base.ops = &ucx_tp_ops;
+    u->base.ops = &tern_tp_ucx_ops;
     u->base.flow_control = 1; /* sends never push back: UCX queues them */
     u->params = *params;
     u->efd = -1;
@@ -635,7 +636,7 @@ static void ucx_close(tp_t *tp)
     free(u);
 }
 
-const tp_ops_t ucx_tp_ops = {
+TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ucx_ops = {
     .size = sizeof(tp_ops_t),
     .name = "ucx",
     .open = ucx_open,
