@@ -30,6 +30,13 @@ static int segv_installed;
 
 static void on_segv(int sig, siginfo_t *si, void *uctx)
 {
+    /* A previous handler that chains back to this one must not make a loop. */
+    static _Thread_local int inside;
+    if (inside) {
+        signal(sig, SIG_DFL);
+        return;
+    }
+    inside = 1;
     core_ults_t *u = tls_ults;
     unsigned char *addr = si->si_addr;
     for (core_ult_t *t = u ? u->all : NULL; t; t = t->all_next) {
@@ -45,6 +52,7 @@ static void on_segv(int sig, siginfo_t *si, void *uctx)
         prev_segv.sa_handler(sig);
     else if ((prev_segv.sa_flags & SA_SIGINFO) && prev_segv.sa_sigaction)
         prev_segv.sa_sigaction(sig, si, uctx);
+    inside = 0;
 }
 
 static tern_status_t install_segv(void)
@@ -58,8 +66,14 @@ static tern_status_t install_segv(void)
         }
         alt_stack = ss.ss_sp;
     }
-    if (segv_installed)
-        return TERN_OK;
+    if (segv_installed) {
+        /* Still ours, unless a library opened since replaced it (or core/signals.c reset
+         * a library's that had): then install it again, over whatever is there now. */
+        struct sigaction now;
+        if (sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+            now.sa_sigaction == on_segv)
+            return TERN_OK;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
@@ -68,6 +82,15 @@ static tern_status_t install_segv(void)
     if (sigaction(SIGSEGV, &sa, &prev_segv) != 0)
         return TERN_ERR_IO;
     segv_installed = 1;
+    return TERN_OK;
+}
+
+tern_status_t core_ults_rearm(void)
+{
+    if (install_segv() != TERN_OK) {
+        util_log_error("tern_run: cannot install the coroutine stack overflow handler");
+        return TERN_ERR_IO;
+    }
     return TERN_OK;
 }
 

@@ -60,6 +60,9 @@ typedef struct core_ults {
 
 /* stack_size: usable bytes of each stack (rounded up to pages). */
 tern_status_t core_ults_init(core_ults_t *u, size_t stack_size);
+/* Install the stack overflow handler again if something replaced it since
+ * core_ults_init (libraries loaded while the transports opened). */
+tern_status_t core_ults_rearm(void);
 /* Unmap every stack. Coroutines still waiting are abandoned (the job is ending). */
 void core_ults_fini(core_ults_t *u);
 

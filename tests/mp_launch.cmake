@@ -76,6 +76,13 @@ endforeach()
 foreach(l ${launchers})
   tern_launch_test(launch.${l}.np4.crash.kill ${l} 4 CHECKS --nonzero --within 15
     --stderr "(rank|task) 2.*(signal 9|Killed)" ARGS $<TARGET_FILE:mp_crash> kill 2)
+  # Signals reach the launcher as signals: no transport library turns them into exit 1.
+  tern_launch_test(launch.${l}.np4.crash.segv ${l} 4 CHECKS --nonzero --within 15
+    --stderr "(rank|task) 2.*(signal 11|Segmentation fault)" ${FOREIGN_SIGNAL_TEXT}
+    ARGS $<TARGET_FILE:mp_crash> segv 2)
+  tern_launch_test(launch.${l}.np4.crash.cabort ${l} 4 CHECKS --nonzero --within 15
+    --stderr "(rank|task) 3.*(signal 6|Aborted)" ${FOREIGN_SIGNAL_TEXT}
+    ARGS $<TARGET_FILE:mp_crash> cabort 3)
   tern_launch_test(launch.${l}.np4.crash.abort ${l} 4 CHECKS --nonzero --within 15
     --stderr "tern: PE 3: abort: mp_crash asked PE 3 to abort" ARGS $<TARGET_FILE:mp_crash> abort 3)
   # Leaving behind the runtime's back (no '[' in these regexes: CMake lists keep

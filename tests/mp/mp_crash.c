@@ -1,8 +1,12 @@
 /*
- * A PE that dies mid-run: `mp_crash kill|segv|abort|exit PE` makes PE (mod the job size)
- * die by SIGKILL, by a segmentation fault, by tern_abort, or by calling exit(3) behind the
- * runtime's back, while all PEs exchange messages. The test script checks that the job
- * ends quickly, non-zero, with a message naming the PE.
+ * A PE that dies mid-run: `mp_crash HOW PE` makes PE (mod the job size) die while all PEs
+ * exchange messages, HOW being
+ *   kill   SIGKILL              segv   a store through a null pointer (SIGSEGV)
+ *   abort  tern_abort           cabort abort(), the C library's (SIGABRT)
+ *   term   raise(SIGTERM)       int    raise(SIGINT)          hup  raise(SIGHUP)
+ *   exit   exit(3) behind the runtime's back
+ * The test script checks that the job ends quickly, non-zero, with a message naming the PE
+ * and, for signals, the signal (not some library's handler's exit code or text).
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -35,11 +39,20 @@ static void die(const char *how)
     if (strcmp(how, "kill") == 0)
         kill(getpid(), SIGKILL);
     if (strcmp(how, "segv") == 0) {
-        int *volatile p = NULL;
+        /* Both volatile: with a plain int target the compiler may drop the store. */
+        volatile int *volatile p = NULL;
         *p = 1;
     }
     if (strcmp(how, "abort") == 0)
         tern_abort("mp_crash asked PE %d to abort", tern_my_pe());
+    if (strcmp(how, "cabort") == 0)
+        abort();
+    if (strcmp(how, "term") == 0)
+        raise(SIGTERM);
+    if (strcmp(how, "int") == 0)
+        raise(SIGINT);
+    if (strcmp(how, "hup") == 0)
+        raise(SIGHUP);
     exit(3);
 }
 
