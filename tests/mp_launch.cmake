@@ -93,6 +93,17 @@ foreach(l ${launchers})
   set_property(TEST launch.${l}.np4.crash.exit APPEND PROPERTY ENVIRONMENT SLURM_KILL_BAD_EXIT=0)
 endforeach()
 
+# A PE stuck in an entry method (or stopped) while the others exit with tern_exit(9): both
+# launchers end the job because the others exit non-zero (mpirun returns 9, srun 143, the
+# stuck task's SIGTERM). (With tern_exit(0) neither does: they wait for the stuck PE, until
+# srun's --time; srun -W SEC would bound it.)
+foreach(l ${launchers})
+  foreach(how spin stop)
+    tern_launch_test(launch.${l}.np4.exit.stuck.${how} ${l} 4 CHECKS --nonzero --within 20
+      ARGS $<TARGET_FILE:mp_stuck> ${how} 3 1 9)
+  endforeach()
+endforeach()
+
 # Options that shape the trees must agree on every PE (mpirun can give each process its own).
 if(mpirun IN_LIST launchers)
   add_test(NAME launch.mpirun.optmismatch
