@@ -19,10 +19,11 @@
  *   bigep     the same in a coroutine entry method on the last PE.
  *   bigmain N the main function's frame is a variable-length array of N bytes instead.
  *   spbelow   a 64 MiB frame moves the stack pointer far below the guard region, then a
- *             null pointer faults: the stack pointer shows the overflow.
+ *             store into an inaccessible page faults: the stack pointer shows the overflow.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mp_check.h"
 
@@ -570,12 +571,13 @@ static void run_bigmain(int argc, char **argv)
     tern_abort("mp_coro bigmain: the big frame fitted");
 }
 
-static __attribute__((noinline)) void sp_below(long n)
+/* `bad`: a page no one may touch (not a null pointer, which the sanitizer build would
+ * stop before it faults), taken before the stack pointer moves: no call may run below. */
+static __attribute__((noinline)) void sp_below(long n, volatile int *bad)
 {
     volatile char buf[n];
     buf[n - 1] = 1; /* the top: still inside the stack */
-    volatile int *volatile p = NULL;
-    *p = buf[n - 1];
+    *bad = buf[n - 1];
 }
 
 static void run_bigep(void)
@@ -606,7 +608,7 @@ static void start(int argc, char **argv)
     else if (!strcmp(mode, "bigep"))
         run_bigep();
     else if (!strcmp(mode, "spbelow"))
-        sp_below(64L << 20);
+        sp_below(64L << 20, mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     else
         tern_abort("mp_coro: unknown mode '%s'", mode);
 }

@@ -1,7 +1,7 @@
 /*
  * A PE that dies mid-run: `mp_crash HOW PE` makes PE (mod the job size) die while all PEs
  * exchange messages, HOW being
- *   kill   SIGKILL              segv   a store through a null pointer (SIGSEGV)
+ *   kill   SIGKILL              segv   a store into an inaccessible page (SIGSEGV)
  *   abort  tern_abort           cabort abort(), the C library's (SIGABRT)
  *   term   raise(SIGTERM)       int    raise(SIGINT)          hup  raise(SIGHUP)
  *   exit   exit(3) behind the runtime's back
@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mp_check.h"
@@ -39,8 +40,11 @@ static void die(const char *how)
     if (strcmp(how, "kill") == 0)
         kill(getpid(), SIGKILL);
     if (strcmp(how, "segv") == 0) {
-        /* Both volatile: with a plain int target the compiler may drop the store. */
-        volatile int *volatile p = NULL;
+        /* A page no one may touch, rather than a null pointer: the sanitizer build would
+         * stop a null store itself, before it faults. Both volatile: with a plain int
+         * target the compiler may drop the store. */
+        void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        volatile int *volatile p = page;
         *p = 1;
     }
     if (strcmp(how, "abort") == 0)
