@@ -13,6 +13,7 @@
 #include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
+#include "core/signals.h"
 #include "core/stall.h"
 #include "util/log.h"
 #include "util/options.h"
@@ -107,9 +108,13 @@ static tern_status_t read_options(core_pe_t *pe)
     pe->leak_check = (int)leak;
     if (core_stall_open(pe) != TERN_OK)
         return TERN_ERR_INVALID;
+    util_log_set_verbosity((int)verbose);
+    /* Before the coroutine guard goes in: it passes faults not its own to the handler it
+     * replaces, which must not be a transport library's. */
+    if (core_signals_reset("start") != TERN_OK)
+        return TERN_ERR_INVALID;
     if (core_ults_init(&pe->ults, (size_t)stack) != TERN_OK)
         return TERN_ERR_IO;
-    util_log_set_verbosity((int)verbose);
     pe->spin_us = spin;
     pe->fanout = (int)fanout;
     return TERN_OK;
@@ -317,6 +322,11 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     tern_status_t st = core_topo_start(pe, hash);
     if (st == TERN_OK)
         st = core_transports_open(pe);
+    /* Opening may have loaded libraries with handlers of their own. */
+    if (st == TERN_OK)
+        st = core_signals_reset("transports open");
+    if (st == TERN_OK)
+        st = core_ults_rearm();
     if (st != TERN_OK)
         tern_abort("tern_run: start-up failed: %s", tern_strerror(st));
     util_log_info(2, "pid %d, host %s, cpus %s (%s), %d PEs, %d transport%s%s", (int)getpid(),

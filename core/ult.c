@@ -1,10 +1,12 @@
 #include "core/ult.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -21,6 +23,14 @@
 
 #define FREE_STACKS_MAX 128
 #define ALT_STACK_SIZE (64 * 1024)
+/* PROT_NONE address space below each stack. A frame larger than what is left of its stack
+ * moves the stack pointer below the stack in one step, and its first store lands that far
+ * down: with a single guard page, in whatever is mapped there (often another coroutine's
+ * stack, silently), or in nothing. Frames up to this size fault here instead. */
+#define GUARD_SIZE (16L * 1024 * 1024)
+/* How far below the running coroutine's stack an interrupted stack pointer still counts as
+ * that stack's overflow (a frame of that size), and not as some other stack in use. */
+#define SP_REACH (256L * 1024 * 1024)
 
 /* The coroutines of this thread's PE, for the SIGSEGV handler. */
 static _Thread_local core_ults_t *tls_ults;
@@ -28,16 +38,68 @@ static _Thread_local void *alt_stack;
 static struct sigaction prev_segv;
 static int segv_installed;
 
+static inline unsigned char *stack_bottom(const core_ults_t *u, const core_ult_t *t)
+{
+    return t->map + u->guard;
+}
+
+/* The stack pointer when the fault happened; 0 where we cannot read it (then only the
+ * fault address is checked). */
+static uintptr_t fault_sp(const void *uctx)
+{
+#if defined(__x86_64__)
+    return (uintptr_t)((const ucontext_t *)uctx)->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)((const ucontext_t *)uctx)->uc_mcontext.sp;
+#else
+    (void)uctx;
+    return 0;
+#endif
+}
+
+/* `by_sp`: found by the stack pointer, else by the address in the guard region. */
+static void overflowed(const core_ults_t *u, int by_sp, size_t below)
+    __attribute__((noreturn));
+
+static void overflowed(const core_ults_t *u, int by_sp, size_t below)
+{
+    tern_abort("a coroutine overflowed its stack of %zu bytes (%s %zu bytes below its end); "
+               "raise TERN_ULT_STACK_SIZE or keep large arrays off the stack", u->stack_size,
+               by_sp ? "a frame took the stack pointer" : "it touched the guard region",
+               below);
+}
+
+/* A fault in any stack's guard region, or one whose stack pointer is below the running
+ * coroutine's stack (a frame too big for what was left of it, whatever it touched). */
+static void check_overflow(const core_ults_t *u, const siginfo_t *si, const void *uctx)
+{
+    uintptr_t addr = (uintptr_t)si->si_addr, sp = fault_sp(uctx);
+    for (const core_ult_t *t = u->all; t; t = t->all_next) {
+        uintptr_t bottom = (uintptr_t)stack_bottom(u, t);
+        if (addr >= (uintptr_t)t->map && addr < bottom)
+            overflowed(u, 0, bottom - addr);
+    }
+    const core_ult_t *cur = u->cur;
+    if (cur && sp) {
+        uintptr_t bottom = (uintptr_t)stack_bottom(u, cur);
+        if (sp < bottom && bottom - sp <= (uintptr_t)SP_REACH)
+            overflowed(u, 1, bottom - sp);
+    }
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uctx)
 {
-    core_ults_t *u = tls_ults;
-    unsigned char *addr = si->si_addr;
-    for (core_ult_t *t = u ? u->all : NULL; t; t = t->all_next) {
-        if (addr >= t->map && addr < t->map + u->page)
-            tern_abort("a coroutine overflowed its stack of %zu bytes (it touched the guard "
-                       "page below it); raise TERN_ULT_STACK_SIZE or keep large arrays off "
-                       "the stack", u->stack_size);
+    /* A previous handler that chains back to this one (UCX's restores the handler it
+     * found when it was loaded, then raises again) must not make a loop: once a fault is
+     * not ours, the next one goes to the default action. */
+    static _Thread_local int inside;
+    if (inside) {
+        signal(sig, SIG_DFL);
+        return;
     }
+    inside = 1;
+    if (tls_ults)
+        check_overflow(tls_ults, si, uctx);
     /* Not ours: let the fault take its usual course. */
     sigaction(sig, &prev_segv, NULL);
     if (!(prev_segv.sa_flags & SA_SIGINFO) && prev_segv.sa_handler != SIG_DFL &&
@@ -58,8 +120,14 @@ static tern_status_t install_segv(void)
         }
         alt_stack = ss.ss_sp;
     }
-    if (segv_installed)
-        return TERN_OK;
+    if (segv_installed) {
+        /* Still ours, unless a library opened since replaced it (or core/signals.c reset
+         * a library's that had): then install it again, over whatever is there now. */
+        struct sigaction now;
+        if (sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+            now.sa_sigaction == on_segv)
+            return TERN_OK;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
@@ -71,11 +139,21 @@ static tern_status_t install_segv(void)
     return TERN_OK;
 }
 
+tern_status_t core_ults_rearm(void)
+{
+    if (install_segv() != TERN_OK) {
+        util_log_error("tern_run: cannot install the coroutine stack overflow handler");
+        return TERN_ERR_IO;
+    }
+    return TERN_OK;
+}
+
 tern_status_t core_ults_init(core_ults_t *u, size_t stack_size)
 {
     memset(u, 0, sizeof *u);
     u->page = (size_t)sysconf(_SC_PAGESIZE);
     u->stack_size = (stack_size + u->page - 1) & ~(u->page - 1);
+    u->guard = (GUARD_SIZE + u->page - 1) & ~(u->page - 1);
     tls_ults = u;
     if (install_segv() != TERN_OK) {
         util_log_error("tern_run: cannot install the coroutine stack overflow handler");
@@ -116,14 +194,16 @@ static core_ult_t *ult_get(core_ults_t *u)
     t = calloc(1, sizeof *t);
     if (!t)
         tern_abort("out of memory creating a coroutine");
-    t->map_len = u->stack_size + u->page;
-    t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
+    /* Reserved inaccessible, then the stack opened: the guard costs address space only. */
+    t->map_len = u->guard + u->stack_size;
+    t->map = mmap(NULL, t->map_len, PROT_NONE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (t->map == MAP_FAILED)
         tern_abort("cannot map a coroutine stack of %zu bytes (TERN_ULT_STACK_SIZE)",
                    u->stack_size);
-    if (mprotect(t->map, u->page, PROT_NONE) != 0)
-        tern_abort("cannot protect the guard page of a coroutine stack");
+    if (mprotect(stack_bottom(u, t), u->stack_size, PROT_READ | PROT_WRITE) != 0)
+        tern_abort("cannot map a coroutine stack of %zu bytes (TERN_ULT_STACK_SIZE): "
+                   "mprotect: %s", u->stack_size, strerror(errno));
     t->owner = u;
     t->all_next = u->all;
     u->all = t;
@@ -167,7 +247,7 @@ static void ult_enter(core_ults_t *u, core_ult_t *t)
 {
     u->cur = t;
     t->state = CORE_ULT_RUNNING;
-    fiber_start(&u->sched_fake, t->map + u->page, u->stack_size);
+    fiber_start(&u->sched_fake, stack_bottom(u, t), u->stack_size);
     core_ctx_switch(&u->sched, &t->ctx);
     fiber_finish(u->sched_fake, NULL, NULL);
     u->cur = NULL;
@@ -194,7 +274,7 @@ void core_ult_start(core_ults_t *u, core_ult_fn fn, void *arg, void *local)
     t->fn = fn;
     t->arg = arg;
     t->local = local;
-    core_ctx_make(&t->ctx, t->map + u->page, u->stack_size, ult_main, t);
+    core_ctx_make(&t->ctx, stack_bottom(u, t), u->stack_size, ult_main, t);
     u->live++;
     u->started++;
     if (u->cur)

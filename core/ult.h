@@ -1,8 +1,11 @@
 /*
  * Coroutines (user-level threads) of one PE. The scheduler loop runs on the thread's own
- * stack; a coroutine runs on a stack from a per-PE pool (mmap'ed, a PROT_NONE guard page
- * below it) and gives control back only when it suspends or ends. Switching is a handful
- * of instructions (core/ult_ctx.h).
+ * stack; a coroutine runs on a stack from a per-PE pool (mmap'ed, with a PROT_NONE guard
+ * region below it, large enough that a big frame cannot jump over it into a neighbouring
+ * mapping) and gives control back only when it suspends or ends. Switching is a handful
+ * of instructions (core/ult_ctx.h). A fault in a guard region, or one whose stack pointer
+ * has left the running coroutine's stack downwards, ends the job with a message naming
+ * the stack size and TERN_ULT_STACK_SIZE.
  *
  * Coroutines start from the scheduler (core_ult_start), suspend themselves
  * (core_ult_suspend) after registering somewhere that will wake them (core_ult_wake), and
@@ -45,7 +48,7 @@ typedef struct core_ult {
     void *local;            /* the core's per-coroutine data (its invocation) */
     struct core_ult *next;  /* ready list or free list */
     struct core_ult *all_next;
-    unsigned char *map;     /* guard page, then the stack */
+    unsigned char *map;     /* guard region (owner->guard bytes), then the stack */
     size_t map_len;
     int state;              /* core_ult_state_t */
     int wait_kind;          /* core_wait_kind_t, while WAITING */
@@ -61,6 +64,7 @@ typedef struct core_ults {
     size_t nfree;
     core_ult_t *all;        /* every stack this PE mapped, for the overflow check */
     size_t stack_size;
+    size_t guard;           /* bytes of PROT_NONE below each stack (address space only) */
     size_t page;
     uint64_t live;          /* started and not yet ended */
     uint64_t started;
@@ -71,6 +75,9 @@ typedef struct core_ults {
 
 /* stack_size: usable bytes of each stack (rounded up to pages). */
 tern_status_t core_ults_init(core_ults_t *u, size_t stack_size);
+/* Install the stack overflow handler again if something replaced it since
+ * core_ults_init (libraries loaded while the transports opened). */
+tern_status_t core_ults_rearm(void);
 /* Unmap every stack. Coroutines still waiting are abandoned (the job is ending). */
 void core_ults_fini(core_ults_t *u);
 

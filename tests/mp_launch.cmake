@@ -83,6 +83,13 @@ endforeach()
 foreach(l ${launchers})
   tern_launch_test(launch.${l}.np4.crash.kill ${l} 4 CHECKS --nonzero --within 15
     --stderr "(rank|task) 2.*(signal 9|Killed)" ARGS $<TARGET_FILE:mp_crash> kill 2)
+  # Signals reach the launcher as signals: no transport library turns them into exit 1.
+  tern_launch_test(launch.${l}.np4.crash.segv ${l} 4 CHECKS --nonzero --within 15
+    --stderr "(rank|task) 2.*(signal 11|Segmentation fault)" ${FOREIGN_SIGNAL_TEXT}
+    ARGS $<TARGET_FILE:mp_crash> segv 2)
+  tern_launch_test(launch.${l}.np4.crash.cabort ${l} 4 CHECKS --nonzero --within 15
+    --stderr "(rank|task) 3.*(signal 6|Aborted)" ${FOREIGN_SIGNAL_TEXT}
+    ARGS $<TARGET_FILE:mp_crash> cabort 3)
   tern_launch_test(launch.${l}.np4.crash.abort ${l} 4 CHECKS --nonzero --within 15
     --stderr "tern: PE 3: abort: mp_crash asked PE 3 to abort" ARGS $<TARGET_FILE:mp_crash> abort 3)
   # Leaving behind the runtime's back (no '[' in these regexes: CMake lists keep
@@ -91,6 +98,17 @@ foreach(l ${launchers})
   tern_launch_test(launch.${l}.np4.crash.exit ${l} 4 CHECKS --nonzero --within 15
     --stderr "(Process name: ..[0-9]+,1.,1.|task 1)" ARGS $<TARGET_FILE:mp_crash> exit 1)
   set_property(TEST launch.${l}.np4.crash.exit APPEND PROPERTY ENVIRONMENT SLURM_KILL_BAD_EXIT=0)
+endforeach()
+
+# A PE stuck in an entry method (or stopped) while the others exit with tern_exit(9): both
+# launchers end the job because the others exit non-zero (mpirun returns 9, srun 143, the
+# stuck task's SIGTERM). (With tern_exit(0) neither does: they wait for the stuck PE, until
+# srun's --time; srun -W SEC would bound it.)
+foreach(l ${launchers})
+  foreach(how spin stop)
+    tern_launch_test(launch.${l}.np4.exit.stuck.${how} ${l} 4 CHECKS --nonzero --within 20
+      ARGS $<TARGET_FILE:mp_stuck> ${how} 3 1 9)
+  endforeach()
 endforeach()
 
 # Options that shape the trees must agree on every PE (mpirun can give each process its own).

@@ -69,9 +69,15 @@ foreach(v ${tp_variants})
                ARGS $<TARGET_FILE:mp_flood> 200000 16 2 40)
   tern_tp_test(${p}.crash.kill.np4 4 ENV ${env} CHECKS --nonzero --within 10
                --stderr "PE 2 .*killed by signal 9|to PE 2 .*probably ended" ARGS $<TARGET_FILE:mp_crash> kill 2)
-  tern_tp_test(${p}.crash.segv.np3 3 ENV ${env} CHECKS --nonzero --within 10
-               --stderr "PE 2 .*(killed by signal 11|exited with code)"
-               ARGS $<TARGET_FILE:mp_crash> segv 2)
+  # Dying of a signal with the library loaded and open: that signal, none of its text.
+  foreach(c "segv|11" "cabort|6" "term|15" "int|2")
+    string(REPLACE "|" ";" c "${c}")
+    list(GET c 0 how)
+    list(GET c 1 sig)
+    tern_tp_test(${p}.crash.${how}.np3 3 ENV ${env} CHECKS --nonzero --within 10
+                 --stderr "PE 2 .*killed by signal ${sig} " ${FOREIGN_SIGNAL_TEXT}
+                 ARGS $<TARGET_FILE:mp_crash> ${how} 2)
+  endforeach()
   # The start line names the library's path: "ucx (UCX_TLS=sm)", "ofi (tcp;ofi_rxm)".
   string(REGEX REPLACE "^ucx\\.(.*)$" "ucx .UCX_TLS=\\1." desc ${v})
   string(REGEX REPLACE "^ofi\\.tcp$" "ofi .tcp.ofi_rxm." desc ${desc})

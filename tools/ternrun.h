@@ -22,6 +22,8 @@
 #define TR_KILL_GRACE 2.0
 /* How long a process that closed its socket without finalizing may live on. */
 #define TR_EOF_GRACE 1.0
+/* Once one process has finalized, how long the others get to exit by default. */
+#define TR_EXIT_GRACE 5.0
 /* Stop reading requests from a process that does not read its replies. */
 #define TR_OUT_HIGH (1u << 20)
 
@@ -55,6 +57,7 @@ typedef struct {
     /* options */
     int n;
     double timeout; /* seconds; 0: none */
+    double exit_grace; /* seconds the others get once one has finalized; 0: no limit */
     int tag_output;
     int verbose;
     char **argv; /* the program and its arguments */
@@ -74,6 +77,8 @@ typedef struct {
     int killed_hard;     /* SIGKILL sent */
     double kill_deadline; /* ending: when SIGTERM turns into SIGKILL (or give up) */
     double timeout_deadline; /* 0: none */
+    double exit_deadline; /* > 0: a process finalized; the rest must be gone by then */
+    int exit_code;        /* the code of the first FINALIZE: the job's */
     struct pollfd *pfd;      /* room for every descriptor polled: 1 + 3 per process */
     int *pfd_tag;            /* what each pfd entry is: see ternrun_serve.c */
 } tr_job_t;

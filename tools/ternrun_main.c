@@ -46,6 +46,10 @@ static void print_help(void)
         "  -n N, -np N      number of processes, 1 to %d (required)\n"
         "  --timeout SEC    end the job after SEC seconds (decimals allowed; 0, the\n"
         "                   default, means no limit); the exit code is then 124\n"
+        "  --exit-grace SEC once a process has finalized (the job's exit is decided),\n"
+        "                   how long the others get to exit before ternrun kills them,\n"
+        "                   naming each; the job keeps its exit code (default %g; 0: no\n"
+        "                   limit)\n"
         "  --tag-output     prefix each line the processes print with \"[<rank>] \"\n"
         "  -v, --verbose    print the pid of each process at start, and set\n"
         "                   TERN_VERBOSE=1 for the processes unless it is set already\n"
@@ -53,13 +57,15 @@ static void print_help(void)
         "  --version        print the version and exit\n"
         "  --               end of ternrun's options\n"
         "\n"
-        "Exit code: rank 0's exit code when every process ends normally; 124 on\n"
-        "timeout; 127 when the program cannot be run; 128+n when a process is killed by\n"
-        "signal n or ternrun receives signal n; otherwise the code of the process that\n"
-        "aborted or exited early (1 if it has none).\n"
+        "Exit code: rank 0's exit code when every process ends normally, or when those\n"
+        "that did not are killed after the exit grace; 124 on timeout; 127 when the\n"
+        "program cannot be run; 128+n when a process is killed by signal n or ternrun\n"
+        "receives signal n; otherwise the code of the process that aborted or exited\n"
+        "early (1 if it has none).\n"
         "\n"
         "Environment read by ternrun:\n"
         "  TERN_TIMEOUT     seconds, used when --timeout is not given\n"
+        "  TERN_EXIT_GRACE  seconds, used when --exit-grace is not given\n"
         "\n"
         "Environment set for each process:\n"
         "  TERN_BOOT_FD     descriptor of the process's connection to ternrun\n"
@@ -70,7 +76,7 @@ static void print_help(void)
         "  TERN_JOBID       job identifier, unique per run; names shared-memory objects\n"
         "\n"
         "Runtime options (environment):\n",
-        TR_MAX_PROCS);
+        TR_MAX_PROCS, TR_EXIT_GRACE);
     fflush(stdout);
     tern_options_print(stdout);
     fflush(stdout);
@@ -100,7 +106,7 @@ static int parse_seconds(const char *s, double *out)
 /* Returns the index of the program in argv. */
 static int parse_args(int argc, char **argv, tr_job_t *job)
 {
-    int have_timeout = 0, i;
+    int have_timeout = 0, have_grace = 0, i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -141,6 +147,16 @@ static int parse_args(int argc, char **argv, tr_job_t *job)
             if (parse_seconds(val, &job->timeout) != 0)
                 usage_error("--timeout: '%s' is not a number of seconds", val);
             have_timeout = 1;
+        } else if (strcmp(a, "--exit-grace") == 0 || strncmp(a, "--exit-grace=", 13) == 0) {
+            if (a[12] == '=')
+                val = a + 13;
+            else if (++i < argc)
+                val = argv[i];
+            else
+                usage_error("--exit-grace needs a number of seconds");
+            if (parse_seconds(val, &job->exit_grace) != 0)
+                usage_error("--exit-grace: '%s' is not a number of seconds", val);
+            have_grace = 1;
         } else {
             usage_error("unknown option '%s'", a);
         }
@@ -152,6 +168,9 @@ static int parse_args(int argc, char **argv, tr_job_t *job)
     const char *env = getenv("TERN_TIMEOUT");
     if (!have_timeout && env && *env && parse_seconds(env, &job->timeout) != 0)
         usage_error("TERN_TIMEOUT='%s' is not a number of seconds", env);
+    env = getenv("TERN_EXIT_GRACE");
+    if (!have_grace && env && *env && parse_seconds(env, &job->exit_grace) != 0)
+        usage_error("TERN_EXIT_GRACE='%s' is not a number of seconds", env);
     return i;
 }
 
@@ -231,6 +250,7 @@ int main(int argc, char **argv)
     memset(&job, 0, sizeof job);
     job.sigfd = -1;
     job.abort_rank = -1;
+    job.exit_grace = TR_EXIT_GRACE;
     job.argv = argv + parse_args(argc, argv, &job);
 
     hold_std_fds();

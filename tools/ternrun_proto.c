@@ -218,7 +218,12 @@ static void on_frame(tr_job_t *job, int rank, uint32_t op, const unsigned char *
     case BOOT_OP_FINALIZE:
         p->finalized = 1;
         p->fin_code = (int32_t)get_u32(b);
-        job->nfinalized++;
+        /* The job's exit is decided: whoever is still running when the grace is over is
+         * stuck (in an entry method, stopped) and is killed (ternrun_serve.c). */
+        if (job->nfinalized++ == 0 && job->exit_grace > 0) {
+            job->exit_deadline = tr_now() + job->exit_grace;
+            job->exit_code = p->fin_code;
+        }
         tr_proto_check_fence(job);
         break;
     }

@@ -137,11 +137,31 @@ static void on_signals(tr_job_t *job, int *child_exited)
     }
 }
 
+/* The exit was decided a grace period ago, and these processes are still there: one
+ * spinning or sleeping in an entry method never saw it, a stopped one cannot act on it.
+ * The job keeps the code it exited with. */
+static void end_stragglers(tr_job_t *job)
+{
+    for (int r = 0; r < job->n; r++) {
+        tr_proc_t *p = &job->procs[r];
+        if (p->pid > 0 && !p->exited)
+            tr_msg("PE %d (pid %ld) did not stop within %g s of the job's exit (code %d)%s; "
+                   "killing it", r, (long)p->pid, job->exit_grace, job->exit_code,
+                   p->finalized ? ", though it finalized" : "");
+    }
+    job->ending = 1;
+    job->result = job->exit_code & 0xff;
+    /* SIGKILL at once: they had their grace, and a stopped process takes no other. */
+    kill_hard(job);
+}
+
 static double next_deadline(const tr_job_t *job)
 {
     if (job->ending)
         return job->kill_deadline;
     double d = job->timeout_deadline;
+    if (job->exit_deadline > 0 && (d == 0 || job->exit_deadline < d))
+        d = job->exit_deadline;
     for (int r = 0; r < job->n; r++) {
         double e = job->procs[r].eof_deadline;
         if (e > 0 && (d == 0 || e < d))
@@ -157,6 +177,11 @@ static int check_deadlines(tr_job_t *job)
     if (!job->ending && job->timeout_deadline > 0 && now >= job->timeout_deadline) {
         tr_msg("job timed out after %g s", job->timeout);
         tr_end(job, 124, -1);
+    }
+    if (!job->ending && job->exit_deadline > 0 && now >= job->exit_deadline) {
+        tr_reap(job); /* one that exited just now, its SIGCHLD not yet read, is no straggler */
+        if (!job->ending && job->live > 0)
+            end_stragglers(job);
     }
     for (int r = 0; r < job->n && !job->ending; r++) {
         tr_proc_t *p = &job->procs[r];

@@ -48,7 +48,14 @@ static const util_opt_t opt_table[] = {
      "rendezvous (the receiver fetches them into their final buffer)"},
     {"TERN_ULT_STACK_SIZE", "256k",
      "bytes of stack of each coroutine (the main function and TERN_EP_COROUTINE entry "
-     "methods); a guard page below it turns an overflow into a clear error"},
+     "methods); an overflow, even by a frame that jumps far below it, ends the job with "
+     "a message naming this option (16 MiB of inaccessible address space lie below each "
+     "stack)"},
+    {"TERN_FOREIGN_SIGNALS", "reset",
+     "reset: a PE that faults or gets a signal dies of it, and its launcher says which "
+     "(the handlers that transport libraries such as UCX and libfabric's psm install "
+     "for SEGV, ABRT, TERM, INT... go back to the default action; UCX's stay when "
+     "UCX_HANDLE_ERRORS, UCX_ERROR_SIGNALS or UCX_DEBUG_SIGNO is set); keep: leave them"},
     {"TERN_MSG_LEAK_CHECK", "0", "1: report messages not released when the job ends"},
     {"TERN_FC_WINDOW", "256",
      "flow control over network transports (ucx, ofi): messages a PE may have sent to "

@@ -14,9 +14,16 @@
  *             hundred suspended at once, released in reverse order.
  *   outside   waiting from a plain entry method fails with TERN_ERR_STATE and a log.
  *   overflow  deep recursion in a coroutine on the last PE ends the job with a message.
+ *   bigmain   the main function puts a 320 KB array on its (256 KiB) stack: the frame
+ *             jumps past the guard page, and its first store lands far below it.
+ *   bigep     the same in a coroutine entry method on the last PE.
+ *   bigmain N the main function's frame is a variable-length array of N bytes instead.
+ *   spbelow   a 64 MiB frame moves the stack pointer far below the guard region, then a
+ *             store into an inaccessible page faults: the stack pointer shows the overflow.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mp_check.h"
 
@@ -26,7 +33,7 @@
 
 static tern_type_t T_CORO;
 static tern_ep_t EP_PLAIN_PROBE, EP_CORO_PROBE, EP_WAIT_OWN, EP_RELAY, EP_SET_OWN,
-    EP_SPIN_YIELD, EP_POKE, EP_DRIVE, EP_SEQ, EP_PARK, EP_PLAIN_WAIT, EP_RECURSE;
+    EP_SPIN_YIELD, EP_POKE, EP_DRIVE, EP_SEQ, EP_PARK, EP_PLAIN_WAIT, EP_RECURSE, EP_BIG;
 
 typedef struct {
     /* basic */
@@ -523,6 +530,66 @@ static void run_overflow(void)
     tern_abort("mp_coro overflow: the deep recursion returned");
 }
 
+/* ---- bigmain, bigep ---- */
+
+#define BIG_FRAME (320 * 1024)
+
+/* Not inlined, so that only this frame is big. The lowest byte is stored first: that is
+ * how a big frame faults far below the guard page, not in it. Volatile: kept whole. */
+static __attribute__((noinline)) int big_frame(int seed)
+{
+    volatile char buf[BIG_FRAME];
+    buf[0] = (char)seed;
+    buf[BIG_FRAME / 2] = (char)(seed + 1);
+    buf[BIG_FRAME - 1] = (char)(seed + 2);
+    return buf[0] + buf[BIG_FRAME / 2] + buf[BIG_FRAME - 1];
+}
+
+static void big_ep(void *self, const tern_msg_t *msg)
+{
+    (void)self;
+    (void)msg;
+    int r = big_frame(tern_my_pe());
+    tern_return(&r, sizeof r);
+}
+
+/* A frame of `n` bytes (a variable-length array), lowest byte stored first. */
+static __attribute__((noinline)) int vla_frame(long n)
+{
+    volatile char buf[n];
+    buf[0] = 1;
+    buf[n - 1] = 2;
+    return buf[0] + buf[n - 1];
+}
+
+static void run_bigmain(int argc, char **argv)
+{
+    if (argc > 2)
+        vla_frame(atol(argv[2]));
+    else
+        big_frame(1);
+    tern_abort("mp_coro bigmain: the big frame fitted");
+}
+
+/* `bad`: a page no one may touch (not a null pointer, which the sanitizer build would
+ * stop before it faults), taken before the stack pointer moves: no call may run below. */
+static __attribute__((noinline)) void sp_below(long n, volatile int *bad)
+{
+    volatile char buf[n];
+    buf[n - 1] = 1; /* the top: still inside the stack */
+    *bad = buf[n - 1];
+}
+
+static void run_bigep(void)
+{
+    tern_proxy_t ch;
+    CHECK_OK(tern_chare_create(T_CORO, tern_num_pes() - 1, NULL, 0, &ch));
+    tern_future_t f;
+    CHECK_OK(tern_call(&ch, EP_BIG, NULL, 0, TERN_CALL_RET, NULL, &f));
+    tern_future_wait(&f);
+    tern_abort("mp_coro bigep: the big frame fitted");
+}
+
 static void start(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "basic";
@@ -536,6 +603,12 @@ static void start(int argc, char **argv)
         run_outside();
     else if (!strcmp(mode, "overflow"))
         run_overflow();
+    else if (!strcmp(mode, "bigmain"))
+        run_bigmain(argc, argv);
+    else if (!strcmp(mode, "bigep"))
+        run_bigep();
+    else if (!strcmp(mode, "spbelow"))
+        sp_below(64L << 20, mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     else
         tern_abort("mp_coro: unknown mode '%s'", mode);
 }
@@ -559,5 +632,6 @@ int main(int argc, char **argv)
     CHECK_OK(tern_ep_register(T_CORO, "plain_wait", plain_wait, &EP_PLAIN_WAIT));
     CHECK_OK(tern_ep_register_flags(T_CORO, "recurse", recurse, TERN_EP_COROUTINE,
                                     &EP_RECURSE));
+    CHECK_OK(tern_ep_register_flags(T_CORO, "big", big_ep, TERN_EP_COROUTINE, &EP_BIG));
     return tern_run(argc, argv, start);
 }

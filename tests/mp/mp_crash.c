@@ -1,12 +1,17 @@
 /*
- * A PE that dies mid-run: `mp_crash kill|segv|abort|exit PE` makes PE (mod the job size)
- * die by SIGKILL, by a segmentation fault, by tern_abort, or by calling exit(3) behind the
- * runtime's back, while all PEs exchange messages. The test script checks that the job
- * ends quickly, non-zero, with a message naming the PE.
+ * A PE that dies mid-run: `mp_crash HOW PE` makes PE (mod the job size) die while all PEs
+ * exchange messages, HOW being
+ *   kill   SIGKILL              segv   a store into an inaccessible page (SIGSEGV)
+ *   abort  tern_abort           cabort abort(), the C library's (SIGABRT)
+ *   term   raise(SIGTERM)       int    raise(SIGINT)          hup  raise(SIGHUP)
+ *   exit   exit(3) behind the runtime's back
+ * The test script checks that the job ends quickly, non-zero, with a message naming the PE
+ * and, for signals, the signal (not some library's handler's exit code or text).
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mp_check.h"
@@ -35,11 +40,26 @@ static void die(const char *how)
     if (strcmp(how, "kill") == 0)
         kill(getpid(), SIGKILL);
     if (strcmp(how, "segv") == 0) {
-        int *volatile p = NULL;
+        /* A page no one may touch, rather than a null pointer: the sanitizer build would
+         * stop a null store itself, before it faults. Both volatile: with a plain int
+         * target the compiler may drop the store. */
+        void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        volatile int *volatile p = page;
         *p = 1;
     }
     if (strcmp(how, "abort") == 0)
         tern_abort("mp_crash asked PE %d to abort", tern_my_pe());
+    if (strcmp(how, "cabort") == 0)
+        abort();
+    if (strcmp(how, "term") == 0)
+        raise(SIGTERM);
+    if (strcmp(how, "int") == 0) {
+        /* A job started in the background by a script inherits SIGINT ignored. */
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
+    if (strcmp(how, "hup") == 0)
+        raise(SIGHUP);
     exit(3);
 }
 
