@@ -39,6 +39,8 @@ typedef enum {
     CORE_K_QD_START = 11,    /* to PE 0: a callback for the next quiescence */
     CORE_K_QD_PROBE = 12,    /* a wave of quiescence detection, down the tree */
     CORE_K_QD_REPLY = 13,    /* a PE's and its subtree's counts, up the tree */
+    CORE_K_EXIT_DONE = 14,   /* up the exit tree: my subtree has stopped sending */
+    CORE_K_EXIT_CLOSE = 15,  /* down the exit tree: every PE has stopped; close */
     CORE_K_COUNT
 } core_kind_t;
 

@@ -1500,6 +1500,11 @@ static void ofi_close(tp_t *tp)
     ofi_free_all(t);
 }
 
+static size_t ofi_pending(tp_t *tp)
+{
+    return ((ofi_tp_t *)tp)->tx_pending;
+}
+
 const tp_ops_t ofi_tp_ops = {
     .size = sizeof(tp_ops_t),
     .name = "ofi",
@@ -1512,4 +1517,5 @@ const tp_ops_t ofi_tp_ops = {
     .arm = ofi_arm,
     .disarm = ofi_disarm,
     .close = ofi_close,
+    .pending = ofi_pending,
 };

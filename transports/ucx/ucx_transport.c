@@ -596,6 +596,11 @@ static void ucx_wait(tp_t *tp, long timeout_us)
         util_log_error("ucx transport: poll: %s", strerror(errno));
 }
 
+static size_t ucx_pending(tp_t *tp)
+{
+    return ((ucx_tp_t *)tp)->tx_inflight;
+}
+
 static void ucx_close(tp_t *tp)
 {
     ucx_tp_t *u = (ucx_tp_t *)tp;
@@ -646,4 +651,5 @@ const tp_ops_t ucx_tp_ops = {
     .arm = ucx_arm,
     .disarm = ucx_disarm,
     .close = ucx_close,
+    .pending = ucx_pending,
 };
