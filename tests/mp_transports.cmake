@@ -63,7 +63,8 @@ foreach(v ${tp_variants})
   tern_tp_test(${p}.exit.late.np4 4 ENV ${env} CHECKS --code 3 --within 30
                --forbid "failed" ARGS $<TARGET_FILE:mp_exit> 3 late)
   tern_tp_test(${p}.crash.kill.np4 4 ENV ${env} CHECKS --nonzero --within 10
-               --stderr "PE 2 .*killed by signal 9|to PE 2 .*probably ended" ARGS $<TARGET_FILE:mp_crash> kill 2)
+               --stderr "PE 2 .*killed by signal 9|to PE 2 .*connection to that process broke"
+               ARGS $<TARGET_FILE:mp_crash> kill 2)
   tern_tp_test(${p}.crash.segv.np3 3 ENV ${env} CHECKS --nonzero --within 10
                --stderr "PE 2 .*(killed by signal 11|exited with code)"
                ARGS $<TARGET_FILE:mp_crash> segv 2)
