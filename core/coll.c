@@ -272,6 +272,8 @@ static void h_exit_req(core_pe_t *pe, tern_msg_t *m)
         hdr.prio = INT32_MIN;
         hdr.ep = m->hdr.ep;
         core_send_iov(pe, pe->my_pe, &hdr, NULL, 0);
+        if (pe->boot->ops->exiting)
+            pe->boot->ops->exiting(pe->boot, (int)m->hdr.ep);
     }
     core_msg_release(&pe->pool, m);
 }
@@ -284,6 +286,21 @@ static void h_exit(core_pe_t *pe, tern_msg_t *m)
     core_tree_forward(pe, m);
     pe->exiting = 1;
     pe->exit_code = (int)m->hdr.ep;
+    pe->exit_root = m->hdr.root;
+    core_msg_release(&pe->pool, m);
+}
+
+/* The exit handshake (runtime.c, core_finalize) counts these; they come once this PE has
+ * stopped, but the table takes them too so that no order of arrival can lose one. */
+static void h_exit_done(core_pe_t *pe, tern_msg_t *m)
+{
+    pe->exit_kids_done++;
+    core_msg_release(&pe->pool, m);
+}
+
+static void h_exit_close(core_pe_t *pe, tern_msg_t *m)
+{
+    pe->exit_close = 1;
     core_msg_release(&pe->pool, m);
 }
 
@@ -305,6 +322,8 @@ static const core_handler_fn handlers[CORE_K_COUNT] = {
     [CORE_K_QD_REPLY] = core_h_qd_reply,
     [CORE_K_STALL_ASK] = core_h_stall_ask,
     [CORE_K_STALL_INFO] = core_h_stall_info,
+    [CORE_K_EXIT_DONE] = h_exit_done,
+    [CORE_K_EXIT_CLOSE] = h_exit_close,
 };
 
 void core_dispatch(core_pe_t *pe, tern_msg_t *m)

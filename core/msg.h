@@ -43,6 +43,8 @@ typedef enum {
                                 (cid: messages, reply_id: bytes; totals) */
     CORE_K_STALL_ASK = 15,   /* the job stalled: say what waits (tree from PE 0) */
     CORE_K_STALL_INFO = 16,  /* to PE 0: what waits on the sender (text, or nothing) */
+    CORE_K_EXIT_DONE = 17,   /* up the exit tree: my subtree has stopped sending */
+    CORE_K_EXIT_CLOSE = 18,  /* down the exit tree: every PE has stopped; close */
     CORE_K_COUNT
 } core_kind_t;
 

@@ -96,6 +96,10 @@ typedef struct core_pe {
     int exit_started;       /* PE 0: an exit is under way */
     int exit_code;
     int exiting_logged;     /* a call made while ending was reported */
+    double exit_grace;      /* TERN_EXIT_GRACE: how long the exit waits for stuck PEs */
+    int exit_root;          /* root of the exit tree (EXIT, EXIT_DONE, EXIT_CLOSE) */
+    int exit_kids_done;     /* children in that tree whose subtrees have stopped */
+    int exit_close;         /* EXIT_CLOSE has come: no PE sends any more */
     double t0;
     core_ults_t ults;       /* coroutines */
     struct core_inv *inv_plain; /* the entry method running on the scheduler's stack */
@@ -147,6 +151,8 @@ int core_transports_progress(core_pe_t *pe);
 /* Sleep until a message may have arrived on any transport or timeout_us passes. */
 void core_transports_wait(core_pe_t *pe, long timeout_us);
 void core_transports_close(core_pe_t *pe);
+/* Sends the transports still hold (not yet handed on): 0 once every send has left. */
+size_t core_transports_pending(core_pe_t *pe);
 /* PE 0, verbose: the start-up line saying which transport serves which pairs. */
 void core_transports_report(core_pe_t *pe);
 

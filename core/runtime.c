@@ -15,6 +15,7 @@
 #include "core/registry.h"
 #include "core/signals.h"
 #include "core/stall.h"
+#include "topology/tree.h"
 #include "util/log.h"
 #include "util/options.h"
 
@@ -93,6 +94,8 @@ void tern_exit(int code)
 static tern_status_t read_options(core_pe_t *pe)
 {
     long verbose, spin, fanout, stack, fc_msgs, fc_bytes, rq, leak;
+    if (util_opt_double("TERN_EXIT_GRACE", 0, 1e9, &pe->exit_grace) != TERN_OK)
+        return TERN_ERR_INVALID;
     if (util_opt_long("TERN_VERBOSE", 0, 9, &verbose) != TERN_OK ||
         util_opt_long("TERN_SPIN_US", 0, 10000000, &spin) != TERN_OK ||
         util_opt_long("TERN_BCAST_FANOUT", 1, 64, &fanout) != TERN_OK ||
@@ -203,39 +206,110 @@ static void core_loop(core_pe_t *pe)
 }
 
 /* Release what arrived and will never run, so that in-place buffers go back to their
- * senders, who may need them to send their own EXIT on. */
+ * senders, who may need them to send their own exit messages on; the exit handshake's
+ * messages are counted. */
 static void drop_incoming(core_pe_t *pe)
 {
     tern_msg_t *m;
     core_transports_progress(pe);
-    while ((m = core_sched_pop(&pe->sched)))
-        core_msg_release(&pe->pool, m);
+    while ((m = core_sched_pop(&pe->sched))) {
+        if (m->hdr.kind == CORE_K_EXIT_DONE || m->hdr.kind == CORE_K_EXIT_CLOSE)
+            core_dispatch(pe, m);
+        else
+            core_msg_release(&pe->pool, m);
+    }
 }
 
-/* Only the EXIT to my children is still held back (h_exit dropped the rest). A child does
- * not stop before it has it, so it keeps draining its rings and this ends; the bound is a
- * last guard, logged, against a child that vanished. */
-static void flush_exit(core_pe_t *pe)
+/* Drain at exit and retry what is held back; non-zero while sends are still under way. */
+static int exit_progress(core_pe_t *pe)
 {
-    double deadline = now_s() + 60.0;
-    while (pe->nbacklog) {
-        drop_incoming(pe);
+    drop_incoming(pe);
+    if (pe->nbacklog)
         core_backlog_progress(pe);
-        if (!pe->nbacklog)
-            break;
-        if (now_s() > deadline) {
-            util_log_error("tern_exit: a child PE in the exit tree did not take the exit "
-                           "message within 60 s; leaving without it");
-            break;
+    return pe->nbacklog || core_transports_pending(pe) != 0;
+}
+
+/* Sends under way finish through progress, which nothing may wake us for: look again
+ * soon. Otherwise sleep until a message may have come (1 s guards a lost wake-up). */
+static void exit_wait(core_pe_t *pe, int sending)
+{
+    core_transports_wait(pe, sending ? 200 : 1000000);
+}
+
+static void exit_send(core_pe_t *pe, int kind, int dest)
+{
+    core_hdr_t hdr;
+    core_hdr_init(&hdr, kind, pe->my_pe);
+    hdr.root = pe->exit_root;
+    hdr.prio = INT32_MIN;
+    tern_status_t st = core_send_iov(pe, dest, &hdr, NULL, 0);
+    if (st != TERN_OK)
+        tern_abort("tern_exit: telling PE %d that %s failed: %s", dest,
+                   kind == CORE_K_EXIT_DONE ? "this PE's subtree has stopped"
+                                            : "every PE has stopped", tern_strerror(st));
+}
+
+/* Past the exit grace: some PE does not stop (stuck in an entry method, stopped by a
+ * signal). The job's code is decided; leave without it, saying so, and let the launcher
+ * end it (ternrun kills it by name when the same grace is over). */
+static int exit_late(core_pe_t *pe, double deadline, const char *what)
+{
+    if (deadline < 0 || now_s() < deadline)
+        return 0;
+    util_log_warn("tern_exit: waited %g s (TERN_EXIT_GRACE) for %s; leaving without it",
+                  pe->exit_grace, what);
+    return 1;
+}
+
+/*
+ * The exit handshake. A PE that has its EXIT sends nothing more, but PEs that do not have
+ * theirs yet may still send to it: the halos of an iteration under way, a reduction's
+ * part. Shared memory takes those; a network transport reports a send to a process that
+ * has closed its connections as an error (UCX over TCP: "Endpoint timeout"), which ended
+ * jobs that were ending well. So no PE closes before every PE has stopped: a PE tells its
+ * parent in the exit tree once its subtree has stopped and its own sends have left
+ * (EXIT_DONE, up the tree); once the root has heard from all, EXIT_CLOSE goes down, and a
+ * PE closes once it has passed that on. Until then every PE keeps draining what arrives.
+ *
+ * A PE inside a long entry method sees its EXIT only when the method returns, and until
+ * then it may send; the others wait for it TERN_EXIT_GRACE seconds (a PE that dies ends
+ * the job through the launcher sooner).
+ */
+static void exit_handshake(core_pe_t *pe)
+{
+    int kids[TOPO_TREE_MAX_KIDS(64)];
+    int nkids = topo_tree_children(&pe->all, pe->exit_root, pe->fanout, pe->my_pe, kids);
+    int parent = topo_tree_parent(&pe->all, pe->exit_root, pe->fanout, pe->my_pe);
+    if (nkids < 0 || parent < -1)
+        tern_abort("tern_exit: PE %d is not in the exit tree rooted at PE %d", pe->my_pe,
+                   pe->exit_root);
+    double deadline = pe->exit_grace > 0 ? now_s() + pe->exit_grace : -1;
+    int sending;
+    while ((sending = exit_progress(pe)) || pe->exit_kids_done < nkids) {
+        if (exit_late(pe, deadline, "its subtree of the exit tree to stop"))
+            return;
+        exit_wait(pe, sending);
+    }
+    if (parent >= 0) {
+        exit_send(pe, CORE_K_EXIT_DONE, parent);
+        while (sending = exit_progress(pe), !pe->exit_close) {
+            if (exit_late(pe, deadline, "every other PE to stop"))
+                return;
+            exit_wait(pe, sending);
         }
-        core_transports_wait(pe, 200);
+    }
+    for (int i = 0; i < nkids; i++)
+        exit_send(pe, CORE_K_EXIT_CLOSE, kids[i]);
+    while (exit_progress(pe)) {
+        if (exit_late(pe, deadline, "its last messages to leave"))
+            return;
+        exit_wait(pe, 1);
     }
 }
 
 static void core_finalize(core_pe_t *pe)
 {
-    drop_incoming(pe);
-    flush_exit(pe);
+    exit_handshake(pe);
     core_invoke_abandon(pe);
     core_ults_fini(&pe->ults);
     core_futures_free(pe);

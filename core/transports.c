@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,17 @@ void core_transports_close(core_pe_t *pe)
     for (int i = 0; i < pe->ntps; i++)
         pe->tps[i]->ops->close(pe->tps[i]);
     pe->ntps = 0;
+}
+
+size_t core_transports_pending(core_pe_t *pe)
+{
+    size_t n = 0;
+    for (int i = 0; i < pe->ntps; i++) {
+        const tp_ops_t *ops = pe->tps[i]->ops;
+        if (ops->size > offsetof(tp_ops_t, pending) && ops->pending)
+            n += ops->pending(pe->tps[i]);
+    }
+    return n;
 }
 
 int core_transports_progress(core_pe_t *pe)

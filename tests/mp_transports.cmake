@@ -67,8 +67,13 @@ foreach(v ${tp_variants})
                ARGS $<TARGET_FILE:mp_flood> 1000000 16 2 200)
   tern_tp_test(${p}.flood.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
                ARGS $<TARGET_FILE:mp_flood> 200000 16 2 40)
+  # A PE still inside an entry method while the exit goes round sends to every PE when
+  # it returns: none may have left (UCX over TCP failed such sends with "Endpoint timeout").
+  tern_tp_test(${p}.exit.late.np4 4 ENV ${env} CHECKS --code 3 --within 30
+               --forbid "failed" ARGS $<TARGET_FILE:mp_exit> 3 late)
   tern_tp_test(${p}.crash.kill.np4 4 ENV ${env} CHECKS --nonzero --within 10
-               --stderr "PE 2 .*killed by signal 9|to PE 2 .*probably ended" ARGS $<TARGET_FILE:mp_crash> kill 2)
+               --stderr "PE 2 .*killed by signal 9|to PE 2 .*connection to that process broke"
+               ARGS $<TARGET_FILE:mp_crash> kill 2)
   # Dying of a signal with the library loaded and open: that signal, none of its text.
   foreach(c "segv|11" "cabort|6" "term|15" "int|2")
     string(REPLACE "|" ";" c "${c}")
@@ -86,6 +91,11 @@ foreach(v ${tp_variants})
                --stderr "transports: ${desc} for the 3 pairs within the host"
                ARGS $<TARGET_FILE:mp_create>)
 endforeach()
+if(TERN_UCX_FOUND)
+  # The user's case: 16 PEs over UCX's TCP path, the exit reaching a PE busy in a method.
+  tern_tp_test(tp.ucx.tcp.exit.late.np16 16 ENV TERN_TRANSPORT=ucx UCX_TLS=tcp CHECKS --code 3
+               --within 60 --forbid "failed" ARGS $<TARGET_FILE:mp_exit> 3 late)
+endif()
 # TERN_TRANSPORT itself: unknown names and repeated ones are errors at start.
 tern_tp_test(tp.select.unknown.np2 2 ENV TERN_TRANSPORT=carrier-pigeon CHECKS --code 1
              --stderr "TERN_TRANSPORT=carrier-pigeon: no transport .carrier-pigeon. in this build"

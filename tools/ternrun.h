@@ -24,6 +24,8 @@
 #define TR_EOF_GRACE 1.0
 /* Once one process has finalized, how long the others get to exit by default. */
 #define TR_EXIT_GRACE 5.0
+/* Added to it before anything is killed: the PEs that did stop leave after the grace. */
+#define TR_EXIT_MARGIN 1.0
 /* Stop reading requests from a process that does not read its replies. */
 #define TR_OUT_HIGH (1u << 20)
 
@@ -77,8 +79,9 @@ typedef struct {
     int killed_hard;     /* SIGKILL sent */
     double kill_deadline; /* ending: when SIGTERM turns into SIGKILL (or give up) */
     double timeout_deadline; /* 0: none */
-    double exit_deadline; /* > 0: a process finalized; the rest must be gone by then */
-    int exit_code;        /* the code of the first FINALIZE: the job's */
+    int exit_decided;     /* PE 0 said EXITING, or a process finalized */
+    double exit_deadline; /* > 0: the exit is decided; every process must be gone by then */
+    int exit_code;        /* the job's, from EXITING or the first FINALIZE */
     struct pollfd *pfd;      /* room for every descriptor polled: 1 + 3 per process */
     int *pfd_tag;            /* what each pfd entry is: see ternrun_serve.c */
 } tr_job_t;

@@ -57,6 +57,11 @@ static void child(const tr_job_t *job, int rank, int sock, const int *out_fds, i
     set_env_int("TERN_LOCAL_RANK", rank);
     set_env_int("TERN_LOCAL_SIZE", job->n);
     setenv("TERN_JOBID", job->jobid, 1);
+    /* The runtime waits as long for its stuck PEs before leaving as ternrun does before
+     * killing them (--exit-grace may differ from the environment's). */
+    char grace[32];
+    snprintf(grace, sizeof grace, "%g", job->exit_grace);
+    setenv("TERN_EXIT_GRACE", grace, 1);
 
     execvp(job->argv[0], job->argv);
 fail:;

@@ -27,6 +27,18 @@ static void protocol_error(tr_job_t *job, int rank, const char *fmt, ...)
     tr_end(job, 1, -1);
 }
 
+static void exit_decided(tr_job_t *job, int32_t code)
+{
+    if (job->exit_decided)
+        return;
+    job->exit_decided = 1;
+    job->exit_code = code;
+    /* The runtime's PEs wait for a stuck one as long, from when each saw the exit, and
+     * then leave: a margin lets them finalize before anything is killed. */
+    if (job->exit_grace > 0)
+        job->exit_deadline = tr_now() + job->exit_grace + TR_EXIT_MARGIN;
+}
+
 /* Largest body each request may carry; -1 for ops a process may not send. */
 static long max_body(uint32_t op)
 {
@@ -37,6 +49,7 @@ static long max_body(uint32_t op)
     case BOOT_OP_GET: return (long)(4 + BOOT_KEY_MAX);
     case BOOT_OP_ABORT: return (long)BOOT_VAL_MAX;
     case BOOT_OP_FINALIZE: return 4;
+    case BOOT_OP_EXITING: return 4;
     default: return -1;
     }
 }
@@ -215,15 +228,16 @@ static void on_frame(tr_job_t *job, int rank, uint32_t op, const unsigned char *
         job->nfenced++;
         tr_proto_check_fence(job);
         break;
+    case BOOT_OP_EXITING:
+        /* The job's exit is decided: whoever is still running when the grace is over is
+         * stuck (in an entry method, stopped) and is killed (ternrun_serve.c). */
+        exit_decided(job, (int32_t)get_u32(b));
+        break;
     case BOOT_OP_FINALIZE:
         p->finalized = 1;
         p->fin_code = (int32_t)get_u32(b);
-        /* The job's exit is decided: whoever is still running when the grace is over is
-         * stuck (in an entry method, stopped) and is killed (ternrun_serve.c). */
-        if (job->nfinalized++ == 0 && job->exit_grace > 0) {
-            job->exit_deadline = tr_now() + job->exit_grace;
-            job->exit_code = p->fin_code;
-        }
+        job->nfinalized++;
+        exit_decided(job, p->fin_code); /* a runtime that did not say EXITING */
         tr_proto_check_fence(job);
         break;
     }

@@ -36,6 +36,9 @@ typedef struct boot_ops {
     void (*abort)(boot_t *b, const char *msg);
     /* This process is leaving normally with `exit_code`; releases everything. */
     void (*finalize)(boot_t *b, int exit_code);
+    /* Optional (NULL: nothing to say): the job's exit is decided, with `exit_code` (PE 0,
+     * once), so that the launcher may end processes that do not stop in time. */
+    void (*exiting)(boot_t *b, int exit_code);
 } boot_ops_t;
 
 struct boot {

@@ -208,6 +208,13 @@ static void bt_finalize(boot_t *b, int exit_code)
     bt_close(bt);
 }
 
+static void bt_exiting(boot_t *b, int exit_code)
+{
+    boot_ternrun_t *bt = (boot_ternrun_t *)b;
+    int32_t code = (int32_t)exit_code;
+    (void)send_frame(bt, BOOT_OP_EXITING, &code, sizeof code, NULL, 0);
+}
+
 static const boot_ops_t boot_ternrun_ops = {
     .size = sizeof(boot_ops_t),
     .name = "ternrun",
@@ -217,6 +224,7 @@ static const boot_ops_t boot_ternrun_ops = {
     .get = bt_get,
     .abort = bt_abort,
     .finalize = bt_finalize,
+    .exiting = bt_exiting,
 };
 
 /* A decimal int from the environment within [lo, hi]; logs and returns -1 if not. */

@@ -32,6 +32,7 @@ typedef enum {
     BOOT_OP_GET = 4,      /* body: uint32 rank, then key (NUL-terminated) */
     BOOT_OP_ABORT = 5,    /* body: message text (not NUL-terminated); ternrun ends the job */
     BOOT_OP_FINALIZE = 6, /* body: int32 exit code; the process is about to exit normally */
+    BOOT_OP_EXITING = 7,  /* body: int32 exit code; the job's exit is decided (PE 0) */
     /* ternrun -> process */
     BOOT_OP_GET_OK = 16,    /* body: value bytes */
     BOOT_OP_GET_NONE = 17,  /* body: empty; no such key for that rank (after the last fence) */

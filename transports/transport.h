@@ -100,6 +100,11 @@ typedef struct tp_ops {
     void (*disarm)(tp_t *tp);
     /* Release everything. Other processes may still be finishing: leave their memory. */
     void (*close)(tp_t *tp);
+    /* Sends it still holds, i.e. that progress() has yet to finish (NULL: a transport
+     * whose sends are done when send returns). The core waits for 0 before it tells the
+     * other PEs at exit that it has stopped sending, so that no send of its fails on a PE
+     * that left after hearing so. */
+    size_t (*pending)(tp_t *tp);
 } tp_ops_t;
 
 #define TP_ARM_BUSY (-1)

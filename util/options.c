@@ -57,6 +57,10 @@ static const util_opt_t opt_table[] = {
      "for SEGV, ABRT, TERM, INT... go back to the default action; UCX's stay when "
      "UCX_HANDLE_ERRORS, UCX_ERROR_SIGNALS or UCX_DEBUG_SIGNO is set); keep: leave them"},
     {"TERN_MSG_LEAK_CHECK", "0", "1: report messages not released when the job ends"},
+    {"TERN_EXIT_GRACE", "5",
+     "seconds that PEs, once the job's exit is decided, wait for the others to stop (a PE "
+     "stuck in an entry method, or stopped) before they leave anyway; ternrun kills such "
+     "PEs, by name, when as long has passed (--exit-grace); 0: wait for ever"},
     {"TERN_FC_WINDOW", "256",
      "flow control over network transports (ucx, ofi): messages a PE may have sent to "
      "another that it has not yet taken in; more wait at the sender (same on every PE)"},

@@ -92,6 +92,8 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn);
  * End the whole job with `code`, from any PE. Returns to the caller; the PE stops
  * scheduling when the current entry method returns, and messages not yet delivered are
  * dropped. If several PEs call it, the first call to reach PE 0 decides the code.
+ * tern_run() returns on each PE only once every PE has stopped: a PE still inside a long
+ * entry method keeps the others (idle) until it returns, since it may still send to them.
  */
 void tern_exit(int code);
 

@@ -1502,6 +1502,11 @@ static void ofi_close(tp_t *tp)
     ofi_free_all(t);
 }
 
+static size_t ofi_pending(tp_t *tp)
+{
+    return ((ofi_tp_t *)tp)->tx_pending;
+}
+
 TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ofi_ops = {
     .size = sizeof(tp_ops_t),
     .name = "ofi",
@@ -1514,4 +1519,5 @@ TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ofi_ops = {
     .arm = ofi_arm,
     .disarm = ofi_disarm,
     .close = ofi_close,
+    .pending = ofi_pending,
 };

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ucp/api/ucp.h>
 
@@ -85,6 +86,7 @@ typedef struct ucx_tp {
     unsigned held_gen;
     size_t tx_inflight;     /* sends UCX still holds */
     unsigned *tx_pending;   /* [num_pes] of those, per destination */
+    double *last_rx;        /* [num_pes] when the last message from each came (0: none yet) */
     int closing;
     util_bufcache_t bufs;   /* copies to send from, buffers to receive into */
     ucx_rx_t *rx_spare;     /* records to reuse */
@@ -92,6 +94,15 @@ typedef struct ucx_tp {
 
 static void ucx_close(tp_t *tp);
 extern TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ucx_ops;
+
+/* Seconds, for telling how long a PE has been silent: the coarse clock is cheap enough
+ * to read once per batch of arrivals, and fine enough for that. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void rx_push(ucx_tp_t *u, ucx_rx_t *r)
 {
@@ -230,6 +241,7 @@ static int rx_deliver(ucx_tp_t *u)
 {
     int n = 0;
     ucx_rx_t **pp = &u->rx_head, *prev = NULL;
+    double now = now_s();
     unsigned gen = ++u->held_gen;
     if (gen == 0) { /* wrapped: clear the marks */
         memset(u->held, 0, (size_t)u->params.num_pes * sizeof *u->held);
@@ -250,6 +262,7 @@ static int rx_deliver(ucx_tp_t *u)
             util_log_error("ucx transport: a message from PE %d was lost", r->src);
             abort();
         }
+        u->last_rx[r->src] = now;
         if (r->inl) { /* the core copies it; the record goes back at once */
             u->params.deliver(u->params.deliver_arg, r->src, r->buf, r->len, NULL);
             rx_free(r);
@@ -382,7 +395,8 @@ static tern_status_t ucx_open(const tp_params_t *params, tp_t **out)
     u->addr_lens = calloc((size_t)npes, sizeof *u->addr_lens);
     u->held = calloc((size_t)npes, sizeof *u->held);
     u->tx_pending = calloc((size_t)npes, sizeof *u->tx_pending);
-    if (!u->eps || !u->addrs || !u->addr_lens || !u->held || !u->tx_pending) {
+    u->last_rx = calloc((size_t)npes, sizeof *u->last_rx);
+    if (!u->eps || !u->addrs || !u->addr_lens || !u->held || !u->tx_pending || !u->last_rx) {
         ucx_close(&u->base);
         return TERN_ERR_NOMEM;
     }
@@ -435,28 +449,41 @@ static size_t ucx_max_msg(tp_t *tp)
     return 0;
 }
 
+/*
+ * Say what is known of a failed send: the PE, its host, UCX's status, and how long that PE
+ * has been silent. Not why, nor that the PE has ended: UCX over TCP reports any error on a
+ * connection as "Endpoint timeout", and a PE that died is named by the launcher anyway.
+ */
+static tern_status_t send_failed(ucx_tp_t *u, int pe, size_t total, ucs_status_t s)
+{
+    char heard[64];
+    if (u->last_rx[pe] > 0)
+        snprintf(heard, sizeof heard, "PE %d last heard from %.1f s ago", pe,
+                 now_s() - u->last_rx[pe]);
+    else
+        snprintf(heard, sizeof heard, "nothing heard from PE %d yet", pe);
+    util_log_error("ucx transport: sending %zu bytes to PE %d (host %s) failed: %s (%s%s; "
+                   "UCX_LOG_LEVEL=debug logs what UCX saw)",
+                   total, pe, u->params.host_name[u->params.pe_host[pe]], ucs_status_string(s),
+                   s == UCS_ERR_ENDPOINT_TIMEOUT || s == UCS_ERR_CONNECTION_RESET
+                       ? "UCX's connection to that process broke; " : "",
+                   heard);
+    return TERN_ERR_IO;
+}
+
 static void tx_done(void *request, ucs_status_t status, void *user_data)
 {
     ucx_tx_t *t = user_data;
     ucx_tp_t *u = t->owner;
     if (status != UCS_OK && !u->closing) {
-        util_log_error("ucx transport: sending to PE %d failed: %s", t->dest,
-                       ucs_status_string(status));
+        /* The core has moved on (the send returned TERN_OK): nothing to hand the error to. */
+        send_failed(u, t->dest, t->len, status);
         abort();
     }
     u->tx_inflight--;
     u->tx_pending[t->dest]--;
     util_bufcache_put(&u->bufs, t, sizeof *t + t->len);
     ucp_request_free(request);
-}
-
-static tern_status_t send_failed(ucx_tp_t *u, int pe, size_t total, ucs_status_t s)
-{
-    util_log_error("ucx transport: sending %zu bytes to PE %d (host %s) failed: %s%s", total, pe,
-                   u->params.host_name[u->params.pe_host[pe]], ucs_status_string(s),
-                   s == UCS_ERR_ENDPOINT_TIMEOUT || s == UCS_ERR_CONNECTION_RESET
-                       ? " (that PE has probably ended)" : "");
-    return TERN_ERR_IO;
 }
 
 /* UCX returned a request for a send asked to complete at once (it should not): the
@@ -598,6 +625,11 @@ static void ucx_wait(tp_t *tp, long timeout_us)
         util_log_error("ucx transport: poll: %s", strerror(errno));
 }
 
+static size_t ucx_pending(tp_t *tp)
+{
+    return ((ucx_tp_t *)tp)->tx_inflight;
+}
+
 static void ucx_close(tp_t *tp)
 {
     ucx_tp_t *u = (ucx_tp_t *)tp;
@@ -627,6 +659,7 @@ static void ucx_close(tp_t *tp)
     free(u->eps);
     free(u->held);
     free(u->tx_pending);
+    free(u->last_rx);
     while (u->rx_spare) {
         ucx_rx_t *r = u->rx_spare;
         u->rx_spare = r->next;
@@ -648,4 +681,5 @@ TP_PLUGIN_EXPORT const tp_ops_t tern_tp_ucx_ops = {
     .arm = ucx_arm,
     .disarm = ucx_disarm,
     .close = ucx_close,
+    .pending = ucx_pending,
 };
