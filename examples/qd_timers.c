@@ -27,7 +27,7 @@
 #define NAP 0.05
 
 static tern_type_t T_SPREADER, T_TICKER;
-static tern_ep_t EP_SPREAD, EP_REPORT, EP_START, EP_TICK, EP_NAP, EP_STATS;
+static tern_ep_t EP_SPREAD, EP_REPORT, EP_TICK, EP_NAP, EP_STATS;
 
 typedef struct {
     int32_t received;
@@ -65,9 +65,10 @@ static void arm(ticker_t *t)
     tern_timer_send(PERIOD, &me, EP_TICK, NULL, 0);
 }
 
-static void ticker_start(void *self, const tern_msg_t *msg)
+/* The ticker starts ticking as soon as it is built. */
+static void ticker_ctor(void *self, const tern_msg_t *args)
 {
-    (void)msg;
+    (void)args;
     arm(self);
 }
 
@@ -128,9 +129,8 @@ static void start(int argc, char **argv)
 
     /* 2. The ticks, and a nap among them. */
     tern_proxy_t ticker;
-    tern_chare_create(T_TICKER, tern_num_pes() - 1, NULL, 0, &ticker);
     t0 = tern_wall_time();
-    tern_send_buf(&ticker, EP_START, NULL, 0);
+    tern_chare_create(T_TICKER, tern_num_pes() - 1, NULL, 0, &ticker);
     tern_call(&ticker, EP_NAP, NULL, 0, TERN_CALL_RET, NULL, &f);
     double napped[2] = {0, 0};
     tern_future_get(&f, napped, sizeof napped, NULL);
@@ -156,7 +156,6 @@ int main(int argc, char **argv)
         {0},
     };
     const tern_ep_def_t ticker_eps[] = {
-        {"start", ticker_start, 0, &EP_START},
         {"tick", tick, 0, &EP_TICK},
         {"nap", nap, TERN_EP_COROUTINE, &EP_NAP},
         {"stats", stats, 0, &EP_STATS},
@@ -164,7 +163,8 @@ int main(int argc, char **argv)
     };
     if (tern_type_define("Spreader", sizeof(spreader_t), NULL, NULL, spreader_eps,
                          &T_SPREADER) ||
-        tern_type_define("Ticker", sizeof(ticker_t), NULL, NULL, ticker_eps, &T_TICKER))
+        tern_type_define("Ticker", sizeof(ticker_t), ticker_ctor, NULL, ticker_eps,
+                         &T_TICKER))
         return 1;
     return tern_run(argc, argv, start);
 }
