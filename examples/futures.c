@@ -12,11 +12,12 @@
  *   4. calls sumWithNext(), a coroutine entry method, which itself calls square() on its
  *      neighbour and waits for it (tern_future_wait_all over several such calls).
  * It checks every answer and ends the job with exit code 0 only if all were right.
+ * A future of one value is released when tern_future_get() takes the value; one of
+ * several values (step 2) is released with tern_future_free().
  *
  *     ternrun -n 4 ./futures
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <tern/tern.h>
 
@@ -52,15 +53,12 @@ static void sum_with_next(void *self, const tern_msg_t *msg)
     (void)msg;
     int me = tern_self_index(self)[0];
     int next = (me + 1) % NWORKERS;
-    tern_proxy_t workers = tern_self_collection(self), neighbour;
-    tern_proxy_elem(&workers, &next, &neighbour);
-
-    tern_iov_t arg = {&next, sizeof next};
+    tern_proxy_t workers = tern_self_collection(self);
     tern_future_t f;
-    tern_call(&neighbour, EP_SQUARE, &arg, 1, TERN_CALL_RET, NULL, &f);
+    tern_call_elem(&workers, TERN_IDX(next), EP_SQUARE, &next, sizeof next, TERN_CALL_RET,
+                   &f);
     int theirs = 0;
-    tern_future_get(&f, &theirs, sizeof theirs, NULL); /* waits */
-    tern_future_free(&f);
+    tern_future_get(&f, &theirs, sizeof theirs, NULL); /* waits, then releases f */
 
     int r = me * me + theirs;
     tern_return(&r, sizeof r);
@@ -81,27 +79,23 @@ static void start(int argc, char **argv)
     (void)argc;
     (void)argv;
     tern_proxy_t workers;
-    int n = NWORKERS;
-    tern_array_create(T_WORKER, 1, &n, NULL, 0, &workers);
+    tern_array_create(T_WORKER, 1, TERN_IDX(NWORKERS), NULL, 0, &workers);
 
     /* 1. One call per element; take the answers as they come. */
     tern_future_t fs[NWORKERS];
     int args[NWORKERS];
     for (int i = 0; i < NWORKERS; i++) {
-        tern_proxy_t w;
-        tern_proxy_elem(&workers, &i, &w);
         args[i] = i + 10;
-        tern_iov_t arg = {&args[i], sizeof args[i]}; /* copied: args[i] may change now */
-        tern_call(&w, EP_SQUARE, &arg, 1, TERN_CALL_RET, NULL, &fs[i]);
+        tern_call_elem(&workers, TERN_IDX(i), EP_SQUARE, &args[i], sizeof args[i],
+                       TERN_CALL_RET, &fs[i]);
     }
     tern_future_iter_t it;
     tern_future_iter_init(&it, fs, NWORKERS);
     for (int i; (i = tern_future_iter_next(&it)) >= 0;) {
         int r = 0;
-        tern_future_get(&fs[i], &r, sizeof r, NULL); /* done already: does not wait */
+        tern_future_get(&fs[i], &r, sizeof r, NULL); /* done: takes it at once */
         printf("square(%d) = %d\n", args[i], r);
         expect(r == args[i] * args[i], "square");
-        tern_future_free(&fs[i]);
     }
     tern_future_iter_fini(&it);
 
@@ -121,33 +115,26 @@ static void start(int argc, char **argv)
     expect(tern_future_count(&all) == NWORKERS, "one value per element");
     tern_future_free(&all);
 
-    /* 3. A call that fails: the error comes back in the future. */
-    tern_proxy_t w3;
-    int three = 3, bad = -5;
-    tern_proxy_elem(&workers, &three, &w3);
-    tern_iov_t barg = {&bad, sizeof bad};
+    /* 3. A call that fails: the error comes back in the future, and stays readable
+     *    after tern_future_get has released it. */
+    int bad = -5, pe = -1;
     tern_future_t f;
-    tern_call(&w3, EP_SQUARE, &barg, 1, TERN_CALL_RET, NULL, &f);
-    tern_status_t st = tern_future_wait(&f);
-    int pe = -1;
+    tern_call_elem(&workers, TERN_IDX(3), EP_SQUARE, &bad, sizeof bad, TERN_CALL_RET, &f);
+    tern_status_t st = tern_future_get(&f, NULL, 0, NULL);
     const char *err = tern_future_error(&f, &pe);
     printf("square(%d): %s: \"%s\" (raised on PE %d)\n", bad, tern_strerror(st),
            err ? err : "", pe);
     expect(st == TERN_ERR_REMOTE && err != NULL, "the error comes back");
-    tern_future_free(&f);
 
     /* 4. Coroutine entry methods that wait themselves; wait for all of them. */
-    for (int i = 0; i < NWORKERS; i++) {
-        tern_proxy_t w;
-        tern_proxy_elem(&workers, &i, &w);
-        tern_call(&w, EP_SUM_WITH_NEXT, NULL, 0, TERN_CALL_RET, NULL, &fs[i]);
-    }
+    for (int i = 0; i < NWORKERS; i++)
+        tern_call_elem(&workers, TERN_IDX(i), EP_SUM_WITH_NEXT, NULL, 0, TERN_CALL_RET,
+                       &fs[i]);
     tern_future_wait_all(fs, NWORKERS);
     for (int i = 0; i < NWORKERS; i++) {
         int r = 0, next = (i + 1) % NWORKERS;
         tern_future_get(&fs[i], &r, sizeof r, NULL);
         expect(r == i * i + next * next, "sumWithNext");
-        tern_future_free(&fs[i]);
     }
     printf("sumWithNext: %d coroutines each waited for their neighbour\n", NWORKERS);
 
@@ -160,11 +147,13 @@ static void start(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (tern_type_register("Worker", 0, NULL, NULL, &T_WORKER) ||
-        tern_ep_register(T_WORKER, "square", square, &EP_SQUARE) ||
-        tern_ep_register(T_WORKER, "times", times, &EP_TIMES) ||
-        tern_ep_register_flags(T_WORKER, "sumWithNext", sum_with_next, TERN_EP_COROUTINE,
-                               &EP_SUM_WITH_NEXT))
+    const tern_ep_def_t eps[] = {
+        {"square", square, 0, &EP_SQUARE},
+        {"times", times, 0, &EP_TIMES},
+        {"sumWithNext", sum_with_next, TERN_EP_COROUTINE, &EP_SUM_WITH_NEXT},
+        {0},
+    };
+    if (tern_type_define("Worker", 0, NULL, NULL, eps, &T_WORKER))
         return 1;
     return tern_run(argc, argv, start);
 }

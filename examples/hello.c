@@ -19,21 +19,14 @@ static tern_ep_t EP_DONE, EP_SAY_HELLO;
 
 /* The main chare: counts the greetings, then ends the job. */
 typedef struct {
-    int expected;
     int seen;
 } main_state_t;
-
-static void main_ctor(void *self, const tern_msg_t *args)
-{
-    main_state_t *s = self;
-    memcpy(&s->expected, tern_msg_data(args), sizeof s->expected);
-}
 
 static void main_done(void *self, const tern_msg_t *msg)
 {
     (void)msg;
     main_state_t *s = self;
-    if (++s->seen == s->expected) {
+    if (++s->seen == tern_num_pes() + ARRAY_SIZE) {
         printf("All %d greetings received; exiting.\n", s->seen);
         tern_exit(0);
     }
@@ -44,6 +37,11 @@ typedef struct {
     tern_proxy_t main;
 } hello_state_t;
 
+typedef struct {
+    int numbers[3];
+    char what[16];
+} greeting_t;
+
 static void hello_ctor(void *self, const tern_msg_t *args)
 {
     hello_state_t *s = self;
@@ -53,44 +51,38 @@ static void hello_ctor(void *self, const tern_msg_t *args)
 static void say_hello(void *self, const tern_msg_t *msg)
 {
     hello_state_t *s = self;
-    tern_proxy_t me = tern_self_proxy(self);
-    const char *what = tern_msg_seg(msg, 1, NULL);
-    size_t n;
-    const int *numbers = tern_msg_seg(msg, 0, &n);
+    const greeting_t *g = tern_msg_data(msg); /* payloads are aligned for any type */
     printf("Hello from %s element %d on PE %d: [%d %d %d] \"%s\"\n",
-           me.kind == TERN_PROXY_GROUP_ELEM ? "group" : "array", tern_self_index(self)[0],
-           tern_my_pe(), numbers[0], numbers[1], numbers[2], what);
-    tern_send(&s->main, EP_DONE, NULL, 0, NULL);
+           tern_self_proxy(self).kind == TERN_PROXY_GROUP_ELEM ? "group" : "array",
+           tern_self_index(self)[0], tern_my_pe(), g->numbers[0], g->numbers[1],
+           g->numbers[2], g->what);
+    tern_send_buf(&s->main, EP_DONE, NULL, 0);
 }
 
 static void start(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    int expected = tern_num_pes() + ARRAY_SIZE;
     tern_proxy_t main_chare, group, array;
-    tern_iov_t margs = {&expected, sizeof expected};
-    tern_chare_create(T_MAIN, 0, &margs, 1, &main_chare);
+    tern_chare_create(T_MAIN, 0, NULL, 0, &main_chare);
 
+    /* Creation returns at once: messages to members not built yet wait for them. */
     tern_iov_t hargs = {&main_chare, sizeof main_chare};
     tern_group_create(T_HELLO, &hargs, 1, NULL, &group);
-    int dims[1] = {ARRAY_SIZE};
-    tern_array_create(T_HELLO, 1, dims, &hargs, 1, &array);
+    tern_array_create(T_HELLO, 1, TERN_IDX(ARRAY_SIZE), &hargs, 1, &array);
 
-    int g[3] = {1, 2, 3}, a[3] = {4, 5, 6};
-    const char *gs = "test group", *as = "test array";
-    tern_iov_t gpay[2] = {{g, sizeof g}, {gs, strlen(gs) + 1}};
-    tern_iov_t apay[2] = {{a, sizeof a}, {as, strlen(as) + 1}};
-    tern_send(&group, EP_SAY_HELLO, gpay, 2, NULL);
-    tern_send(&array, EP_SAY_HELLO, apay, 2, NULL);
+    greeting_t g = {{1, 2, 3}, "test group"}, a = {{4, 5, 6}, "test array"};
+    tern_send_buf(&group, EP_SAY_HELLO, &g, sizeof g);
+    tern_send_buf(&array, EP_SAY_HELLO, &a, sizeof a);
 }
 
 int main(int argc, char **argv)
 {
-    if (tern_type_register("Main", sizeof(main_state_t), main_ctor, NULL, &T_MAIN) ||
-        tern_ep_register(T_MAIN, "done", main_done, &EP_DONE) ||
-        tern_type_register("Hello", sizeof(hello_state_t), hello_ctor, NULL, &T_HELLO) ||
-        tern_ep_register(T_HELLO, "sayHello", say_hello, &EP_SAY_HELLO))
+    const tern_ep_def_t main_eps[] = {{"done", main_done, 0, &EP_DONE}, {0}};
+    const tern_ep_def_t hello_eps[] = {{"sayHello", say_hello, 0, &EP_SAY_HELLO}, {0}};
+    if (tern_type_define("Main", sizeof(main_state_t), NULL, NULL, main_eps, &T_MAIN) ||
+        tern_type_define("Hello", sizeof(hello_state_t), hello_ctor, NULL, hello_eps,
+                         &T_HELLO))
         return 1;
     return tern_run(argc, argv, start);
 }

@@ -16,7 +16,7 @@
 #include <tern/tern.h>
 
 static tern_type_t T_PINGER;
-static tern_ep_t EP_INIT, EP_GO, EP_PING, EP_PONG;
+static tern_ep_t EP_INIT, EP_PING, EP_PONG;
 
 typedef struct {
     tern_proxy_t peer;
@@ -32,6 +32,7 @@ typedef struct {
     tern_proxy_t peer;
     size_t max_size;
     int iters, reps;
+    int lead; /* the leader starts the sweep as soon as it knows its peer */
 } init_args_t;
 
 static int cmp_double(const void *a, const void *b)
@@ -54,8 +55,7 @@ static void send_ping(pinger_t *p, tern_ep_t ep, int stamp)
         p->buf[0] = (unsigned char)stamp;
         p->buf[p->size - 1] = (unsigned char)stamp;
     }
-    tern_iov_t iov = {p->buf, p->size};
-    tern_send(&p->peer, ep, &iov, 1, NULL);
+    tern_send_buf(&p->peer, ep, p->buf, p->size);
 }
 
 static void check(const tern_msg_t *msg, size_t want, int stamp)
@@ -65,21 +65,6 @@ static void check(const tern_msg_t *msg, size_t want, int stamp)
     if (n != want || (n && (d[0] != (unsigned char)stamp || d[n - 1] != (unsigned char)stamp)))
         tern_abort("pingpong: got %zu bytes (stamp %d), expected %zu (stamp %d)", n,
                    n ? d[0] : -1, want, stamp);
-}
-
-static void pinger_init(void *self, const tern_msg_t *msg)
-{
-    pinger_t *p = self;
-    const init_args_t *a = tern_msg_data(msg);
-    p->peer = a->peer;
-    p->max_size = a->max_size;
-    p->iters = a->iters;
-    p->reps = a->reps;
-    p->buf = calloc(1, p->max_size);
-    p->samples = calloc((size_t)p->reps, sizeof *p->samples);
-    if (!p->buf || !p->samples)
-        tern_abort("pingpong: out of memory");
-    p->size = 8;
 }
 
 /* Destructors run when the job ends. */
@@ -97,11 +82,21 @@ static void start_rep(pinger_t *p)
     send_ping(p, EP_PING, 0);
 }
 
-/* The leader's side: start the sweep. */
-static void pinger_go(void *self, const tern_msg_t *msg)
+static void pinger_init(void *self, const tern_msg_t *msg)
 {
-    (void)msg;
-    start_rep(self);
+    pinger_t *p = self;
+    const init_args_t *a = tern_msg_data(msg);
+    p->peer = a->peer;
+    p->max_size = a->max_size;
+    p->iters = a->iters;
+    p->reps = a->reps;
+    p->buf = calloc(1, p->max_size);
+    p->samples = calloc((size_t)p->reps, sizeof *p->samples);
+    if (!p->buf || !p->samples)
+        tern_abort("pingpong: out of memory");
+    p->size = 8;
+    if (a->lead)
+        start_rep(p);
 }
 
 /* The leader's side: a pong came back. */
@@ -161,26 +156,27 @@ static void start(int argc, char **argv)
     tern_proxy_t leader, follower;
     tern_chare_create(T_PINGER, 0, NULL, 0, &leader);
     tern_chare_create(T_PINGER, last, NULL, 0, &follower);
-    a.peer = follower;
-    tern_iov_t iov = {&a, sizeof a};
-    tern_send(&leader, EP_INIT, &iov, 1, NULL);
-    a.peer = leader;
-    tern_send(&follower, EP_INIT, &iov, 1, NULL);
     printf("pingpong between PE 0 and PE %d, %d reps, median one-way\n", last, a.reps);
     printf("%10s %14s %14s\n", "bytes", "latency_us", "MB/s");
-    /* The follower's INIT reaches it before the first ping: both come from PE 0 (this
-     * one directly, the ping through the leader, which starts after its own INIT) and a
+    /* The follower's init reaches it before the first ping: both come from PE 0 (this
+     * one directly, the ping through the leader, which starts after its own init) and a
      * PE's messages to one PE arrive in order. */
-    tern_send(&leader, EP_GO, NULL, 0, NULL);
+    a.peer = leader;
+    tern_send_buf(&follower, EP_INIT, &a, sizeof a);
+    a.peer = follower;
+    a.lead = 1;
+    tern_send_buf(&leader, EP_INIT, &a, sizeof a);
 }
 
 int main(int argc, char **argv)
 {
-    if (tern_type_register("Pinger", sizeof(pinger_t), NULL, pinger_dtor, &T_PINGER) ||
-        tern_ep_register(T_PINGER, "init", pinger_init, &EP_INIT) ||
-        tern_ep_register(T_PINGER, "ping", pinger_ping, &EP_PING) ||
-        tern_ep_register(T_PINGER, "go", pinger_go, &EP_GO) ||
-        tern_ep_register(T_PINGER, "pong", pinger_pong, &EP_PONG))
+    const tern_ep_def_t eps[] = {
+        {"init", pinger_init, 0, &EP_INIT},
+        {"ping", pinger_ping, 0, &EP_PING},
+        {"pong", pinger_pong, 0, &EP_PONG},
+        {0},
+    };
+    if (tern_type_define("Pinger", sizeof(pinger_t), NULL, pinger_dtor, eps, &T_PINGER))
         return 1;
     return tern_run(argc, argv, start);
 }

@@ -72,8 +72,7 @@ static void start(int argc, char **argv)
     (void)argv;
     int wrong = 0;
     tern_proxy_t elems;
-    int n = NELEMS;
-    tern_array_create(T_ELEM, 1, &n, NULL, 0, &elems);
+    tern_array_create(T_ELEM, 1, TERN_IDX(NELEMS), NULL, 0, &elems);
 
     /* What the formulas say. */
     int64_t want_sum = 0;
@@ -86,8 +85,7 @@ static void start(int argc, char **argv)
     targets_t t;
     tern_future_create(1, &t.sum);
     tern_future_create(1, &t.gather);
-    tern_iov_t arg = {&t, sizeof t};
-    tern_send(&elems, EP_CONTRIBUTE, &arg, 1, NULL);
+    tern_send_buf(&elems, EP_CONTRIBUTE, &t, sizeof t);
 
     int64_t sum = 0;
     tern_future_get(&t.sum, &sum, sizeof sum, NULL);
@@ -104,11 +102,9 @@ static void start(int argc, char **argv)
     }
     printf("\n");
     wrong += len != sizeof all;
-    tern_future_free(&t.sum);
-    tern_future_free(&t.gather);
 
     /* 2. Allreduce and barrier inside a coroutine entry method of every element. */
-    tern_future_t f;
+    tern_future_t f; /* one value per element: freed by hand below */
     tern_call(&elems, EP_STATS, NULL, 0, TERN_CALL_RET, NULL, &f);
     tern_future_wait(&f);
     for (int i = 0; i < NELEMS; i++) {
@@ -123,9 +119,12 @@ static void start(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (tern_type_register("Elem", 0, NULL, NULL, &T_ELEM) ||
-        tern_ep_register(T_ELEM, "contribute", contribute, &EP_CONTRIBUTE) ||
-        tern_ep_register_flags(T_ELEM, "stats", stats, TERN_EP_COROUTINE, &EP_STATS))
+    const tern_ep_def_t eps[] = {
+        {"contribute", contribute, 0, &EP_CONTRIBUTE},
+        {"stats", stats, TERN_EP_COROUTINE, &EP_STATS},
+        {0},
+    };
+    if (tern_type_define("Elem", 0, NULL, NULL, eps, &T_ELEM))
         return 1;
     return tern_run(argc, argv, start);
 }

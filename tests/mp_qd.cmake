@@ -1,4 +1,4 @@
-# Quiescence detection (tests/mp/mp_qd.c), and the futures and reduction examples.
+# Quiescence detection (tests/mp/mp_qd.c).
 add_executable(mp_qd mp/mp_qd.c)
 target_link_libraries(mp_qd PRIVATE tern)
 
@@ -8,11 +8,4 @@ foreach(np 1 2 3 4 8)
     --stderr "tern_qd_start: the callback is NULL"
     --stderr "tern_qd_start: the callback names no future or method"
     ARGS $<TARGET_FILE:mp_qd>)
-endforeach()
-
-# The futures and reduction examples, as a newcomer runs them.
-foreach(ex futures reduction)
-  foreach(np 1 4)
-    tern_mp_test(example.${ex}.np${np} ${np} CHECKS --code 0 ARGS $<TARGET_FILE:${ex}>)
-  endforeach()
 endforeach()
