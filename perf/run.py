@@ -201,11 +201,99 @@ def bench_micro(opts, results):
                                       "rows": rows}
 
 
+# Flood: (label, Tern's environment, Open MPI's options for the same kind of path).
+FLOOD_PATHS = [
+    ("shm", {"TERN_TRANSPORT": "shm"}, []),
+    ("ucx sm", {"TERN_TRANSPORT": "ucx", "UCX_TLS": "sm"}, []),
+    ("ucx tcp", {"TERN_TRANSPORT": "ucx", "UCX_TLS": "tcp"}, ["--mca", "pml", "ob1",
+                                                              "--mca", "btl", "self,tcp"]),
+    ("ofi tcp", {"TERN_TRANSPORT": "ofi", "TERN_OFI_PROVIDER": "tcp"},
+     ["--mca", "pml", "ob1", "--mca", "btl", "self,tcp"]),
+    ("ofi shm", {"TERN_TRANSPORT": "ofi", "TERN_OFI_PROVIDER": "shm"}, []),
+]
+# Open MPI's time grows with the square of the messages in flight (100,000 took 12 s
+# here, 1,000,000 more than 10 min): the same count for both, small enough for it.
+FLOOD_ARGS = ["50000", "16", "1"]
+
+
+def bench_flood(opts, results):
+    """Peak memory per queued message of a flood toward a slow PE, per transport path."""
+    have = set(os.listdir(os.path.join(opts.build, "tern"))) \
+        if os.path.isdir(os.path.join(opts.build, "tern")) else set()
+    have_mpi = opts.mpi and os.path.exists(os.path.join(opts.build, "perf", "mpi_flood"))
+    rows = []
+    for label, tenv, mpi_opts in FLOOD_PATHS:
+        tp = tenv["TERN_TRANSPORT"]
+        if tp != "shm" and "tern-%s.so" % tp not in have:
+            continue
+        args = ["5000", "16", "0.2"] if opts.quick else FLOOD_ARGS
+        tern, mpi = launchers(opts.build, 2, "flood", [], have_mpi)
+        tern += args + ["1000000"]  # no memory limit here
+        if mpi:
+            mpi = mpi[:1] + mpi_opts + mpi[1:] + args
+        samples = {}
+        for i in range(opts.runs):
+            order = [("tern", tern, dict(os.environ, **tenv)), ("mpi", mpi, dict(os.environ))]
+            if i % 2:
+                order.reverse()
+            for who, cmd, env in order:
+                if cmd is None:
+                    continue
+                for (metric, _), v in run(cmd, env, opts.timeout).items():
+                    samples.setdefault((metric, who), []).append(v)
+        for metric in ("flood_sender", "flood_receiver"):
+            tm = statistics.median(samples.get((metric, "tern"), [0]))
+            mm = statistics.median(samples[(metric, "mpi")]) if (metric, "mpi") in samples \
+                else None
+            rows.append({"x": "%s %s" % (label, metric.split("_")[1]), "tern_median": tm,
+                         "mpi_median": mm, "ratio": tm / mm if mm else None,
+                         "goal_met": None, "tern": samples.get((metric, "tern")),
+                         "mpi": samples.get((metric, "mpi"))})
+    print()
+    print("== flood: peak memory per queued message, bytes (lower is better); %s messages "
+          "of %s B toward a PE asleep %s s; MPI: MPI_Isend (vader, or btl tcp for tcp paths)"
+          % tuple(FLOOD_ARGS))
+    print("%-22s %12s %12s %10s" % ("path, side", "Tern", "MPI", "Tern/MPI"))
+    for r in rows:
+        print("%-22s %12s %12s %10s" % (r["x"], fmt(r["tern_median"]), fmt(r["mpi_median"]),
+                                         fmt(r["ratio"])))
+    results["benchmarks"]["flood"] = {"unit": "B/msg", "better": "lower", "rows": rows,
+                                      "baseline": "Open MPI, MPI_Isend"}
+
+
+def bench_futures(opts, results):
+    """Collecting the answers of many calls: in completion order (tern_future_iter_*)
+    against all at once (tern_future_wait_all), in the same program."""
+    rows = []
+    for np_ in (1, 4):
+        tern, _ = launchers(opts.build, np_, "futures", [], False)
+        tern += ["3200", "1"] if opts.quick else ["32000"]
+        samples = {}
+        for _ in range(opts.runs):
+            for (metric, _x), v in run(tern, dict(os.environ), opts.timeout).items():
+                samples.setdefault(metric, []).append(v)
+        it = statistics.median(samples["future_iter"])
+        wa = statistics.median(samples["future_waitall"])
+        rows.append({"x": "%d PEs" % np_, "tern_median": it, "mpi_median": wa,
+                     "ratio": it / wa, "goal_met": None, "tern": samples["future_iter"],
+                     "mpi": samples["future_waitall"]})
+    print()
+    print("== futures: 32,000 answers collected (ms, lower is better); "
+          "iteration in completion order against tern_future_wait_all")
+    print("%-10s %12s %12s %10s" % ("PEs", "iter", "wait_all", "iter/all"))
+    for r in rows:
+        print("%-10s %12s %12s %10s" % (r["x"], fmt(r["tern_median"] * 1e3),
+                                         fmt(r["mpi_median"] * 1e3), fmt(r["ratio"])))
+    results["benchmarks"]["futures"] = {"unit": "s", "better": "lower", "rows": rows,
+                                        "baseline": "tern_future_wait_all"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="build directory (default: build)")
     ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
-    ap.add_argument("--only", default="pingpong,msgrate,bcast,alltoall,allreduce,micro",
+    ap.add_argument("--only",
+                    default="pingpong,msgrate,bcast,alltoall,allreduce,flood,futures,micro",
                     help="comma-separated benchmarks (default: all)")
     ap.add_argument("--pes", default="2,4,8",
                     help="PE counts for bcast, alltoall and allreduce")
@@ -218,8 +306,9 @@ def main():
     opts.pes = [int(p) for p in opts.pes.split(",") if p]
     only = [b for b in opts.only.split(",") if b]
     for b in only:
-        if b not in BENCHES and b != "micro":
-            ap.error("unknown benchmark %r (have %s, micro)" % (b, ", ".join(BENCHES)))
+        if b not in BENCHES and b not in ("micro", "flood", "futures"):
+            ap.error("unknown benchmark %r (have %s, flood, futures, micro)" %
+                     (b, ", ".join(BENCHES)))
     if opts.runs < 1:
         ap.error("--runs must be at least 1")
     if not os.path.exists(os.path.join(opts.build, "tools", "ternrun")):
@@ -239,6 +328,10 @@ def main():
     for b in only:
         if b == "micro":
             bench_micro(opts, results)
+        elif b == "flood":
+            bench_flood(opts, results)
+        elif b == "futures":
+            bench_futures(opts, results)
         else:
             bench_multi(b, opts, results)
     path = opts.json or os.path.join(opts.build, "perf-results.json")

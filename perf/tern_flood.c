@@ -1,18 +1,21 @@
 /*
- * A flood toward a slow receiver: `mp_flood N SIZE SLEEP LIMIT_MB` makes every PE but 0
+ * A flood toward a slow receiver: `tern_flood N SIZE SLEEP LIMIT_MB` makes every PE but 0
  * send N messages of SIZE bytes (at least 8) to PE 0 from one entry method, while PE 0
  * sleeps SLEEP seconds inside an entry method of its own before it receives any. Every
  * message must arrive once and in order, and the peak memory of each PE during the flood
  * (VmHWM after resetting it, minus the resident size before) must stay under LIMIT_MB
  * megabytes: what waits should wait at the sender, in about the message's own size.
- * PE 0 prints each PE's peak and the bytes it cost per message sent to it.
+ * PE 0 prints each PE's peak and the bytes it cost per message sent to it, and RESULT
+ * lines for perf/run.py (the largest sender's and the receiver's bytes per message).
+ * The test suite runs it as mp_flood with a limit; mpi_flood.c is its MPI twin.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "mp_check.h"
+#include "../tests/mp/mp_check.h"
+#include "flood_mem.h"
 
 static tern_type_t T_FLOOD;
 static tern_ep_t EP_START, EP_RECV, EP_REPORT;
@@ -40,31 +43,6 @@ typedef struct {
     int64_t peak_kb;
 } report_t;
 
-static long status_kb(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    size_t n = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, field, n) == 0 && line[n] == ':')
-            kb = strtol(line + n + 1, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
-/* Start measuring: the peak so far is forgotten (Linux: "5" to clear_refs). */
-static long measure_start(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (f) {
-        fputs("5", f);
-        fclose(f);
-    }
-    return status_kb("VmRSS");
-}
-
 static void flood_ctor(void *self, const tern_msg_t *m)
 {
     flood_t *s = self;
@@ -85,7 +63,7 @@ static void flood_start(void *self, const tern_msg_t *m)
 {
     (void)m;
     flood_t *s = self;
-    s->base_kb = measure_start();
+    s->base_kb = flood_measure_start();
     if (tern_my_pe() == 0) {
         /* Slow to receive: the PE does nothing else meanwhile. */
         struct timespec ts = {(time_t)s->a.sleep_s,
@@ -106,7 +84,7 @@ static void flood_start(void *self, const tern_msg_t *m)
     }
     free(buf);
     /* Everything sent is now queued somewhere: here, in the transport, or at PE 0. */
-    s->peak_kb = status_kb("VmHWM") - s->base_kb;
+    s->peak_kb = flood_status_kb("VmHWM") - s->base_kb;
 }
 
 static void flood_recv(void *self, const tern_msg_t *m)
@@ -121,7 +99,7 @@ static void flood_recv(void *self, const tern_msg_t *m)
                    src, (unsigned long long)s->next[src]);
     s->next[src]++;
     if (++s->got == s->a.n * (tern_num_pes() - 1)) {
-        s->peak_kb = status_kb("VmHWM") - s->base_kb;
+        s->peak_kb = flood_status_kb("VmHWM") - s->base_kb;
         CHECK_OK(tern_send(&s->group, EP_REPORT, NULL, 0, NULL));
     }
 }
@@ -171,6 +149,12 @@ static void start(int argc, char **argv)
     }
     printf("flood: %ld messages of %ld bytes from each of %d PEs in %.2f s\n", a.n, a.size,
            npes - 1, tern_wall_time() - t0);
+    int64_t worst = 0;
+    for (int p = 1; p < npes; p++)
+        worst = all[p].peak_kb > worst ? all[p].peak_kb : worst;
+    bench_result("flood_sender", (double)a.size, (double)worst * 1024.0 / (double)a.n, "B/msg");
+    bench_result("flood_receiver", (double)a.size,
+                 (double)all[0].peak_kb * 1024.0 / (double)a.n / (npes - 1), "B/msg");
     free(all);
     tern_exit(over);
 }
