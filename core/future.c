@@ -600,6 +600,68 @@ tern_status_t tern_future_wait_all(const tern_future_t *fs, int n)
     return worst;
 }
 
+int tern_future_wait_any(const tern_future_t *fs, int n)
+{
+    core_pe_t *pe = core_pe_checked("tern_future_wait_any");
+    if (!pe)
+        return -1;
+    if (n < 0 || (n && !fs)) {
+        util_log_error("tern_future_wait_any: %d futures at %p", n, (const void *)fs);
+        return -1;
+    }
+    core_waiter_t *ws = NULL;
+    for (;;) {
+        int pending = 0;
+        for (int i = 0; i < n; i++) {
+            if (!fs[i].id || fut_released(pe, &fs[i]))
+                continue;
+            fut_t *r = fut_find(pe, "tern_future_wait_any", &fs[i]);
+            if (!r || fut_done(r)) {
+                free(ws);
+                return i;
+            }
+            pending++;
+        }
+        if (!pending || !core_need_coroutine(pe, "tern_future_wait_any")) {
+            free(ws);
+            return -1;
+        }
+        /* Wait on every pending one at once: whichever is done first wakes us. */
+        core_waiter_t *more = realloc(ws, (size_t)pending * sizeof *ws);
+        if (!more)
+            tern_abort("tern_future_wait_any: out of memory for %d futures", pending);
+        ws = more;
+        core_ult_t *me = core_ult_current(&pe->ults);
+        uint64_t first = 0;
+        for (int i = 0, k = 0; i < n; i++) {
+            fut_t *r = fs[i].id && fs[i].pe == pe->my_pe
+                           ? util_hashmap_get(&pe->futures, fs[i].id) : NULL;
+            if (!r)
+                continue;
+            ws[k] = (core_waiter_t){me, r->waiters};
+            r->waiters = &ws[k++];
+            first = first ? first : fs[i].id;
+        }
+        me->wait_kind = CORE_WAIT_ITER;
+        me->wait_id = first;
+        me->wait_aux = (uint64_t)pending;
+        core_ult_suspend(&pe->ults);
+        me->wait_kind = CORE_WAIT_NONE;
+        /* Take our nodes off the futures still waiting; the one that woke us took its
+         * list off itself. */
+        for (int i = 0; i < n; i++) {
+            fut_t *r = fs[i].id && fs[i].pe == pe->my_pe
+                           ? util_hashmap_get(&pe->futures, fs[i].id) : NULL;
+            for (core_waiter_t **pp = r ? &r->waiters : NULL; pp && *pp;) {
+                if (*pp >= ws && *pp < ws + pending)
+                    *pp = (*pp)->next;
+                else
+                    pp = &(*pp)->next;
+            }
+        }
+    }
+}
+
 /* ---- iteration in the order futures are done ---- */
 
 tern_status_t tern_future_iter_init(tern_future_iter_t *iter, const tern_future_t *fs, int n)

@@ -44,17 +44,6 @@ static void count(void *self, const tern_msg_t *msg)
     tern_return(&n, sizeof n);
 }
 
-/* The index of a future of fs[0..n) that is done, waiting until one is: an iterator
- * over them, asked for its first answer only. */
-static int wait_any(const tern_future_t *fs, int n)
-{
-    tern_future_iter_t it;
-    tern_future_iter_init(&it, fs, n);
-    int i = tern_future_iter_next(&it);
-    tern_future_iter_fini(&it);
-    return i;
-}
-
 /* The job as main read it from its arguments (on PE 0: only main uses them). */
 static int64_t limit;
 static int ntasks;
@@ -106,8 +95,9 @@ static void start(int argc, char **argv)
         slot[s].worker = s % nworkers;
         give(&workers, slot[s].worker, slot[s].task, &fs[s]);
     }
-    while (nslots > 0) {
-        int s = wait_any(fs, nslots);
+    /* Taking an answer releases its future, which tern_future_wait_any then passes over
+     * unless the slot gets a new task. */
+    for (int s; (s = tern_future_wait_any(fs, nslots)) >= 0;) {
         int64_t got = -1, want = 0;
         tern_future_get(&fs[s], &got, sizeof got, NULL);
         range_t r = slice(slot[s].task);
@@ -125,10 +115,6 @@ static void start(int argc, char **argv)
         if (next < ntasks) { /* the same worker, so it never has more than k */
             slot[s].task = next++;
             give(&workers, slot[s].worker, slot[s].task, &fs[s]);
-        } else { /* no task left: the last slot takes this one's place */
-            nslots--;
-            fs[s] = fs[nslots];
-            slot[s] = slot[nslots];
         }
     }
     printf("master_worker: %d tasks on %d workers, at most %d in flight each: %lld primes "

@@ -12,12 +12,26 @@ for f in include/tern/tern.h bin/ternrun; do
   [ -e "$tmp/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 libdir=$(find "$tmp/prefix" -name libtern.so -printf '%h\n' | head -1)
+libdir=$(realpath "$libdir")
 [ -n "$libdir" ] && [ -e "$libdir/libtern.a" ] || { echo "FAIL: libtern.so/.a not installed"; exit 1; }
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc -o "$tmp/hello_pc" "$src/examples/hello.c" $(pkg-config --cflags --libs tern) \
-   -Wl,-rpath,"$libdir"
-"$tmp/prefix/bin/ternrun" -n 2 --timeout 30 "$tmp/hello_pc" | grep -q "All 18 greetings"
+# The flags alone must do: the program finds libtern.so without LD_LIBRARY_PATH.
+cc -o "$tmp/hello_pc" "$src/examples/hello.c" $(pkg-config --cflags --libs tern)
+env -u LD_LIBRARY_PATH "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 "$tmp/hello_pc" |
+  grep -q "All 18 greetings"
+# The transport plugins of the build are installed beside libtern.so and found there.
+for plugin in "$build"/tern/tern-*.so; do
+  [ -e "$plugin" ] || continue
+  name=$(basename "$plugin" .so)
+  name=${name#tern-}
+  [ -e "$libdir/tern/tern-$name.so" ] || { echo "FAIL: plugin $name not installed"; exit 1; }
+  env TERN_TRANSPORT=$name TERN_VERBOSE=2 UCX_TLS=sm TERN_OFI_PROVIDER=shm \
+    "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 "$tmp/hello_pc" 2>"$tmp/err" |
+    grep -q "All 18 greetings" || { cat "$tmp/err"; echo "FAIL: TERN_TRANSPORT=$name"; exit 1; }
+  grep -q "loaded $libdir/tern/tern-$name.so" "$tmp/err" ||
+    { cat "$tmp/err"; echo "FAIL: $name's plugin was not loaded from $libdir/tern"; exit 1; }
+done
 # Static: the libraries libtern.a needs (PMIx, hwloc) come with --static.
 cc -o "$tmp/hello_pc_static" "$src/examples/hello.c" $(pkg-config --cflags tern) \
    "$libdir/libtern.a" $(pkg-config --static --libs tern | sed 's/-ltern\b//')

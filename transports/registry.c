@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transports/transport.h"
@@ -43,12 +44,14 @@ const tp_entry_t *tp_find(const char *name)
 static int own_dir(char *buf, size_t cap)
 {
     Dl_info info;
-    if (!dladdr((void *)own_dir, &info) || !info.dli_fname || !*info.dli_fname)
+    char real[PATH_MAX];
+    /* Resolved: the loader keeps the path it was given (an rpath with "..", a link). */
+    if (!dladdr((void *)own_dir, &info) || !info.dli_fname || !realpath(info.dli_fname, real))
         return 0;
-    const char *slash = strrchr(info.dli_fname, '/');
+    const char *slash = strrchr(real, '/');
     if (!slash)
         return 0;
-    int n = snprintf(buf, cap, "%.*s", (int)(slash - info.dli_fname), info.dli_fname);
+    int n = snprintf(buf, cap, "%.*s", (int)(slash - real), real);
     return n > 0 && (size_t)n < cap;
 }
 

@@ -416,6 +416,12 @@ void tern_future_free(const tern_future_t *f);
 /* Suspend until every future of fs[0..n) is done. TERN_ERR_REMOTE if any failed. */
 tern_status_t tern_future_wait_all(const tern_future_t *fs, int n);
 
+/* Suspend until one of fs[0..n) is done and return its index (the lowest such), or -1
+ * when none is left to wait on. Futures with id 0, or released already (their value taken),
+ * are passed over: a pool of calls in flight is refilled in place as answers come. Each
+ * call costs O(n); for a fixed set, the iterator below is O(1) per answer. */
+int tern_future_wait_any(const tern_future_t *fs, int n);
+
 /* Iterate over futures as they become done: tern_future_iter_next() returns the index of
  * one that is done and was not returned before (suspending until there is one), or -1
  * when every index has been returned. Each call costs O(1) whatever the number of

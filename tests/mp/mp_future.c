@@ -1038,6 +1038,44 @@ static void run_iter(int argc, char **argv)
     CHECK_EQ(tern_future_iter_next(&it), -1);
     tern_future_iter_fini(&it);
 
+    /* wait_any: done in reverse order; taking a value releases the future, which is then
+     * passed over; a refilled slot is waited on again; -1 when nothing is left. */
+    t0 = mp_now() + 2 * step;
+    for (int i = 0; i < N; i++) {
+        iter_args_t a;
+        memset(&a, 0, sizeof a);
+        CHECK_OK(tern_future_create(1, &a.f));
+        fs[i] = a.f;
+        a.at = t0 + (N - 1 - i) * step;
+        a.v = 200 + i;
+        tern_iov_t iov = {&a, sizeof a};
+        CHECK_OK(tern_send(&el[i], EP_ITER_SETTER, &iov, 1, NULL));
+    }
+    int refilled = 0, want = N - 1;
+    k = 0;
+    while ((idx = tern_future_wait_any(fs, N)) >= 0) {
+        int64_t v = -1;
+        CHECK_OK(tern_future_get(&fs[idx], &v, sizeof v, NULL));
+        CHECK_EQ(v, 200 + idx);
+        if (refilled == 1) { /* the refilled slot, done at once, comes next */
+            CHECK_EQ(idx, N - 1);
+            refilled = 2;
+        } else {
+            CHECK_EQ(idx, want--);
+        }
+        if (!refilled) { /* the first slot gets another value, at once */
+            refilled = 1;
+            CHECK_OK(tern_future_create(1, &fs[idx]));
+            CHECK_OK(tern_future_set(&fs[idx], &v, sizeof v));
+        }
+        k++;
+    }
+    CHECK_EQ(k, N + 1);
+    CHECK_EQ(tern_future_wait_any(fs, N), -1);
+    tern_future_t none[2] = {{0, 0, 0}, {0, 0, 0}};
+    CHECK_EQ(tern_future_wait_any(none, 2), -1);
+    CHECK_EQ(tern_future_wait_any(NULL, 3), -1);
+
     printf("future iter: ok on %d PEs\n", npes);
     tern_exit(0);
 }
