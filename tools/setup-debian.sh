@@ -19,5 +19,28 @@ echo "setup: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# apt-get, waiting (up to 10 minutes) while another apt or dpkg holds its locks - an
+# unattended upgrade on a fresh machine, say - instead of failing at once.
+apt_get() {
+  local waited=0 out
+  while :; do
+    if out=$($sudo apt-get -o DPkg::Lock::Timeout=60 "$@" 2>&1); then
+      printf '%s
+' "$out" | tail -n 3
+      return 0
+    fi
+    if grep -qE "Could not get lock|Unable to lock|is held by process" <<<"$out" &&
+       [ $waited -lt 600 ]; then
+      echo "setup: another package manager holds apt's lock; waiting (${waited}s so far)" >&2
+      sleep 10
+      waited=$((waited + 10))
+      continue
+    fi
+    printf '%s
+' "$out" >&2
+    return 1
+  done
+}
+apt_get update -q
+apt_get install -y -q --no-install-recommends "${missing[@]}"

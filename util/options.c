@@ -39,6 +39,9 @@ static const util_opt_t opt_table[] = {
     {"TERN_SHM_HEAP_SIZE", "2g",
      "bytes of each process's shared heap for large messages (address space; memory is "
      "used only as messages need it); bounds the largest message"},
+    {"TERN_PLUGIN_DIR", "",
+     "folder of the transport plugins (tern-ucx.so, tern-ofi.so); by default the folder "
+     "tern beside libtern.so, then this build's installation"},
     {"TERN_OFI_PROVIDER", "auto",
      "libfabric provider of the ofi transport, as fi_info names it (e.g. \"tcp;ofi_rxm\", "
      "shm, verbs;ofi_rxm); auto: the first reliable-datagram provider libfabric offers "
