@@ -33,6 +33,18 @@ static void checker_done(void *self, const tern_msg_t *m)
         tern_exit(0);
 }
 
+/* A destructor runs once the job ends: what it tries fails, and says so (once). */
+static void checker_dtor(void *self)
+{
+    tern_proxy_t me = tern_self_proxy(self);
+    if (tern_send_buf(&me, EP_DONE, NULL, 0) != TERN_ERR_STATE)
+        tern_abort("a send from a destructor did not fail");
+    tern_future_t f = {0, 1, 1};
+    if (tern_future_set(&f, NULL, 0) != TERN_ERR_STATE)
+        tern_abort("a future set from a destructor did not fail");
+    tern_exit(3);
+}
+
 static void a_ctor(void *self, const tern_msg_t *m)
 {
     memcpy(&((a_t *)self)->checker, tern_msg_data(m), sizeof(tern_proxy_t));
@@ -147,7 +159,8 @@ int main(int argc, char **argv)
         tern_ep_register(T_A, "hit", a_hit, &EP_A_HIT) ||
         tern_type_register("B", 0, noop_ctor, NULL, &T_B) ||
         tern_ep_register(T_B, "hit", b_hit, &EP_B_HIT) ||
-        tern_type_register("Checker", sizeof(checker_t), checker_ctor, NULL, &T_CHECKER) ||
+        tern_type_register("Checker", sizeof(checker_t), checker_ctor, checker_dtor,
+                           &T_CHECKER) ||
         tern_ep_register(T_CHECKER, "done", checker_done, &EP_DONE))
         return 1;
     tern_type_t t;
