@@ -166,21 +166,6 @@ typedef struct {
     int n;
 } wait_group_t;
 
-static void add(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void add(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    if (*len >= cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        *len = *len + (size_t)w < cap ? *len + (size_t)w : cap;
-}
-
 static void describe_wait(core_pe_t *pe, const wait_group_t *g, char *buf, size_t cap)
 {
     char who[160], what[400];
@@ -242,10 +227,10 @@ static char *report_mine(core_pe_t *pe)
     for (int i = 0; i < ng; i++) {
         char line[700];
         describe_wait(pe, &g[i], line, sizeof line);
-        add(buf, STALL_TEXT_MAX, &len, "%s%s", lines++ ? "\n" : "", line);
+        util_log_append(buf, STALL_TEXT_MAX, &len, "%s%s", lines++ ? "\n" : "", line);
     }
     if (more)
-        add(buf, STALL_TEXT_MAX, &len, "\n%d more coroutines wait", more);
+        util_log_append(buf, STALL_TEXT_MAX, &len, "\n%d more coroutines wait", more);
     uint64_t key;
     void *val;
     for (size_t it = 0; util_hashmap_next(&pe->colls, &it, &key, &val);) {
@@ -254,13 +239,14 @@ static char *report_mine(core_pe_t *pe)
             uint64_t n = 0;
             for (tern_msg_t *m = c->pend_head; m; m = m->next)
                 n++;
-            add(buf, STALL_TEXT_MAX, &len, "%s%llu message%s wait%s for collection %#llx, "
-                "which was never created here", lines++ ? "\n" : "", (unsigned long long)n,
-                n == 1 ? "" : "s", n == 1 ? "s" : "", (unsigned long long)c->cid);
+            util_log_append(buf, STALL_TEXT_MAX, &len,
+                            "%s%llu message%s wait%s for collection %#llx, which was never "
+                            "created here", lines++ ? "\n" : "", (unsigned long long)n,
+                            n == 1 ? "" : "s", n == 1 ? "s" : "", (unsigned long long)c->cid);
         } else if (c->reds) {
             char reds[1024];
             if (core_red_describe(pe, c, reds, sizeof reds))
-                add(buf, STALL_TEXT_MAX, &len, "%s%s", lines++ ? "\n" : "", reds);
+                util_log_append(buf, STALL_TEXT_MAX, &len, "%s%s", lines++ ? "\n" : "", reds);
         }
     }
     if (!lines) {

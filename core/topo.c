@@ -153,21 +153,6 @@ out:
     return st;
 }
 
-/* Appends to a line buffer; a full buffer keeps what fits. */
-static void add(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void add(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    if (*len >= cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        *len = *len + (size_t)w < cap ? *len + (size_t)w : cap;
-}
-
 void core_topo_report(core_pe_t *pe)
 {
     start_rec_t *start_recs = pe->start_recs;
@@ -188,22 +173,23 @@ void core_topo_report(core_pe_t *pe)
         char line[1024];
         size_t len = 0;
         int first = h->host_pes[h->host_off[host]];
-        add(line, sizeof line, &len, "host %d (%s): ", host, start_recs[first].host);
+        util_log_append(line, sizeof line, &len, "host %d (%s): ", host,
+                        start_recs[first].host);
         int np = topo_host_num_pes(h, host);
         for (int i = 0; i < np && i < MAX_PES; i++) {
             const start_rec_t *r = &start_recs[h->host_pes[h->host_off[host] + i]];
-            add(line, sizeof line, &len, "%sPE %d ", i ? ", " : "",
-                h->host_pes[h->host_off[host] + i]);
+            util_log_append(line, sizeof line, &len, "%sPE %d ", i ? ", " : "",
+                            h->host_pes[h->host_off[host] + i]);
             if (r->core >= 0)
-                add(line, sizeof line, &len, "core %d", r->core);
+                util_log_append(line, sizeof line, &len, "core %d", r->core);
             else if (r->numa >= 0 && !strcmp(r->how, "numa"))
-                add(line, sizeof line, &len, "NUMA domain %d", r->numa);
+                util_log_append(line, sizeof line, &len, "NUMA domain %d", r->numa);
             else
-                add(line, sizeof line, &len, "unbound");
-            add(line, sizeof line, &len, " (cpus %s, %s)", r->cpus, r->how);
+                util_log_append(line, sizeof line, &len, "unbound");
+            util_log_append(line, sizeof line, &len, " (cpus %s, %s)", r->cpus, r->how);
         }
         if (np > MAX_PES)
-            add(line, sizeof line, &len, ", ... %d PEs in all", np);
+            util_log_append(line, sizeof line, &len, ", ... %d PEs in all", np);
         util_log_info(1, "%s", line);
     }
     if (h->nhosts > MAX_HOSTS)

@@ -65,8 +65,8 @@ static void *plugin_open(const tp_entry_t *e, char *tried, size_t cap)
     const char *env = util_opt_str("TERN_PLUGIN_DIR");
     if (env && *env)
         snprintf(dirs[ndirs++], PATH_MAX, "%s", env);
-    char own[PATH_MAX];
-    if (own_dir(own, sizeof own) && strlen(own) + 6 < PATH_MAX)
+    char own[PATH_MAX - 8];
+    if (own_dir(own, sizeof own))
         snprintf(dirs[ndirs++], PATH_MAX, "%s/tern", own);
 #ifdef TERN_PLUGIN_INSTALL_DIR
     snprintf(dirs[ndirs++], PATH_MAX, "%s", TERN_PLUGIN_INSTALL_DIR);

@@ -66,3 +66,15 @@ void util_log_info(int level, const char *fmt, ...)
     log_emit(NULL, fmt, ap);
     va_end(ap);
 }
+
+void util_log_append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *len = *len + (size_t)w < cap ? *len + (size_t)w : cap;
+}

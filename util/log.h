@@ -6,6 +6,7 @@
 #define TERN_UTIL_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Set the PE number shown in the prefix (-1: none). */
 void util_log_set_pe(int pe);
@@ -21,6 +22,10 @@ void util_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void util_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "tern: PE n: <text>" when verbosity >= level */
 void util_log_info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append formatted text to the line buf (cap bytes, *len used so far); a full buffer
+ * keeps what fits. For messages built in pieces. */
+void util_log_append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Format the prefix and text into buf (always NUL-terminated); returns its length. */
 int util_log_format(char *buf, int cap, const char *what, const char *fmt, va_list ap);
 
