@@ -77,9 +77,31 @@ void core_fc_took(core_pe_t *pe, int src, uint64_t bytes)
     core_fc_peer_t *p = &fc->peer[src];
     p->in_msgs++;
     p->in_bytes += bytes;
-    if (!p->owed && (p->in_msgs - p->ret_msgs >= fc->win_msgs / 2 ||
+    /* While the job ends, senders wait to hear that everything was taken in: at once. */
+    if (!p->owed && (pe->exiting || p->in_msgs - p->ret_msgs >= fc->win_msgs / 2 ||
                      p->in_bytes - p->ret_bytes >= fc->win_bytes / 4))
         fc_return(pe, src);
+}
+
+void core_fc_flush(core_pe_t *pe)
+{
+    core_fc_t *fc = pe->fc;
+    for (int p = 0; fc && p < pe->num_pes; p++)
+        if (fc->on[p] && !fc->peer[p].owed && fc->peer[p].in_msgs != fc->peer[p].ret_msgs)
+            fc_return(pe, p);
+}
+
+int core_fc_unsettled(const core_pe_t *pe)
+{
+    const core_fc_t *fc = pe->fc;
+    if (!fc)
+        return 0;
+    if (fc->nowed)
+        return 1;
+    for (int p = 0; p < pe->num_pes; p++)
+        if (fc->on[p] && fc->peer[p].sent_msgs != fc->peer[p].acked_msgs)
+            return 1;
+    return 0;
 }
 
 void core_fc_credit(core_pe_t *pe, int src, const core_hdr_t *hdr)

@@ -67,5 +67,11 @@ void core_fc_took(core_pe_t *pe, int src, uint64_t bytes);
 void core_fc_credit(core_pe_t *pe, int src, const core_hdr_t *hdr);
 /* Send the credit messages that could not go earlier. */
 void core_fc_progress(core_pe_t *pe);
+/* The job ends: tell every sender all this PE has taken in (and, from now on, each
+ * message as it comes), so that they know before they close. */
+void core_fc_flush(core_pe_t *pe);
+/* Non-zero while this PE owes credits, or has sent messages over a flow-controlled route
+ * that their receiver has not said it took in. */
+int core_fc_unsettled(const core_pe_t *pe);
 
 #endif

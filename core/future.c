@@ -22,6 +22,7 @@ typedef struct fut_watch {
     struct fut_iter *it;
     int idx;
     int linked;
+    uint64_t id;            /* the future it is linked to (the caller may reuse its slot) */
     struct fut_watch *next;
 } fut_watch_t;
 
@@ -35,6 +36,7 @@ typedef struct {
     int err_pe;
     int kept;               /* tern_future_keep: tern_future_get leaves it */
     int nwaiting;           /* coroutines in fut_wait */
+    int taken;              /* tern_future_get took its value: released once nobody waits */
     uint8_t origin;         /* core_fut_origin_t */
     const core_ep_t *callee; /* CORE_FUT_CALL: the entry method called */
     const core_ep_t *made_in; /* the entry method that made it (NULL: main or a timer) */
@@ -50,6 +52,7 @@ typedef struct fut_iter {
     int returned;
     int *ready;             /* indices done and not yet returned: a FIFO of n */
     int rhead, rcount;
+    int first_linked;       /* no watch below it is linked (watches are never relinked) */
     fut_watch_t *watch;     /* [n] */
     core_waiter_t *waiters;
 } fut_iter_t;
@@ -466,6 +469,14 @@ static fut_t *fut_wait(core_pe_t *pe, const char *call, const tern_future_t *f, 
     return r;
 }
 
+/* A one-value future whose value was taken goes once the last coroutine woken with the
+ * taker has seen it (whichever of them runs last, waiting or getting). */
+static void fut_maybe_release(core_pe_t *pe, fut_t *r)
+{
+    if (r->taken && r->n == 1 && !r->kept && !r->nwaiting)
+        fut_release(pe, r);
+}
+
 tern_status_t tern_future_wait(const tern_future_t *f)
 {
     core_pe_t *pe = core_pe_checked("tern_future_wait");
@@ -476,7 +487,9 @@ tern_status_t tern_future_wait(const tern_future_t *f)
         return TERN_ERR_INVALID;
     if (!(r = fut_wait(pe, "tern_future_wait", f, r)))
         return TERN_ERR_STATE;
-    return r->err ? TERN_ERR_REMOTE : TERN_OK;
+    tern_status_t st = r->err ? TERN_ERR_REMOTE : TERN_OK;
+    fut_maybe_release(pe, r);
+    return st;
 }
 
 tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap, size_t *len)
@@ -489,12 +502,9 @@ tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap, siz
         return TERN_ERR_INVALID;
     if (!(r = fut_wait(pe, "tern_future_get", f, r)))
         return TERN_ERR_STATE;
-    /* Other coroutines woken with this one take the value after it: the last one
-     * releases the future. */
-    int release = r->n == 1 && !r->kept && !r->nwaiting;
     if (r->err) {
-        if (release)
-            fut_release(pe, r);
+        r->taken = 1;
+        fut_maybe_release(pe, r);
         return TERN_ERR_REMOTE;
     }
     size_t n = r->vals && r->vals[0].set ? r->vals[0].len : 0;
@@ -508,8 +518,8 @@ tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap, siz
     }
     if (n && buf) /* a NULL buffer of 0 bytes: the value is not wanted */
         memcpy(buf, r->vals[0].data, n);
-    if (release)
-        fut_release(pe, r);
+    r->taken = 1;
+    fut_maybe_release(pe, r);
     return TERN_OK;
 }
 
@@ -610,6 +620,7 @@ int tern_future_wait_any(const tern_future_t *fs, int n)
         return -1;
     }
     core_waiter_t *ws = NULL;
+    uint64_t *ids = NULL; /* which future each node of ws is linked to */
     for (;;) {
         int pending = 0;
         for (int i = 0; i < n; i++) {
@@ -618,42 +629,46 @@ int tern_future_wait_any(const tern_future_t *fs, int n)
             fut_t *r = fut_find(pe, "tern_future_wait_any", &fs[i]);
             if (!r || fut_done(r)) {
                 free(ws);
+                free(ids);
                 return i;
             }
             pending++;
         }
         if (!pending || !core_need_coroutine(pe, "tern_future_wait_any")) {
             free(ws);
+            free(ids);
             return -1;
         }
         /* Wait on every pending one at once: whichever is done first wakes us. */
         core_waiter_t *more = realloc(ws, (size_t)pending * sizeof *ws);
-        if (!more)
+        uint64_t *more_ids = more ? realloc(ids, (size_t)pending * sizeof *ids) : NULL;
+        if (!more || !more_ids)
             tern_abort("tern_future_wait_any: out of memory for %d futures", pending);
         ws = more;
+        ids = more_ids;
         core_ult_t *me = core_ult_current(&pe->ults);
-        uint64_t first = 0;
-        for (int i = 0, k = 0; i < n; i++) {
+        int k = 0;
+        for (int i = 0; i < n; i++) {
             fut_t *r = fs[i].id && fs[i].pe == pe->my_pe
                            ? util_hashmap_get(&pe->futures, fs[i].id) : NULL;
             if (!r)
                 continue;
             ws[k] = (core_waiter_t){me, r->waiters};
-            r->waiters = &ws[k++];
-            first = first ? first : fs[i].id;
+            r->waiters = &ws[k];
+            ids[k++] = r->id;
         }
         me->wait_kind = CORE_WAIT_ITER;
-        me->wait_id = first;
+        me->wait_id = k ? ids[0] : 0;
         me->wait_aux = (uint64_t)pending;
         core_ult_suspend(&pe->ults);
         me->wait_kind = CORE_WAIT_NONE;
-        /* Take our nodes off the futures still waiting; the one that woke us took its
-         * list off itself. */
-        for (int i = 0; i < n; i++) {
-            fut_t *r = fs[i].id && fs[i].pe == pe->my_pe
-                           ? util_hashmap_get(&pe->futures, fs[i].id) : NULL;
+        /* Take our nodes off the futures still waiting, found by the ids they were linked
+         * to (the caller may have refilled its slots meanwhile); the one that woke us took
+         * its list off itself. */
+        for (int j = 0; j < k; j++) {
+            fut_t *r = util_hashmap_get(&pe->futures, ids[j]);
             for (core_waiter_t **pp = r ? &r->waiters : NULL; pp && *pp;) {
-                if (*pp >= ws && *pp < ws + pending)
+                if (*pp >= ws && *pp < ws + k)
                     *pp = (*pp)->next;
                 else
                     pp = &(*pp)->next;
@@ -697,7 +712,7 @@ tern_status_t tern_future_iter_init(tern_future_iter_t *iter, const tern_future_
             continue;
         }
         fut_watch_t *w = &it->watch[i];
-        *w = (fut_watch_t){it, i, 1, r->watches};
+        *w = (fut_watch_t){it, i, 1, r->id, r->watches};
         r->watches = w;
     }
     iter->impl = it;
@@ -716,11 +731,11 @@ int tern_future_iter_next(tern_future_iter_t *iter)
         if (!core_need_coroutine(pe, "tern_future_iter_next"))
             return -1;
         while (!it->rcount) {
-            int first = 0;
-            while (first < it->n && !it->watch[first].linked)
-                first++;
+            while (it->first_linked < it->n && !it->watch[it->first_linked].linked)
+                it->first_linked++;
+            int first = it->first_linked;
             core_wait_on(pe, &it->waiters, CORE_WAIT_ITER,
-                         first < it->n ? it->fs[first].id : 0,
+                         first < it->n ? it->watch[first].id : 0,
                          (uint64_t)(it->n - it->returned));
         }
     }
@@ -740,7 +755,7 @@ void tern_future_iter_fini(tern_future_iter_t *iter)
     for (int i = 0; pe && i < it->n; i++) {
         if (!it->watch[i].linked)
             continue;
-        fut_t *r = util_hashmap_get(&pe->futures, it->fs[i].id);
+        fut_t *r = util_hashmap_get(&pe->futures, it->watch[i].id);
         for (fut_watch_t **pp = r ? &r->watches : NULL; pp && *pp; pp = &(*pp)->next) {
             if (*pp == &it->watch[i]) {
                 *pp = it->watch[i].next;

@@ -96,7 +96,8 @@ struct tern_msg {
     tp_rx_ref_t *rx_ref;   /* transport memory the body lives in, or NULL */
     unsigned char *body;
     uint32_t pool_class;   /* CORE_POOL_NONE: not from a size class */
-    uint32_t user_alloc;   /* built by tern_msg_alloc and not yet sent */
+    uint16_t user_alloc;   /* built by tern_msg_alloc and not yet sent */
+    uint16_t taken_in;     /* came from a transport, not yet dispatched (pe->rx_queued) */
     uint32_t refs;         /* invocations still using it (a broadcast's local members) */
     uint32_t nmembers;     /* a broadcast's local members, for its completion answer */
     _Alignas(CORE_ALIGN) core_hdr_t hdr;

@@ -80,6 +80,8 @@ typedef struct core_pe {
     struct core_fc *fc;     /* credits, when some route needs them (core/flow.h) */
     uint64_t fc_win_msgs, fc_win_bytes; /* TERN_FC_WINDOW, TERN_FC_BYTES */
     size_t recv_queue_max;  /* TERN_RECV_QUEUE: take nothing in while this many wait */
+    size_t rx_queued;       /* messages taken in from transports and not yet dispatched */
+    int bl_tp_blocked;      /* a backlog waits for its transport (RETRY), not for credits */
     int leak_check;         /* TERN_MSG_LEAK_CHECK */
     struct core_stall *stall; /* core/stall.c */
     double quiet_since;     /* idle since then (< 0: busy) */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/flow.h"
 #include "core/future.h"
 #include "core/invoke.h"
 #include "core/pe.h"
@@ -149,9 +150,12 @@ static void idle_sleep(core_pe_t *pe)
         nanosleep(&ts, NULL);
         return;
     }
-    /* With messages held back for a full ring, come back soon to retry; otherwise sleep
-     * until woken (the 1 s bound only guards against a lost wake-up). */
-    core_transports_wait(pe, due_within(pe, pe->nbacklog ? 200 : 1000000));
+    /* With messages held back by a transport that pushed back (a full ring), or credits
+     * still to return, come back soon to retry: nothing wakes us for that. Messages that
+     * wait for credits wait for a message, which does. Otherwise sleep until woken (the
+     * 1 s bound only guards against a lost wake-up). */
+    int retry = pe->bl_tp_blocked || (pe->fc && pe->fc->nowed);
+    core_transports_wait(pe, due_within(pe, retry ? 200 : 1000000));
 }
 
 static void core_loop(core_pe_t *pe)
@@ -159,17 +163,21 @@ static void core_loop(core_pe_t *pe)
     double idle_since = -1;
     unsigned spins = 0;
     while (!pe->exiting) {
-        /* A long queue is work enough: what else has come waits in the transports, which
-         * holds its senders back (shm's rings fill, credits are not returned). */
-        int got = core_sched_count(&pe->sched) < pe->recv_queue_max
-                      ? core_transports_progress(pe) : 0;
-        if (pe->nbacklog)
+        /* Enough taken in and not yet run is work enough: what else has come waits in the
+         * transports, which holds its senders back (shm's rings fill, credits are not
+         * returned). Messages this PE sends itself do not count: they cannot lock it out. */
+        int got = pe->rx_queued < pe->recv_queue_max ? core_transports_progress(pe) : 0;
+        if (pe->nbacklog || (pe->fc && pe->fc->nowed))
             core_backlog_progress(pe);
         /* Coroutines made ready and queued messages each get a turn of their own, so
          * that coroutines that keep yielding cannot starve the queue. */
         int ran = core_ult_run_ready(&pe->ults, 16);
         tern_msg_t *m;
         for (int n = 0; n < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched)); n++) {
+            if (m->taken_in) {
+                m->taken_in = 0;
+                pe->rx_queued--;
+            }
             core_dispatch(pe, m);
             ran++;
         }
@@ -180,9 +188,10 @@ static void core_loop(core_pe_t *pe)
             core_stall_active(pe);
             continue;
         }
-        /* Idle: nothing queued, nothing ready, nothing running. */
+        /* Idle: nothing queued, nothing ready, nothing running. Quiescence detection may
+         * make work here (a tern_qd_wait on this PE is woken). */
         core_qd_idle(pe);
-        if (core_sched_count(&pe->sched))
+        if (core_sched_count(&pe->sched) || core_ult_any_ready(&pe->ults))
             continue;
         /* Poll for spin_us, then sleep. The clock is read every 16 turns only: on some
          * machines reading it costs more than a turn of polling. */
@@ -195,7 +204,7 @@ static void core_loop(core_pe_t *pe)
         double now = now_s();
         if ((now - idle_since) * 1e6 >= (double)pe->spin_us) {
             core_stall_idle(pe, now);
-            if (pe->exiting || core_sched_count(&pe->sched))
+            if (pe->exiting || core_sched_count(&pe->sched) || core_ult_any_ready(&pe->ults))
                 continue;
             idle_sleep(pe);
             idle_since = -1;
@@ -213,6 +222,10 @@ static void drop_incoming(core_pe_t *pe)
     tern_msg_t *m;
     core_transports_progress(pe);
     while ((m = core_sched_pop(&pe->sched))) {
+        if (m->taken_in) {
+            m->taken_in = 0;
+            pe->rx_queued--;
+        }
         if (m->hdr.kind == CORE_K_EXIT_DONE || m->hdr.kind == CORE_K_EXIT_CLOSE)
             core_dispatch(pe, m);
         else
@@ -224,9 +237,11 @@ static void drop_incoming(core_pe_t *pe)
 static int exit_progress(core_pe_t *pe)
 {
     drop_incoming(pe);
-    if (pe->nbacklog)
+    if (pe->nbacklog || (pe->fc && pe->fc->nowed))
         core_backlog_progress(pe);
-    return pe->nbacklog || core_transports_pending(pe) != 0;
+    /* Over flow-controlled routes, "sent" means "taken in" only once the receiver says so:
+     * a PE that closed before then could still be sent credits for it. */
+    return pe->nbacklog || core_transports_pending(pe) != 0 || core_fc_unsettled(pe);
 }
 
 /* Sends under way finish through progress, which nothing may wake us for: look again
@@ -284,6 +299,7 @@ static void exit_handshake(core_pe_t *pe)
         tern_abort("tern_exit: PE %d is not in the exit tree rooted at PE %d", pe->my_pe,
                    pe->exit_root);
     double deadline = pe->exit_grace > 0 ? now_s() + pe->exit_grace : -1;
+    core_fc_flush(pe);
     int sending;
     while ((sending = exit_progress(pe)) || pe->exit_kids_done < nkids) {
         if (exit_late(pe, deadline, "its subtree of the exit tree to stop"))

@@ -83,26 +83,30 @@ static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
                                const unsigned char *body, tern_msg_t *own)
 {
     uint64_t total = sizeof *hdr + hdr->body_len;
+    /* Quiescence detection counts what has gone, or is sure to: not a failed send. */
+    int counted = core_kind_counted(hdr->kind);
     tern_status_t st = route_check(pe, dest, total);
     if (st != TERN_OK)
         goto err;
-    if (core_kind_counted(hdr->kind))
-        pe->qd_sent++;
     if (send_now(pe, dest, total)) {
         tern_iov_t iov[2] = {{hdr, sizeof *hdr}, {body, hdr->body_len}};
         st = tp_send(pe, dest, iov, hdr->body_len ? 2 : 1, total);
         if (st == TERN_OK) {
+            pe->qd_sent += (uint64_t)counted;
             if (own)
                 core_msg_release(&pe->pool, own);
             return TERN_OK;
         }
         if (st != TERN_ERR_RETRY)
             goto err;
+        pe->bl_tp_blocked = 1;
     }
     st = own ? core_bl_push_msg(&pe->backlog[dest], &pe->pool, own)
              : core_bl_push_copy(&pe->backlog[dest], &pe->pool, hdr, body);
-    if (st == TERN_OK)
+    if (st == TERN_OK) {
+        pe->qd_sent += (uint64_t)counted;
         backlog_opened(pe, dest);
+    }
     return st;
 err:
     if (own)
@@ -132,11 +136,10 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
         return TERN_OK;
     }
     uint64_t total = sizeof *hdr + hdr->body_len;
+    int counted = core_kind_counted(hdr->kind);
     tern_status_t st = route_check(pe, dest, total);
     if (st != TERN_OK)
         return st;
-    if (core_kind_counted(hdr->kind))
-        pe->qd_sent++;
     if (send_now(pe, dest, total)) {
         if (niov <= 1) {
             /* The common case: header and at most one buffer, no length table. */
@@ -163,12 +166,17 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
                 free(table);
             }
         }
+        if (st == TERN_OK)
+            pe->qd_sent += (uint64_t)counted;
         if (st != TERN_ERR_RETRY)
             return st;
+        pe->bl_tp_blocked = 1;
     }
     st = core_bl_push_iov(&pe->backlog[dest], &pe->pool, hdr, iov, niov);
-    if (st == TERN_OK)
+    if (st == TERN_OK) {
+        pe->qd_sent += (uint64_t)counted;
         backlog_opened(pe, dest);
+    }
     return st;
 }
 
@@ -176,6 +184,7 @@ void core_backlog_progress(core_pe_t *pe)
 {
     if (pe->fc && pe->fc->nowed)
         core_fc_progress(pe);
+    pe->bl_tp_blocked = 0;
     for (int i = 0; i < pe->nbacklog;) {
         int dest = pe->bl_dests[i];
         core_backlog_t *b = &pe->backlog[dest];
@@ -184,8 +193,10 @@ void core_backlog_progress(core_pe_t *pe)
         int n;
         while ((n = core_bl_front(b, iov, &total)) && core_fc_ok(pe, dest, total)) {
             tern_status_t st = tp_send(pe, dest, iov, n, total);
-            if (st == TERN_ERR_RETRY)
+            if (st == TERN_ERR_RETRY) {
+                pe->bl_tp_blocked = 1;
                 break;
+            }
             if (st != TERN_OK)
                 tern_abort("sending a queued message to PE %d failed: %s", dest,
                            tern_strerror(st));
@@ -251,6 +262,8 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
                 memcpy(m->body, (const unsigned char *)buf + sizeof *hdr, hdr->body_len);
         }
     }
+    m->taken_in = 1;
+    pe->rx_queued++;
     core_enqueue(pe, m);
 }
 

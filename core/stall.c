@@ -8,6 +8,7 @@
  * and what they wait for, reductions short of contributions, messages held for
  * collections that were never created - and PE 0 prints it all, in PE order, once per
  * stall. TERN_STALL_ACTION=abort then ends the job with an error instead of waiting.
+ * (What is known: PE 0 was idle that long, and every PE was idle when the waves passed.)
  *
  * Independently, each PE warns once about messages held for a collection that has not
  * appeared after TERN_STALL_TIMEOUT seconds (a stale or forged proxy): the job may well
@@ -259,9 +260,10 @@ static char *report_mine(core_pe_t *pe)
 static void report_print(core_pe_t *pe)
 {
     core_stall_t *s = pe->stall;
-    util_log_warn("the job is stalled: for %.0f s no PE has run anything, no message has "
-                  "been in flight and no timer pending, yet tern_exit was not called; "
-                  "nothing can happen any more", s->timeout);
+    util_log_warn("the job is stalled: PE 0 has been idle for %.0f s and two waves of "
+                  "quiescence detection found every PE idle, no message in flight and no "
+                  "timer pending, yet tern_exit was not called; nothing can happen any more",
+                  s->timeout);
     int any = 0;
     for (int p = 0; p < pe->num_pes; p++) {
         char *text = s->texts[p];

@@ -70,10 +70,14 @@ bad:
 /* Load e's operations on every process, or on none: opening is collective, and a process
  * that could not load a plugin (another installation on its host, say) would leave the
  * others waiting in the transport's own exchange. */
-static const tp_ops_t *load_everywhere(core_pe_t *pe, const tp_entry_t *e)
+static tern_status_t load_everywhere(core_pe_t *pe, const tp_entry_t *e,
+                                     const tp_ops_t **out)
 {
-    if (e->builtin)
-        return e->builtin;
+    *out = NULL;
+    if (e->builtin) {
+        *out = e->builtin;
+        return TERN_OK;
+    }
     char why[1280] = "";
     const tp_ops_t *ops = tp_load(e, why, sizeof why);
     if (!ops)
@@ -94,7 +98,7 @@ static const tp_ops_t *load_everywhere(core_pe_t *pe, const tp_entry_t *e)
     }
     if (st != TERN_OK) {
         util_log_error("tern_run: agreeing on transport %s: %s", e->name, tern_strerror(st));
-        return NULL;
+        return st;
     }
     if (first_without >= 0) {
         if (ops)
@@ -102,9 +106,10 @@ static const tp_ops_t *load_everywhere(core_pe_t *pe, const tp_entry_t *e)
                           first_without);
         else if (pe->my_pe == first_without)
             util_log_error("transport %s is not available: %s", e->name, why);
-        return NULL;
+        return TERN_OK; /* not used, like a transport that cannot run here */
     }
-    return ops;
+    *out = ops;
+    return TERN_OK;
 }
 
 static void route_pes(core_pe_t *pe, tp_t *tp)
@@ -180,7 +185,9 @@ tern_status_t core_transports_open(core_pe_t *pe)
     for (int i = 0; i < nwanted && !all_served; i++) {
         if (pe->ntps == (int)(sizeof pe->tps / sizeof pe->tps[0]))
             break;
-        const tp_ops_t *ops = load_everywhere(pe, wanted[i]);
+        const tp_ops_t *ops;
+        if ((st = load_everywhere(pe, wanted[i], &ops)) != TERN_OK)
+            return st;
         tp_t *tp = NULL;
         st = ops ? ops->open(&params, &tp) : TERN_ERR_UNSUPPORTED;
         if (st == TERN_ERR_UNSUPPORTED) {

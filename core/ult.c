@@ -113,9 +113,14 @@ static tern_status_t install_segv(void)
 {
     /* The handler needs a stack of its own: the faulting one is the overflowed stack. */
     if (!alt_stack) {
-        stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE};
+        /* Mapped, not allocated: only the kernel holds it, which a leak checker that does
+         * not read thread-local variables would take for a leak. */
+        void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        stack_t ss = {.ss_sp = p == MAP_FAILED ? NULL : p, .ss_size = ALT_STACK_SIZE};
         if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) {
-            free(ss.ss_sp);
+            if (ss.ss_sp)
+                munmap(ss.ss_sp, ALT_STACK_SIZE);
             return TERN_ERR_IO;
         }
         alt_stack = ss.ss_sp;
@@ -177,7 +182,7 @@ void core_ults_fini(core_ults_t *u)
         tls_ults = NULL;
         stack_t off = {.ss_flags = SS_DISABLE};
         if (alt_stack && sigaltstack(&off, NULL) == 0) {
-            free(alt_stack);
+            munmap(alt_stack, ALT_STACK_SIZE);
             alt_stack = NULL;
         }
     }

@@ -9,3 +9,6 @@ foreach(np 1 2 3 4 8)
     --stderr "tern_qd_start: the callback names no future or method"
     ARGS $<TARGET_FILE:mp_qd>)
 endforeach()
+# An idle PE that does not poll at all still runs the coroutine a wave woke.
+tern_mp_test(mp.qd.nospin.np2 2 CHECKS --code 0 ${LEAKS} --within 60 ARGS $<TARGET_FILE:mp_qd>)
+set_property(TEST mp.qd.nospin.np2 APPEND PROPERTY ENVIRONMENT TERN_SPIN_US=0)

@@ -67,6 +67,8 @@ foreach(v ${tp_variants})
                ARGS $<TARGET_FILE:mp_flood> 1000000 16 2 200)
   tern_tp_test(${p}.flood.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
                ARGS $<TARGET_FILE:mp_flood> 200000 16 2 40)
+  tern_tp_test(${p}.selfbusy.np2 2 ENV ${env} CHECKS --code 0 ${LEAKS} --within 30
+               ARGS $<TARGET_FILE:mp_selfbusy> 4096)
   # A PE still inside an entry method while the exit goes round sends to every PE when
   # it returns: none may have left (UCX over TCP failed such sends with "Endpoint timeout").
   tern_tp_test(${p}.exit.late.np4 4 ENV ${env} CHECKS --code 3 --within 30

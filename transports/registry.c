@@ -106,6 +106,7 @@ const tp_ops_t *tp_load(const tp_entry_t *e, char *why, size_t cap)
     if (!ops || ops->size != sizeof(tp_ops_t) || strcmp(ops->name, e->name) != 0) {
         snprintf(why, cap, "%s is not a %s transport of this version of Tern", e->plugin,
                  e->name);
+        dlclose(h);
         return NULL;
     }
     return ops;

@@ -31,7 +31,7 @@ static tern_type_t T_FUT;
 static tern_ep_t EP_SETTER, EP_SET_STR, EP_SET_BIG, EP_ECHO, EP_ECHO_CORO, EP_NOTHING,
     EP_GATED, EP_RAISER, EP_RAISER_CORO, EP_RAISE_IF, EP_CHAIN_RAISE, EP_SET_ERROR,
     EP_LINK, EP_SHARE_MAKE, EP_SHARE_WAIT, EP_ITER_SETTER, EP_MAKE_FUTURE, EP_FREE_FUTURE,
-    EP_OVERSET;
+    EP_OVERSET, EP_WAIT_ONLY;
 
 #define BIG_LEN (200 * 1000)
 
@@ -332,6 +332,15 @@ static void share_wait(void *self, const tern_msg_t *msg)
     tern_return(&v, sizeof v);
 }
 
+/* A coroutine that only waits on the future it is given. */
+static void wait_only(void *self, const tern_msg_t *msg)
+{
+    (void)self;
+    tern_future_t f;
+    memcpy(&f, tern_msg_data(msg), sizeof f);
+    CHECK_OK(tern_future_wait(&f));
+}
+
 static void iter_setter(void *self, const tern_msg_t *msg)
 {
     (void)self;
@@ -482,6 +491,25 @@ static void run_values(void)
         if (big[i] != mp_pattern((uint64_t)last, i))
             CHECK_EQ(i, -1);
     tern_future_free(&b);
+
+    /* One coroutine waits on a future, main takes its value: whichever of them runs last
+     * releases it (the waiter list wakes main first). */
+    tern_future_t w;
+    CHECK_OK(tern_future_create(1, &w));
+    tern_future_t d;
+    CHECK_OK(tern_call_elem(&grp, TERN_IDX(0), EP_WAIT_ONLY, &w, sizeof w, TERN_CALL_DONE, &d));
+    CHECK_OK(tern_sleep(0.05)); /* the waiter is suspended on w now */
+    iter_args_t ia;
+    memset(&ia, 0, sizeof ia);
+    ia.f = w;
+    ia.at = mp_now() + 0.05; /* set once main waits too */
+    ia.v = 7;
+    CHECK_OK(tern_send_elem(&grp, TERN_IDX(last), EP_ITER_SETTER, &ia, sizeof ia));
+    int64_t got = 0;
+    CHECK_OK(tern_future_get(&w, &got, sizeof got, NULL));
+    CHECK_EQ(got, 7);
+    CHECK_OK(tern_future_get(&d, NULL, 0, NULL)); /* the waiter has returned */
+    CHECK_EQ(tern_future_wait(&w), TERN_ERR_INVALID);
 
     printf("future values: ok on %d PEs\n", npes);
     tern_exit(0);
@@ -1288,5 +1316,6 @@ int main(int argc, char **argv)
     CHECK_OK(tern_ep_register(T_FUT, "make_future", make_future, &EP_MAKE_FUTURE));
     CHECK_OK(tern_ep_register(T_FUT, "free_future", free_future, &EP_FREE_FUTURE));
     CHECK_OK(tern_ep_register(T_FUT, "overset", overset, &EP_OVERSET));
+    CHECK_OK(tern_ep_register_flags(T_FUT, "wait_only", wait_only, CO, &EP_WAIT_ONLY));
     return tern_run(argc, argv, start);
 }

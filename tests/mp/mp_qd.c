@@ -384,11 +384,13 @@ static void start(int argc, char **argv)
     CHECK_OK(tern_future_wait(&f));
     tern_future_free(&f);
 
-    /* 0. An idle job is quiescent. */
+    /* 0. An idle job is quiescent, again and again: each wait is woken by the wave that
+     * confirms it, never left to the idle sleep's lost-wake-up bound (1 s). */
     double t0 = mp_now();
-    CHECK_OK(tern_qd_wait());
+    for (int i = 0; i < 20; i++)
+        CHECK_OK(tern_qd_wait());
     double t_qd = mp_now();
-    CHECK(t_qd - t0 < 2.0);
+    CHECK(t_qd - t0 < 5.0);
     check_quiet("phase 0 (idle)", t_qd, 0, 0, 0);
 
     /* 1. A cascade from main, then tern_qd_wait(). */
