@@ -6,14 +6,17 @@
 #define BL_CHUNK_MIN 4096u
 #define BL_CHUNK_MAX (256u << 10)
 
-/* Record head in a chunk: `len` bytes of header + body follow, padded to 16; or, when
- * `msg` is set, nothing follows and the message is held by pointer. */
+/* Record head in a chunk; the packed header (wire_len bytes, a multiple of 16) follows,
+ * then the body padded to 16 unless `msg` holds it. */
 typedef struct {
-    uint64_t len;
+    uint32_t wire_len;
+    uint32_t body_len; /* an inline body's; msg->hdr.body_len otherwise */
     tern_msg_t *msg;
 } bl_rec_t;
 
 _Static_assert(sizeof(bl_rec_t) == CORE_ALIGN, "records keep headers aligned");
+
+static uint64_t rec_body(const bl_rec_t *r) { return r->msg ? r->msg->hdr.body_len : r->body_len; }
 
 typedef struct core_bl_chunk {
     struct core_bl_chunk *next;
@@ -27,7 +30,7 @@ static bl_rec_t *rec_at(bl_chunk_t *c, size_t off) { return (bl_rec_t *)(c->data
 
 static size_t rec_span(const bl_rec_t *r)
 {
-    return sizeof *r + (r->msg ? 0 : CORE_ALIGN_UP(r->len));
+    return sizeof *r + r->wire_len + (r->msg ? 0 : CORE_ALIGN_UP(r->body_len));
 }
 
 /* Room for `span` bytes at the tail, in a new chunk if need be; NULL when out of memory. */
@@ -54,65 +57,60 @@ static bl_rec_t *bl_reserve(core_backlog_t *b, size_t span)
     return rec_at(n, 0);
 }
 
-static void bl_commit(core_backlog_t *b, bl_rec_t *r, uint64_t wire)
+/* A record for the header; the body goes inline (msg NULL) or stays in msg. */
+static bl_rec_t *bl_add(core_backlog_t *b, const void *wire, size_t wire_len,
+                        uint64_t body_len, tern_msg_t *msg)
 {
-    b->tail->tail += rec_span(r);
+    size_t span = sizeof(bl_rec_t) + wire_len + (msg ? 0 : CORE_ALIGN_UP(body_len));
+    bl_rec_t *r = bl_reserve(b, span);
+    if (!r)
+        return NULL;
+    r->body_len = msg ? 0 : (uint32_t)body_len;
+    r->wire_len = (uint32_t)wire_len;
+    r->msg = msg;
+    memcpy(r + 1, wire, wire_len);
+    b->tail->tail += span;
     b->nmsgs++;
-    b->bytes += wire;
+    b->bytes += wire_len + body_len;
+    return r;
 }
 
-tern_status_t core_bl_push_iov(core_backlog_t *b, core_pool_t *pool, const core_hdr_t *hdr,
-                               const tern_iov_t *iov, int niov)
+tern_status_t core_bl_push(core_backlog_t *b, core_pool_t *pool, const void *wire,
+                           size_t wire_len, const tern_iov_t *iov, int niov, uint64_t body_len)
 {
-    uint64_t wire = sizeof *hdr + hdr->body_len;
-    if (wire > CORE_BL_INLINE_MAX) {
-        tern_msg_t *m = core_msg_alloc(pool, hdr->body_len);
+    if (body_len > CORE_BL_INLINE_MAX) {
+        tern_msg_t *m = core_msg_alloc(pool, body_len);
         if (!m)
             return TERN_ERR_NOMEM;
-        m->hdr = *hdr;
+        m->hdr.body_len = body_len;
         core_body_fill(m->body, iov, niov);
-        return core_bl_push_msg(b, pool, m);
+        return core_bl_push_msg(b, pool, wire, wire_len, m);
     }
-    bl_rec_t *r = bl_reserve(b, sizeof *r + CORE_ALIGN_UP(wire));
+    bl_rec_t *r = bl_add(b, wire, wire_len, body_len, NULL);
     if (!r)
         return TERN_ERR_NOMEM;
-    r->len = wire;
-    r->msg = NULL;
-    unsigned char *d = (unsigned char *)(r + 1);
-    memcpy(d, hdr, sizeof *hdr);
-    core_body_fill(d + sizeof *hdr, iov, niov);
-    bl_commit(b, r, wire);
+    core_body_fill((unsigned char *)(r + 1) + wire_len, iov, niov);
     return TERN_OK;
 }
 
-tern_status_t core_bl_push_copy(core_backlog_t *b, core_pool_t *pool, const core_hdr_t *hdr,
-                                const unsigned char *body)
+tern_status_t core_bl_push_msg(core_backlog_t *b, core_pool_t *pool, const void *wire,
+                               size_t wire_len, tern_msg_t *m)
 {
-    /* One buffer is copied as it is: the body's own segment table comes along. */
-    tern_iov_t raw = {body, hdr->body_len};
-    return core_bl_push_iov(b, pool, hdr, &raw, hdr->body_len ? 1 : 0);
-}
-
-tern_status_t core_bl_push_msg(core_backlog_t *b, core_pool_t *pool, tern_msg_t *m)
-{
-    uint64_t wire = sizeof m->hdr + m->hdr.body_len;
-    if (wire <= CORE_BL_INLINE_MAX) {
-        tern_status_t st = core_bl_push_copy(b, pool, &m->hdr, m->body);
+    uint64_t body_len = m->hdr.body_len;
+    if (body_len <= CORE_BL_INLINE_MAX) {
+        tern_iov_t raw = {m->body, body_len};
+        tern_status_t st = core_bl_push(b, pool, wire, wire_len, &raw, body_len ? 1 : 0,
+                                        body_len);
         core_msg_release(pool, m);
         return st;
     }
     /* It may wait long: it must not pin a peer's buffer, which the peer may need to send
      * us what lets it go. */
     tern_msg_t *own = core_msg_detach(pool, m);
-    bl_rec_t *r = own ? bl_reserve(b, sizeof *r) : NULL;
-    if (!r) {
+    if (!own || !bl_add(b, wire, wire_len, body_len, own)) {
         core_msg_release(pool, own ? own : m);
         return TERN_ERR_NOMEM;
     }
-    m = own;
-    r->len = wire;
-    r->msg = m;
-    bl_commit(b, r, wire);
     return TERN_OK;
 }
 
@@ -121,20 +119,14 @@ int core_bl_front(const core_backlog_t *b, tern_iov_t *iov, size_t *total)
     if (!b->nmsgs)
         return 0;
     const bl_rec_t *r = rec_at(b->head, b->head->head);
-    *total = r->len;
+    *total = r->wire_len + rec_body(r);
     if (r->msg) {
-        iov[0] = (tern_iov_t){&r->msg->hdr, sizeof r->msg->hdr};
-        iov[1] = (tern_iov_t){r->msg->body, r->msg->hdr.body_len};
-        return r->msg->hdr.body_len ? 2 : 1;
+        iov[0] = (tern_iov_t){r + 1, r->wire_len};
+        iov[1] = (tern_iov_t){r->msg->body, rec_body(r)};
+        return 2;
     }
-    iov[0] = (tern_iov_t){r + 1, r->len};
+    iov[0] = (tern_iov_t){r + 1, *total}; /* header and body are contiguous */
     return 1;
-}
-
-const core_hdr_t *core_bl_front_hdr(const core_backlog_t *b)
-{
-    const bl_rec_t *r = rec_at(b->head, b->head->head);
-    return r->msg ? &r->msg->hdr : (const core_hdr_t *)(r + 1);
 }
 
 void core_bl_pop(core_backlog_t *b, core_pool_t *pool)
@@ -142,7 +134,7 @@ void core_bl_pop(core_backlog_t *b, core_pool_t *pool)
     bl_chunk_t *c = b->head;
     bl_rec_t *r = rec_at(c, c->head);
     b->nmsgs--;
-    b->bytes -= r->len;
+    b->bytes -= r->wire_len + rec_body(r);
     if (r->msg)
         core_msg_release(pool, r->msg);
     c->head += rec_span(r);

@@ -1,9 +1,9 @@
 /*
  * The messages one PE holds back for another PE, in order, until the transport (or flow
  * control) lets them go. A flood toward a slow receiver ends up here, so what waits must
- * cost about its own size: small messages are packed one after another into chunks (a
- * 16-byte record head, then header and body padded to 16), large ones are kept as the
- * messages they are and only pointed to.
+ * cost about its own size: messages are kept as they go on the wire, packed one after
+ * another into chunks (a 16-byte record head, the packed header, the body padded to 16);
+ * the body of a large one stays in its message, which the record points to.
  */
 #ifndef TERN_CORE_BACKLOG_H
 #define TERN_CORE_BACKLOG_H
@@ -13,7 +13,7 @@
 
 #include "core/msg.h"
 
-/* Messages up to this many bytes (header + body) are copied into the chunks. */
+/* Bodies up to this many bytes are copied into the chunks. */
 #define CORE_BL_INLINE_MAX 2048u
 
 struct core_bl_chunk;
@@ -27,21 +27,20 @@ typedef struct core_backlog {
 
 static inline int core_bl_empty(const core_backlog_t *b) { return b->nmsgs == 0; }
 
-/* Queue header + the body made of these payload buffers (as core_body_fill lays them
- * out). TERN_ERR_NOMEM when out of memory (nothing queued). */
-tern_status_t core_bl_push_iov(core_backlog_t *b, core_pool_t *pool, const core_hdr_t *hdr,
-                               const tern_iov_t *iov, int niov);
-/* Queue a copy of header + body. TERN_ERR_NOMEM when out of memory (nothing queued). */
-tern_status_t core_bl_push_copy(core_backlog_t *b, core_pool_t *pool, const core_hdr_t *hdr,
-                                const unsigned char *body);
-/* Queue m itself, which the backlog takes over whatever the outcome (a small one is
- * copied and released; a large one holding transport memory is copied out of it). */
-tern_status_t core_bl_push_msg(core_backlog_t *b, core_pool_t *pool, tern_msg_t *m);
-/* The first message as the transport sends it: header then body, `total` bytes in all
- * (iov needs 2 entries; returns how many it used), or 0 when empty. */
+/* Queue a message: its packed header (wire, wire_len bytes: core_hdr_encode) and the body
+ * made of these payload buffers, body_len bytes as core_body_fill lays them out (one
+ * buffer is copied as it is). TERN_ERR_NOMEM when out of memory (nothing queued). */
+tern_status_t core_bl_push(core_backlog_t *b, core_pool_t *pool, const void *wire,
+                           size_t wire_len, const tern_iov_t *iov, int niov,
+                           uint64_t body_len);
+/* Queue m's body behind the packed header; m is taken over whatever the outcome (a small
+ * body is copied and m released; a large one holding transport memory is copied out of
+ * it). */
+tern_status_t core_bl_push_msg(core_backlog_t *b, core_pool_t *pool, const void *wire,
+                               size_t wire_len, tern_msg_t *m);
+/* The first message as the transport sends it: `total` bytes in iov[0..n) (n is 1 or 2,
+ * returned; 0 when empty). */
 int core_bl_front(const core_backlog_t *b, tern_iov_t *iov, size_t *total);
-/* The header of the first message (it must not be empty). */
-const core_hdr_t *core_bl_front_hdr(const core_backlog_t *b);
 /* Remove the first message. */
 void core_bl_pop(core_backlog_t *b, core_pool_t *pool);
 /* Remove everything. */

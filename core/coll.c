@@ -88,9 +88,9 @@ static const char *type_name(uint32_t gid)
 /* A coroutine may keep its message for long: it must not pin a peer's shared heap. */
 static tern_msg_t *keepable(core_pe_t *pe, tern_msg_t *m)
 {
-    if (!m->rx_ref || m->hdr.ep == CORE_EP_PING)
+    if (!m->rx_ref || m->hdr.u.entry.ep == CORE_EP_PING)
         return m;
-    const core_ep_t *e = core_ep_by_gid(m->hdr.ep);
+    const core_ep_t *e = core_ep_by_gid(m->hdr.u.entry.ep);
     if (!e || !(e->flags & TERN_EP_COROUTINE))
         return m;
     tern_msg_t *c = core_msg_detach(&pe->pool, m);
@@ -142,12 +142,13 @@ static void coll_construct(core_pe_t *pe, core_coll_t *c, uint64_t lo, uint64_t 
     coll_replay(pe, c);
 }
 
-static void h_create_chare(core_pe_t *pe, tern_msg_t *m)
+void core_h_create_chare(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    const core_part_create_t *p = &m->hdr.u.create;
+    core_coll_t *c = core_coll_get(pe, p->cid, 1);
     if (c->live)
-        tern_abort("collection %#llx created twice", (unsigned long long)m->hdr.cid);
-    c->type = m->hdr.type;
+        tern_abort("collection %#llx created twice", (unsigned long long)p->cid);
+    c->type = p->type;
     c->kind = TERN_PROXY_CHARE;
     c->ndims = 1;
     c->dims[0] = 1;
@@ -156,14 +157,15 @@ static void h_create_chare(core_pe_t *pe, tern_msg_t *m)
     core_msg_release(&pe->pool, m);
 }
 
-static void h_create_coll(core_pe_t *pe, tern_msg_t *m)
+void core_h_create_coll(core_pe_t *pe, tern_msg_t *m)
 {
     core_tree_forward(pe, m);
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    const core_part_create_t *p = &m->hdr.u.create;
+    core_coll_t *c = core_coll_get(pe, p->cid, 1);
     if (c->live)
-        tern_abort("collection %#llx created twice", (unsigned long long)m->hdr.cid);
-    c->type = m->hdr.type;
-    c->kind = m->hdr.ckind;
+        tern_abort("collection %#llx created twice", (unsigned long long)p->cid);
+    c->type = p->type;
+    c->kind = p->ckind;
     uint64_t lo, hi;
     if (c->kind == TERN_PROXY_GROUP) {
         c->ndims = 1;
@@ -172,8 +174,8 @@ static void h_create_coll(core_pe_t *pe, tern_msg_t *m)
         lo = (uint64_t)pe->my_pe;
         hi = lo + 1;
     } else {
-        c->ndims = m->hdr.ndims;
-        memcpy(c->dims, m->hdr.idx, sizeof c->dims);
+        c->ndims = p->ndims;
+        memcpy(c->dims, p->dims, sizeof c->dims);
         c->total = c->ndims >= 1 && c->ndims <= TERN_MAX_DIMS
                        ? core_index_total(c->ndims, c->dims) : 0;
         if (c->kind != TERN_PROXY_ARRAY || !c->total)
@@ -189,11 +191,11 @@ static uint64_t msg_lin(core_pe_t *pe, const core_coll_t *c, const tern_msg_t *m
 {
     switch (c->kind) {
     case TERN_PROXY_GROUP:
-        if (m->hdr.idx[0] < 0 || m->hdr.idx[0] >= pe->num_pes)
+        if (m->hdr.ndims != 1 || m->hdr.idx[0] < 0 || m->hdr.idx[0] >= pe->num_pes)
             break;
         return (uint64_t)m->hdr.idx[0];
     case TERN_PROXY_ARRAY:
-        if (!core_index_in_range(c->ndims, c->dims, m->hdr.idx))
+        if (m->hdr.ndims != c->ndims || !core_index_in_range(c->ndims, c->dims, m->hdr.idx))
             break;
         return core_index_linear(c->ndims, c->dims, m->hdr.idx);
     default:
@@ -203,22 +205,48 @@ static uint64_t msg_lin(core_pe_t *pe, const core_coll_t *c, const tern_msg_t *m
                m->hdr.src_pe, (unsigned long long)c->cid, type_name(c->type));
 }
 
-static void h_entry(core_pe_t *pe, tern_msg_t *m)
+/* The member of live collection c that a message with this index is for, if it is here. */
+static core_chare_t *local_member(core_coll_t *c, uint64_t lin)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    core_chare_t *ch = c->last_chare;
+    if (ch && c->last_lin == lin)
+        return ch;
+    if ((ch = util_hashmap_get(&c->elems, lin))) {
+        c->last_chare = ch;
+        c->last_lin = lin;
+    }
+    return ch;
+}
+
+core_chare_t *core_entry_target(core_pe_t *pe, const core_hdr_t *h)
+{
+    core_coll_t *c = core_coll_get(pe, h->u.entry.cid, 0);
+    if (!c || !c->live)
+        return NULL;
+    uint64_t lin;
+    if (c->kind == TERN_PROXY_ARRAY) {
+        if (h->ndims != c->ndims || !core_index_in_range(c->ndims, c->dims, h->idx))
+            return NULL;
+        lin = core_index_linear(c->ndims, c->dims, h->idx);
+    } else if (c->kind == TERN_PROXY_GROUP) {
+        if (h->ndims != 1 || h->idx[0] != pe->my_pe)
+            return NULL;
+        lin = (uint64_t)h->idx[0];
+    } else {
+        lin = 0;
+    }
+    return local_member(c, lin);
+}
+
+void core_h_entry(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.entry.cid, 1);
     if (!c->live) {
         coll_pend(pe, c, m);
         return;
     }
     uint64_t lin = msg_lin(pe, c, m);
-    core_chare_t *ch = c->last_chare;
-    if (!ch || c->last_lin != lin) {
-        ch = util_hashmap_get(&c->elems, lin);
-        if (ch) {
-            c->last_chare = ch;
-            c->last_lin = lin;
-        }
-    }
+    core_chare_t *ch = local_member(c, lin);
     if (!ch) {
         /* Not here: forward to where it lives by default (migration will add a location
          * cache in front of this). */
@@ -238,13 +266,13 @@ static void h_entry(core_pe_t *pe, tern_msg_t *m)
     core_invoke(pe, ch, m);
 }
 
-static void h_bcast(core_pe_t *pe, tern_msg_t *m)
+void core_h_bcast(core_pe_t *pe, tern_msg_t *m)
 {
     if (!(m->hdr.flags & CORE_HDR_FORWARDED)) {
         core_tree_forward(pe, m);
         m->hdr.flags |= CORE_HDR_FORWARDED;
     }
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.entry.cid, 1);
     if (!c->live) {
         coll_pend(pe, c, m);
         return;
@@ -263,72 +291,50 @@ static void h_bcast(core_pe_t *pe, tern_msg_t *m)
     core_msg_unref(pe, m);
 }
 
-static void h_exit_req(core_pe_t *pe, tern_msg_t *m)
+void core_h_exit_req(core_pe_t *pe, tern_msg_t *m)
 {
     if (!pe->exit_started) {
         pe->exit_started = 1;
         core_hdr_t hdr;
         core_hdr_init(&hdr, CORE_K_EXIT, pe->my_pe);
         hdr.prio = INT32_MIN;
-        hdr.ep = m->hdr.ep;
+        hdr.u.exit.code = m->hdr.u.exit.code;
         core_send_iov(pe, pe->my_pe, &hdr, NULL, 0);
         if (pe->boot->ops->exiting)
-            pe->boot->ops->exiting(pe->boot, (int)m->hdr.ep);
+            pe->boot->ops->exiting(pe->boot, m->hdr.u.exit.code);
     }
     core_msg_release(&pe->pool, m);
 }
 
-static void h_exit(core_pe_t *pe, tern_msg_t *m)
+void core_h_exit(core_pe_t *pe, tern_msg_t *m)
 {
     /* What is still held back would be dropped by its receivers once they see EXIT; drop
      * it here so that EXIT itself goes first and my children are sure to get it. */
     core_backlog_drop(pe);
     core_tree_forward(pe, m);
     pe->exiting = 1;
-    pe->exit_code = (int)m->hdr.ep;
-    pe->exit_root = m->hdr.root;
+    pe->exit_code = m->hdr.u.exit.code;
+    pe->exit_root = m->hdr.src_pe;
     core_msg_release(&pe->pool, m);
 }
 
 /* The exit handshake (runtime.c, core_finalize) counts these; they come once this PE has
  * stopped, but the table takes them too so that no order of arrival can lose one. */
-static void h_exit_done(core_pe_t *pe, tern_msg_t *m)
+void core_h_exit_done(core_pe_t *pe, tern_msg_t *m)
 {
     pe->exit_kids_done++;
     core_msg_release(&pe->pool, m);
 }
 
-static void h_exit_close(core_pe_t *pe, tern_msg_t *m)
+void core_h_exit_close(core_pe_t *pe, tern_msg_t *m)
 {
     pe->exit_close = 1;
     core_msg_release(&pe->pool, m);
 }
 
-typedef void (*core_handler_fn)(core_pe_t *pe, tern_msg_t *m);
-
-static const core_handler_fn handlers[CORE_K_COUNT] = {
-    [CORE_K_ENTRY] = h_entry,
-    [CORE_K_BCAST] = h_bcast,
-    [CORE_K_CREATE_CHARE] = h_create_chare,
-    [CORE_K_CREATE_COLL] = h_create_coll,
-    [CORE_K_EXIT_REQ] = h_exit_req,
-    [CORE_K_EXIT] = h_exit,
-    [CORE_K_FUT_SET] = core_h_fut_set,
-    [CORE_K_RED_PART] = core_h_red_part,
-    [CORE_K_RED_XCHG] = core_h_red_xchg,
-    [CORE_K_RED_DOWN] = core_h_red_down,
-    [CORE_K_QD_START] = core_h_qd_start,
-    [CORE_K_QD_PROBE] = core_h_qd_probe,
-    [CORE_K_QD_REPLY] = core_h_qd_reply,
-    [CORE_K_STALL_ASK] = core_h_stall_ask,
-    [CORE_K_STALL_INFO] = core_h_stall_info,
-    [CORE_K_EXIT_DONE] = h_exit_done,
-    [CORE_K_EXIT_CLOSE] = h_exit_close,
-};
-
 void core_dispatch(core_pe_t *pe, tern_msg_t *m)
 {
-    handlers[m->hdr.kind](pe, m);
+    core_handler(m->hdr.kind)->fn(pe, m);
 }
 
 void core_colls_free(core_pe_t *pe)
@@ -410,14 +416,14 @@ tern_status_t tern_chare_create(tern_type_t type, int on_pe, const tern_iov_t *a
     }
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_CREATE_CHARE, pe->my_pe);
-    hdr.type = t->gid;
-    hdr.cid = core_new_cid(pe);
-    hdr.ckind = TERN_PROXY_CHARE;
-    hdr.ndims = 1;
+    hdr.u.create.type = t->gid;
+    hdr.u.create.cid = core_new_cid(pe);
+    hdr.u.create.ckind = TERN_PROXY_CHARE;
+    hdr.u.create.ndims = 1;
     st = core_send_iov(pe, on_pe, &hdr, args, nargs);
     if (st != TERN_OK)
         return st;
-    proxy_init(out, hdr.cid, t->gid, TERN_PROXY_CHARE);
+    proxy_init(out, hdr.u.create.cid, t->gid, TERN_PROXY_CHARE);
     out->pe = on_pe;
     out->dims[0] = 1;
     return TERN_OK;
@@ -429,17 +435,17 @@ static tern_status_t create_coll(core_pe_t *pe, const char *call, const core_typ
 {
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_CREATE_COLL, pe->my_pe);
-    hdr.type = t->gid;
-    hdr.cid = core_new_cid(pe);
-    hdr.ckind = (uint8_t)kind;
-    hdr.ndims = (uint8_t)ndims;
-    memcpy(hdr.idx, dims, sizeof hdr.idx);
+    hdr.u.create.type = t->gid;
+    hdr.u.create.cid = core_new_cid(pe);
+    hdr.u.create.ckind = (uint8_t)kind;
+    hdr.u.create.ndims = (uint8_t)ndims;
+    memcpy(hdr.u.create.dims, dims, sizeof hdr.u.create.dims);
     tern_status_t st = core_send_iov(pe, pe->my_pe, &hdr, args, nargs);
     if (st != TERN_OK) {
         util_log_error("%s: %s", call, tern_strerror(st));
         return st;
     }
-    proxy_init(out, hdr.cid, t->gid, kind);
+    proxy_init(out, hdr.u.create.cid, t->gid, kind);
     out->ndims = (uint8_t)ndims;
     memcpy(out->dims, dims, sizeof out->dims);
     return TERN_OK;
@@ -508,11 +514,8 @@ tern_status_t tern_await_created(const tern_proxy_t *ps, int n)
         const tern_proxy_t *p = &ps[i];
         core_hdr_t hdr;
         core_hdr_init(&hdr, 0, pe->my_pe); /* the kind depends on the proxy, below */
-        hdr.ep = CORE_EP_PING;
-        hdr.type = p->type;
-        hdr.cid = p->cid;
-        hdr.ndims = p->ndims;
-        hdr.ckind = p->kind;
+        hdr.u.entry.ep = CORE_EP_PING;
+        hdr.u.entry.cid = p->cid;
         uint64_t count;
         int dest = pe->my_pe;
         if (p->kind == TERN_PROXY_CHARE && p->pe >= 0 && p->pe < pe->num_pes) {

@@ -48,11 +48,13 @@ static void fc_return(core_pe_t *pe, int src)
     core_fc_peer_t *p = &fc->peer[src];
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_CREDIT, pe->my_pe);
-    hdr.cid = p->in_msgs;
-    hdr.reply_id = p->in_bytes;
-    tern_iov_t iov = {&hdr, sizeof hdr};
+    hdr.u.credit.msgs = p->in_msgs;
+    hdr.u.credit.bytes = p->in_bytes;
+    _Alignas(CORE_ALIGN) unsigned char wire[CORE_WIRE_MAX];
+    size_t wire_len = core_hdr_encode(&hdr, wire);
+    tern_iov_t iov = {wire, wire_len};
     tp_t *tp = pe->route[src];
-    tern_status_t st = tp->ops->send(tp, src, &iov, 1, sizeof hdr, NULL);
+    tern_status_t st = tp->ops->send(tp, src, &iov, 1, wire_len, NULL);
     if (st == TERN_OK) {
         p->ret_msgs = p->in_msgs;
         p->ret_bytes = p->in_bytes;
@@ -110,13 +112,14 @@ void core_fc_credit(core_pe_t *pe, int src, const core_hdr_t *hdr)
     if (!fc || !fc->on[src])
         tern_abort("flow-control credits from PE %d, whose route has no flow control", src);
     core_fc_peer_t *p = &fc->peer[src];
-    if (hdr->cid > p->sent_msgs || hdr->reply_id > p->sent_bytes)
+    const core_part_credit_t *c = &hdr->u.credit;
+    if (c->msgs > p->sent_msgs || c->bytes > p->sent_bytes)
         tern_abort("PE %d returned credits for %llu messages, but only %llu were sent to it",
-                   src, (unsigned long long)hdr->cid, (unsigned long long)p->sent_msgs);
-    if (hdr->cid > p->acked_msgs)
-        p->acked_msgs = hdr->cid;
-    if (hdr->reply_id > p->acked_bytes)
-        p->acked_bytes = hdr->reply_id;
+                   src, (unsigned long long)c->msgs, (unsigned long long)p->sent_msgs);
+    if (c->msgs > p->acked_msgs)
+        p->acked_msgs = c->msgs;
+    if (c->bytes > p->acked_bytes)
+        p->acked_bytes = c->bytes;
 }
 
 void core_fc_progress(core_pe_t *pe)

@@ -294,11 +294,7 @@ static tern_status_t fut_send(core_pe_t *pe, const tern_future_t *f, int64_t slo
     }
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_FUT_SET, pe->my_pe);
-    hdr.cid = f->id;
-    hdr.idx[0] = (int32_t)(slot & 0xffffffff);
-    hdr.idx[1] = (int32_t)(slot >> 32);
-    hdr.idx[2] = (int32_t)count;
-    hdr.idx[3] = err_pe;
+    hdr.u.fut = (core_part_fut_t){f->id, slot, count, err_pe};
     if (is_err)
         hdr.flags = CORE_HDR_ERROR;
     tern_iov_t iov = {data, len};
@@ -326,14 +322,14 @@ void core_future_answer_error(core_pe_t *pe, const tern_future_t *f, int err_pe,
 void core_h_fut_set(core_pe_t *pe, tern_msg_t *m)
 {
     const core_hdr_t *h = &m->hdr;
-    int64_t slot = (int64_t)(((uint64_t)(uint32_t)h->idx[1] << 32) | (uint32_t)h->idx[0]);
+    const core_part_fut_t *p = &h->u.fut;
     size_t len = 0;
     const void *data = h->nsegs ? core_msg_seg(m, 0, &len) : NULL;
     const char *err = NULL;
     if (h->flags & CORE_HDR_ERROR) {
         err = len && ((const char *)data)[len - 1] == '\0' ? data : "(malformed error)";
     }
-    fut_apply(pe, h->cid, slot, (uint32_t)h->idx[2], data, len, err, h->idx[3]);
+    fut_apply(pe, p->id, p->slot, p->count, data, len, err, p->err_pe);
     core_msg_release(&pe->pool, m);
 }
 

@@ -66,11 +66,11 @@ static void coro_main(void *arg)
 void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
 {
     core_inv_t inv = {.ch = ch, .m = m};
-    if (m->hdr.ep != CORE_EP_PING) {
-        inv.ep = core_ep_by_gid(m->hdr.ep);
+    if (m->hdr.u.entry.ep != CORE_EP_PING) {
+        inv.ep = core_ep_by_gid(m->hdr.u.entry.ep);
         if (!inv.ep || inv.ep->type_gid != ch->coll->type)
             tern_abort("message for chare type '%s' names entry method id %u, which is not "
-                       "one of its methods", type_name(ch->coll->type), m->hdr.ep);
+                       "one of its methods", type_name(ch->coll->type), m->hdr.u.entry.ep);
         if (inv.ep->flags & TERN_EP_COROUTINE) {
             /* coro_main copies inv before its first suspension returns here; that holds
              * because messages are dispatched from the scheduler, never from a coroutine

@@ -2,10 +2,10 @@
  * Messages: the wire header every message starts with, the in-memory message, and the
  * per-PE message pool.
  *
- * On the wire a message is a core_hdr_t then `body_len` bytes of body. The body holds the
- * payload segments: with one segment, its bytes; with several, a table of their lengths
- * (uint64 each, padded to 16 bytes) then each segment padded to 16 bytes. So every
- * segment is 16-byte aligned wherever the body is.
+ * On the wire a message is its packed header (core_hdr_encode) then its body. The body
+ * holds the payload segments: with one segment, its bytes; with several, a table of their
+ * lengths (uint64 each, padded to 16 bytes) then each segment padded to 16 bytes. So
+ * every segment is 16-byte aligned wherever the body is.
  */
 #ifndef TERN_CORE_MSG_H
 #define TERN_CORE_MSG_H
@@ -22,73 +22,143 @@
 #define CORE_MAX_SEGS TERN_MAX_IOV
 #define CORE_MAX_BODY (1ULL << 46) /* far above any transport limit; keeps sizes from wrapping */
 
-/* Handler index carried by every message: what the receiving PE does with it. */
+/*
+ * The kinds of message the core handles itself; core/handler.c holds what each needs (its
+ * handler, the size of its part of the header, whether quiescence detection counts it).
+ * Modules outside the core register kinds of their own after these (core_handler_register).
+ */
 typedef enum {
     /* Application work: quiescence detection counts these when sent and received. */
-    CORE_K_ENTRY = 1,        /* invoke ep on one chare or element */
-    CORE_K_BCAST = 2,        /* invoke ep on every member of a collection (tree) */
-    CORE_K_CREATE_CHARE = 3, /* construct a single chare here */
-    CORE_K_CREATE_COLL = 4,  /* construct the local members of a group or array (tree) */
-    CORE_K_FUT_SET = 5,      /* values or an error for a future of this PE */
-    CORE_K_RED_PART = 6,     /* a reduction's partial result, up the tree */
-    CORE_K_RED_XCHG = 7,     /* a small allreduce's partial result, between partners */
-    CORE_K_RED_DOWN = 8,     /* a large allreduce's result, down the tree */
+    CORE_K_ENTRY = 1,        /* invoke ep on one chare or element (part: entry) */
+    CORE_K_BCAST = 2,        /* invoke ep on every member of a collection (entry; tree) */
+    CORE_K_CREATE_CHARE = 3, /* construct a single chare here (create) */
+    CORE_K_CREATE_COLL = 4,  /* construct the local members of a group or array (create;
+                                tree) */
+    CORE_K_FUT_SET = 5,      /* values or an error for a future of this PE (fut) */
+    CORE_K_RED_PART = 6,     /* a reduction's partial result, up the tree (red) */
+    CORE_K_RED_XCHG = 7,     /* a small allreduce's partial result, between partners (red) */
+    CORE_K_RED_DOWN = 8,     /* a large allreduce's result, down the tree (red) */
     /* The runtime's own traffic. */
-    CORE_K_EXIT_REQ = 9,     /* to PE 0: someone called tern_exit */
-    CORE_K_EXIT = 10,        /* stop (tree) */
-    CORE_K_QD_START = 11,    /* to PE 0: a callback for the next quiescence */
-    CORE_K_QD_PROBE = 12,    /* a wave of quiescence detection, down the tree */
-    CORE_K_QD_REPLY = 13,    /* a PE's and its subtree's counts, up the tree */
-    CORE_K_CREDIT = 14,      /* flow control: what the sender of it has taken in from us
-                                (cid: messages, reply_id: bytes; totals) */
+    CORE_K_EXIT_REQ = 9,     /* to PE 0: someone called tern_exit (exit) */
+    CORE_K_EXIT = 10,        /* stop (exit; tree from PE 0) */
+    CORE_K_QD_START = 11,    /* to PE 0: a callback for the next quiescence (body) */
+    CORE_K_QD_PROBE = 12,    /* a wave of quiescence detection, down the tree (qd) */
+    CORE_K_QD_REPLY = 13,    /* a PE's and its subtree's counts, up the tree (qd) */
+    CORE_K_CREDIT = 14,      /* flow control: what the sender has taken in from us (credit) */
     CORE_K_STALL_ASK = 15,   /* the job stalled: say what waits (tree from PE 0) */
     CORE_K_STALL_INFO = 16,  /* to PE 0: what waits on the sender (text, or nothing) */
     CORE_K_EXIT_DONE = 17,   /* up the exit tree: my subtree has stopped sending */
     CORE_K_EXIT_CLOSE = 18,  /* down the exit tree: every PE has stopped; close */
-    CORE_K_COUNT
+    CORE_K_CORE_END          /* the first kind a module may get */
 } core_kind_t;
 
-/* Messages that quiescence detection counts. */
-static inline int core_kind_counted(unsigned kind) { return kind < CORE_K_EXIT_REQ; }
+#define CORE_KINDS_MAX 64    /* kinds in all, the core's and the modules' */
 
-#define CORE_HDR_FORWARDED 0x1u /* a tree message already sent on to its children here */
-#define CORE_HDR_WANT_DONE 0x2u /* answer the reply future when the method returns */
-#define CORE_HDR_WANT_RET 0x4u  /* answer the reply future with the return value */
+/* Flags of a message; what they mean depends on its kind. */
+#define CORE_HDR_FORWARDED 0x1u /* BCAST: already sent on to its children here (in memory) */
+#define CORE_HDR_WANT_DONE 0x2u /* ENTRY, BCAST: answer the reply future when it returns */
+#define CORE_HDR_WANT_RET 0x4u  /* ENTRY, BCAST: answer the reply future with its value */
 #define CORE_HDR_ERROR 0x8u     /* FUT_SET: the body is an error message */
 
 /* The entry method id of a message that invokes nothing: it only answers its future once
  * the chares it names exist (tern_await_created). */
 #define CORE_EP_PING UINT32_MAX
 
-typedef struct core_hdr {
-    uint16_t kind;     /* core_kind_t */
-    uint16_t nsegs;
-    uint8_t ckind;     /* collection kind (tern_proxy_kind_t of the whole collection) */
+/* The kinds' parts of the header: named fields, nothing reused with another meaning. */
+typedef struct {
+    uint64_t cid;   /* the collection (or single chare) */
+    uint32_t ep;    /* global entry method id */
+} core_part_entry_t;
+typedef struct {
+    uint64_t cid;
+    uint32_t type;  /* global chare type id */
+    uint8_t ckind;  /* TERN_PROXY_CHARE, _GROUP or _ARRAY */
     uint8_t ndims;
-    uint16_t flags;
-    int32_t src_pe;
-    int32_t prio;
-    uint32_t ep;       /* global entry method id; exit code for EXIT messages */
-    uint32_t type;     /* global chare type id */
-    int32_t root;      /* root PE of a tree message */
-    int32_t reply_pe;  /* WANT_*: the PE of the future to answer */
-    uint64_t cid;      /* collection; FUT_SET: the future's id */
-    uint64_t body_len;
-    int32_t idx[TERN_MAX_DIMS]; /* element index; dims of a CREATE_COLL; other kinds:
-                                   their own fields (see the handlers) */
-    uint64_t reply_id; /* WANT_*: the id of the future to answer */
+    uint16_t pad;
+    int32_t dims[TERN_MAX_DIMS];
+} core_part_create_t;
+typedef struct {
+    uint64_t id;    /* the future, on the receiving PE */
+    int64_t slot;   /* where the value goes; -1: the first free slot */
+    uint32_t count; /* empty values (completions) it stands for, when more than one */
+    int32_t err_pe; /* ERROR: the PE where the failure happened */
+} core_part_fut_t;
+typedef struct {
+    uint64_t cid;
+    uint64_t seq;   /* the collection's reduction number */
+    uint64_t each;  /* bytes of one contribution (not gather) */
+    uint32_t reducer;
+    uint32_t ncontrib; /* members the partial result covers */
+    int32_t step;   /* allreduce exchange step */
+    int32_t pad;
+} core_part_red_t;
+typedef struct {
+    int32_t code;
+} core_part_exit_t;
+typedef struct {
+    uint64_t wave;
+} core_part_qd_t;
+typedef struct {
+    uint64_t msgs, bytes; /* totals taken in from the receiver of this */
+} core_part_credit_t;
+
+#define CORE_PART_MAX 48
+
+/*
+ * The header as the core handles it. On the wire it is packed (core_hdr_encode): a
+ * 12-byte envelope (kind, flags, hops, which sections follow, segments, source PE), the
+ * kind's part, then only the sections the message has (the element index, a priority,
+ * the future to answer), padded to 16 bytes; the body follows. A message to one element
+ * of a 1-D array with up to 16 bytes of payload is then one 64-byte cache line with
+ * shm's 16-byte ring record.
+ */
+typedef struct core_hdr {
+    uint8_t kind;      /* core_kind_t, or a module's */
+    uint8_t flags;     /* CORE_HDR_* */
+    uint8_t hops;      /* times forwarded toward its element */
+    uint8_t ndims;     /* entries of idx (the index section) */
+    uint16_t nsegs;    /* payload segments */
+    uint16_t pad;
+    int32_t src_pe;    /* the sender; for a tree message (BCAST, CREATE_COLL, EXIT,
+                          STALL_ASK) also the tree's root */
+    int32_t prio;      /* priority section: smaller runs first; 0 when absent */
+    int32_t reply_pe;  /* reply section (WANT_*): the future to answer */
+    uint32_t pad2;
+    uint64_t reply_id;
+    uint64_t body_len; /* in memory only: the wire knows the message's length */
+    int32_t idx[TERN_MAX_DIMS];
+    union {
+        core_part_entry_t entry;
+        core_part_create_t create;
+        core_part_fut_t fut;
+        core_part_red_t red;
+        core_part_exit_t exit;
+        core_part_qd_t qd;
+        core_part_credit_t credit;
+        unsigned char raw[CORE_PART_MAX]; /* a module's */
+    } u;
 } core_hdr_t;
 
-_Static_assert(sizeof(core_hdr_t) % CORE_ALIGN == 0, "header keeps bodies aligned");
+_Static_assert(sizeof(core_part_create_t) <= CORE_PART_MAX, "parts fit the union");
+_Static_assert(sizeof(core_part_red_t) <= CORE_PART_MAX, "parts fit the union");
 
-/* A zeroed header of `kind` from `src_pe`, which is also the root of its tree. */
+/* Bytes of the largest header on the wire. */
+#define CORE_WIRE_MAX 112u
+
+/* A zeroed header of `kind` from `src_pe`. */
 static inline void core_hdr_init(core_hdr_t *h, int kind, int src_pe)
 {
     __builtin_memset(h, 0, sizeof *h);
-    h->kind = (uint16_t)kind;
+    h->kind = (uint8_t)kind;
     h->src_pe = src_pe;
-    h->root = src_pe;
 }
+
+/* Write h as it goes on the wire into buf (CORE_WIRE_MAX bytes); returns its length, a
+ * multiple of 16. */
+size_t core_hdr_encode(const core_hdr_t *h, unsigned char *buf);
+/* Read the wire header at buf (len bytes of message) into h, with h->body_len the rest;
+ * returns the header's length, or 0 when it is malformed (an unknown kind, too short). */
+size_t core_hdr_decode(core_hdr_t *h, const unsigned char *buf, size_t len);
 
 struct tern_msg {
     struct tern_msg *next; /* queue link */
@@ -104,13 +174,10 @@ struct tern_msg {
     _Alignas(CORE_ALIGN) unsigned char inline_body[];
 };
 
-/* core_deliver copies a received header and body in one go. */
-_Static_assert(offsetof(struct tern_msg, inline_body) ==
-                   offsetof(struct tern_msg, hdr) + sizeof(core_hdr_t),
-               "the inline body follows the header");
 
 #define CORE_POOL_CLASSES 10 /* 256 B .. 128 KiB: a 64 KiB body and its header fit */
 #define CORE_POOL_NONE UINT32_MAX
+#define CORE_POOL_BORROWED (UINT32_MAX - 1) /* on a caller's stack: release does nothing */
 
 typedef struct {
     tern_msg_t *free[CORE_POOL_CLASSES];
@@ -139,11 +206,12 @@ uint64_t core_body_len(const tern_iov_t *iov, int niov);
 /* Write the body for these segments into dst (core_body_len bytes). */
 void core_body_fill(unsigned char *dst, const tern_iov_t *iov, int niov);
 /*
- * The transport buffers that send header + body for these segments: hdr, the length table
- * and the segments with zero padding in between. `out` needs room for 2 * niov + 2 entries;
- * returns how many were used. `table` is scratch of 8 * niov + 16 bytes.
+ * The transport buffers that send a header and the body of these segments: the header's
+ * head_len bytes at head (its wire form), the length table and the segments with zero
+ * padding in between. `out` needs room for 2 * niov + 2 entries; returns how many were
+ * used. `table` is scratch of 8 * niov + 16 bytes.
  */
-int core_wire_iov(const core_hdr_t *hdr, const tern_iov_t *iov, int niov, uint64_t *table,
-                  tern_iov_t *out);
+int core_wire_iov(const void *head, size_t head_len, const tern_iov_t *iov, int niov,
+                  uint64_t *table, tern_iov_t *out);
 
 #endif

@@ -11,6 +11,7 @@
 #include <tern/tern.h>
 
 #include "core/backlog.h"
+#include "core/handler.h"
 #include "core/msg.h"
 #include "core/sched.h"
 #include "core/ult.h"
@@ -201,6 +202,9 @@ uint64_t core_proxy_total(const tern_proxy_t *p);
 
 /* collections */
 void core_dispatch(core_pe_t *pe, tern_msg_t *m);
+/* The chare an ENTRY message is for when it is here and its collection is built; NULL
+ * otherwise (the message then takes the queue's way, where waiting and forwarding are). */
+core_chare_t *core_entry_target(core_pe_t *pe, const core_hdr_t *h);
 uint64_t core_new_cid(core_pe_t *pe);
 int core_home_pe(core_pe_t *pe, const tern_proxy_t *p);
 void core_colls_free(core_pe_t *pe);
@@ -208,7 +212,17 @@ core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create);
 /* The chare whose state is `self`, or NULL (logged for `call`). */
 core_chare_t *core_chare_of(const char *call, const void *self);
 
-/* handlers of the other modules */
+/* handlers (core/handler.c lists them by kind) */
+void core_h_entry(core_pe_t *pe, tern_msg_t *m);
+void core_h_bcast(core_pe_t *pe, tern_msg_t *m);
+void core_h_create_chare(core_pe_t *pe, tern_msg_t *m);
+void core_h_create_coll(core_pe_t *pe, tern_msg_t *m);
+void core_h_exit_req(core_pe_t *pe, tern_msg_t *m);
+void core_h_exit(core_pe_t *pe, tern_msg_t *m);
+void core_h_exit_done(core_pe_t *pe, tern_msg_t *m);
+void core_h_exit_close(core_pe_t *pe, tern_msg_t *m);
+void core_h_stall_ask(core_pe_t *pe, tern_msg_t *m);
+void core_h_stall_info(core_pe_t *pe, tern_msg_t *m);
 void core_h_fut_set(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_part(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m);

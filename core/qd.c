@@ -56,10 +56,8 @@ static void qd_send(core_pe_t *pe, int dest, int kind, uint64_t wave, const void
 {
     core_hdr_t hdr;
     core_hdr_init(&hdr, kind, pe->my_pe);
-    hdr.root = 0; /* the waves' tree */
     hdr.prio = INT32_MIN + 1; /* ahead of application work: waves should not queue */
-    hdr.idx[0] = (int32_t)(wave & 0xffffffff);
-    hdr.idx[1] = (int32_t)(wave >> 32);
+    hdr.u.qd.wave = wave;
     tern_iov_t iov = {body, len};
     tern_status_t st = core_send_iov(pe, dest, &hdr, &iov, len ? 1 : 0);
     if (st != TERN_OK)
@@ -69,7 +67,7 @@ static void qd_send(core_pe_t *pe, int dest, int kind, uint64_t wave, const void
 
 static uint64_t msg_wave(const tern_msg_t *m)
 {
-    return ((uint64_t)(uint32_t)m->hdr.idx[1] << 32) | (uint32_t)m->hdr.idx[0];
+    return m->hdr.u.qd.wave;
 }
 
 /* Join wave w: pass it to my children and wait for their answers and my idleness. */

@@ -344,14 +344,9 @@ static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red
 {
     core_hdr_t hdr;
     core_hdr_init(&hdr, kind, pe->my_pe);
-    hdr.cid = c->cid;
-    hdr.type = r->reducer;
-    hdr.idx[0] = (int32_t)(r->seq & 0xffffffff);
-    hdr.idx[1] = (int32_t)(r->seq >> 32);
-    hdr.idx[2] = (int32_t)r->ncontrib;
-    hdr.idx[3] = (int32_t)(r->len & 0x7fffffff);
-    hdr.idx[4] = (int32_t)(r->len >> 31);
-    hdr.idx[5] = step;
+    hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = r->seq, .each = r->len,
+                                  .reducer = r->reducer, .ncontrib = (uint32_t)r->ncontrib,
+                                  .step = step};
     /* Up the tree the callback travels along; between allreduce partners it is known. */
     tern_iov_t iov[2] = {{&r->cb, sizeof r->cb}, {data, len}};
     int xchg = kind == CORE_K_RED_XCHG;
@@ -425,9 +420,8 @@ static void xchg_fold(core_pe_t *pe, core_coll_t *c, core_red_t *r, tern_msg_t *
 {
     size_t len;
     const void *data = core_msg_seg(m, 0, &len);
-    uint64_t each = (uint64_t)(uint32_t)m->hdr.idx[3] |
-                    ((uint64_t)(uint32_t)m->hdr.idx[4] << 31);
-    uint32_t reducer = m->hdr.type;
+    uint64_t each = m->hdr.u.red.each;
+    uint32_t reducer = m->hdr.u.red.reducer;
     if (r->reducer != reducer)
         mismatch(c, r, "reducers", 0, 0, r->reducer, reducer);
     if (reducer != TERN_REDUCER_GATHER && r->len != each)
@@ -453,8 +447,8 @@ static void xchg_fold(core_pe_t *pe, core_coll_t *c, core_red_t *r, tern_msg_t *
             core_red_combine(reducer, r->acc, data, len);
         }
     }
-    r->ncontrib += (uint32_t)m->hdr.idx[2];
-    r->xmsg[m->hdr.idx[5]] = NULL;
+    r->ncontrib += m->hdr.u.red.ncontrib;
+    r->xmsg[m->hdr.u.red.step] = NULL;
     r->nheld--;
     core_msg_release(&pe->pool, m);
 }
@@ -526,7 +520,7 @@ static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
                 memcpy(r->acc, data, len);
             }
             r->acc_len = len;
-            r->ncontrib = (uint32_t)m->hdr.idx[2];
+            r->ncontrib = m->hdr.u.red.ncontrib;
             r->xmsg[XCHG_STEPS - 1] = NULL;
             r->nheld--;
             core_msg_release(&pe->pool, m);
@@ -537,12 +531,11 @@ static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
 
 void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m)
 {
-    int step = m->hdr.idx[5];
+    int step = m->hdr.u.red.step;
     if (m->hdr.nsegs > 1 || step < 0 || step >= XCHG_STEPS)
         tern_abort("malformed allreduce message from PE %d", m->hdr.src_pe);
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
-    core_red_t *r = red_get(c, ((uint64_t)(uint32_t)m->hdr.idx[1] << 32) |
-                                   (uint32_t)m->hdr.idx[0], 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
+    core_red_t *r = red_get(c, m->hdr.u.red.seq, 1);
     if (r->xmsg[step])
         tern_abort("allreduce %llu of collection %#llx: step %d twice",
                    (unsigned long long)r->seq, (unsigned long long)c->cid, step);
@@ -605,12 +598,12 @@ void core_red_coll_live(core_pe_t *pe, core_coll_t *c)
 
 static uint64_t msg_seq(const tern_msg_t *m)
 {
-    return ((uint64_t)(uint32_t)m->hdr.idx[1] << 32) | (uint32_t)m->hdr.idx[0];
+    return m->hdr.u.red.seq;
 }
 
 void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 1);
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
     size_t cblen, len;
     const void *cb = core_msg_seg(m, 0, &cblen);
     const void *data = core_msg_seg(m, 1, &len);
@@ -619,17 +612,16 @@ void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
     tern_callback_t cbv;
     memcpy(&cbv, cb, sizeof cbv);
     core_red_t *r = red_get(c, msg_seq(m), 1);
-    uint64_t each = (uint64_t)(uint32_t)m->hdr.idx[3] | ((uint64_t)(uint32_t)m->hdr.idx[4] << 31);
-    red_add(c, r, m->hdr.type, each, &cbv, data, len);
+    red_add(c, r, m->hdr.u.red.reducer, m->hdr.u.red.each, &cbv, data, len);
     r->nkids++;
-    r->ncontrib += (uint32_t)m->hdr.idx[2];
+    r->ncontrib += m->hdr.u.red.ncontrib;
     core_msg_release(&pe->pool, m);
     red_check(pe, c, r);
 }
 
 void core_h_red_down(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.cid, 0);
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 0);
     core_red_t *r = c ? red_get(c, msg_seq(m), 0) : NULL;
     if (!r)
         tern_abort("an allreduce result from PE %d for a reduction this PE does not know",

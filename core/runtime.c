@@ -84,7 +84,7 @@ void tern_exit(int code)
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_EXIT_REQ, pe->my_pe);
     hdr.prio = INT32_MIN;
-    hdr.ep = (uint32_t)code;
+    hdr.u.exit.code = code;
     tern_status_t st = core_send_iov(pe, 0, &hdr, NULL, 0);
     if (st != TERN_OK)
         tern_abort("tern_exit: cannot reach PE 0: %s", tern_strerror(st));
@@ -255,7 +255,6 @@ static void exit_send(core_pe_t *pe, int kind, int dest)
 {
     core_hdr_t hdr;
     core_hdr_init(&hdr, kind, pe->my_pe);
-    hdr.root = pe->exit_root;
     hdr.prio = INT32_MIN;
     tern_status_t st = core_send_iov(pe, dest, &hdr, NULL, 0);
     if (st != TERN_OK)
@@ -407,7 +406,9 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
      * and in time order. */
     if (pe->num_pes > 1)
         setvbuf(stdout, NULL, _IOLBF, 0);
-    uint64_t hash = core_registry_freeze();
+    /* Types, entry methods and message kinds are numbered from their names; processes
+     * that registered different ones are caught by the hash at start-up. */
+    uint64_t hash = core_registry_freeze() ^ core_handlers_freeze();
     current_pe = pe;
     tern_status_t st = core_topo_start(pe, hash);
     if (st == TERN_OK)

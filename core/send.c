@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "core/flow.h"
+#include "core/handler.h"
 #include "core/index.h"
+#include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "topology/tree.h"
@@ -82,14 +84,16 @@ static void backlog_opened(core_pe_t *pe, int dest)
 static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
                                const unsigned char *body, tern_msg_t *own)
 {
-    uint64_t total = sizeof *hdr + hdr->body_len;
+    _Alignas(CORE_ALIGN) unsigned char wire[CORE_WIRE_MAX];
+    size_t wire_len = core_hdr_encode(hdr, wire);
+    uint64_t total = wire_len + hdr->body_len;
     /* Quiescence detection counts what has gone, or is sure to: not a failed send. */
     int counted = core_kind_counted(hdr->kind);
     tern_status_t st = route_check(pe, dest, total);
     if (st != TERN_OK)
         goto err;
     if (send_now(pe, dest, total)) {
-        tern_iov_t iov[2] = {{hdr, sizeof *hdr}, {body, hdr->body_len}};
+        tern_iov_t iov[2] = {{wire, wire_len}, {body, hdr->body_len}};
         st = tp_send(pe, dest, iov, hdr->body_len ? 2 : 1, total);
         if (st == TERN_OK) {
             pe->qd_sent += (uint64_t)counted;
@@ -101,8 +105,10 @@ static tern_status_t send_body(core_pe_t *pe, int dest, const core_hdr_t *hdr,
             goto err;
         pe->bl_tp_blocked = 1;
     }
-    st = own ? core_bl_push_msg(&pe->backlog[dest], &pe->pool, own)
-             : core_bl_push_copy(&pe->backlog[dest], &pe->pool, hdr, body);
+    tern_iov_t raw = {body, hdr->body_len};
+    st = own ? core_bl_push_msg(&pe->backlog[dest], &pe->pool, wire, wire_len, own)
+             : core_bl_push(&pe->backlog[dest], &pe->pool, wire, wire_len, &raw,
+                            hdr->body_len ? 1 : 0, hdr->body_len);
     if (st == TERN_OK) {
         pe->qd_sent += (uint64_t)counted;
         backlog_opened(pe, dest);
@@ -135,7 +141,9 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
         core_enqueue(pe, m);
         return TERN_OK;
     }
-    uint64_t total = sizeof *hdr + hdr->body_len;
+    _Alignas(CORE_ALIGN) unsigned char wire[CORE_WIRE_MAX];
+    size_t wire_len = core_hdr_encode(hdr, wire);
+    uint64_t total = wire_len + hdr->body_len;
     int counted = core_kind_counted(hdr->kind);
     tern_status_t st = route_check(pe, dest, total);
     if (st != TERN_OK)
@@ -143,7 +151,7 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
     if (send_now(pe, dest, total)) {
         if (niov <= 1) {
             /* The common case: header and at most one buffer, no length table. */
-            tern_iov_t w[2] = {{hdr, sizeof *hdr}, {niov ? iov[0].base : NULL, hdr->body_len}};
+            tern_iov_t w[2] = {{wire, wire_len}, {niov ? iov[0].base : NULL, hdr->body_len}};
             st = tp_send(pe, dest, w, hdr->body_len ? 2 : 1, total);
         } else {
             tern_iov_t wstack[2 * WIRE_IOV_STACK + 2];
@@ -159,7 +167,7 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
                     return TERN_ERR_NOMEM;
                 }
             }
-            int n = core_wire_iov(hdr, iov, niov, table, w);
+            int n = core_wire_iov(wire, wire_len, iov, niov, table, w);
             st = tp_send(pe, dest, w, n, total);
             if (w != wstack) {
                 free(w);
@@ -172,7 +180,7 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
             return st;
         pe->bl_tp_blocked = 1;
     }
-    st = core_bl_push_iov(&pe->backlog[dest], &pe->pool, hdr, iov, niov);
+    st = core_bl_push(&pe->backlog[dest], &pe->pool, wire, wire_len, iov, niov, hdr->body_len);
     if (st == TERN_OK) {
         pe->qd_sent += (uint64_t)counted;
         backlog_opened(pe, dest);
@@ -219,7 +227,7 @@ void core_backlog_drop(core_pe_t *pe)
 void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
 {
     int kids[TOPO_TREE_MAX_KIDS(64)];
-    int n = topo_tree_children(&pe->all, m->hdr.root, pe->fanout, pe->my_pe, kids);
+    int n = topo_tree_children(&pe->all, m->hdr.src_pe, pe->fanout, pe->my_pe, kids);
     for (int i = 0; i < n; i++) {
         tern_status_t st = send_body(pe, kids[i], &m->hdr, m->body, NULL);
         if (st != TERN_OK)
@@ -228,40 +236,71 @@ void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
     }
 }
 
+/*
+ * The fast way in: a plain entry method for a chare that is here, while nothing waits
+ * before it and no entry method runs (so no chare can see another method of its own
+ * begin before the first ended), is run at once on the transport's buffer - no copy, no
+ * trip through the queue. Anything else (a priority, a coroutine method, an element not
+ * here, a collection not built) takes the queue's way. Returns non-zero when it ran it.
+ */
+static int direct_dispatch(core_pe_t *pe, const core_hdr_t *hdr, const unsigned char *body,
+                           tp_rx_ref_t *ref)
+{
+    if (hdr->prio || pe->exiting || core_sched_count(&pe->sched) || pe->inv_plain ||
+        core_ult_current(&pe->ults) || core_ult_any_ready(&pe->ults))
+        return 0;
+    core_chare_t *ch = core_entry_target(pe, hdr);
+    const core_ep_t *e = ch ? core_ep_by_gid(hdr->u.entry.ep) : NULL;
+    if (!e || (e->flags & TERN_EP_COROUTINE) || e->type_gid != ch->coll->type)
+        return 0;
+    tern_msg_t m;
+    m.next = NULL;
+    m.rx_ref = NULL;
+    m.body = (unsigned char *)body;
+    m.pool_class = CORE_POOL_BORROWED;
+    m.user_alloc = m.taken_in = 0;
+    m.refs = 1;
+    m.nmembers = 0;
+    m.hdr = *hdr;
+    pe->qd_recvd++;
+    core_invoke(pe, ch, &m);
+    if (ref)
+        ref->release(ref);
+    return 1;
+}
+
 void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref)
 {
     core_pe_t *pe = arg;
-    const core_hdr_t *hdr = buf;
-    if (len < sizeof *hdr || hdr->kind == 0 || hdr->kind >= CORE_K_COUNT ||
-        hdr->body_len != len - sizeof *hdr ||
-        (hdr->nsegs > 1 && !core_body_valid(hdr, (const unsigned char *)buf + sizeof *hdr)))
+    core_hdr_t hdr;
+    size_t wire_len = core_hdr_decode(&hdr, buf, len);
+    const unsigned char *body = (const unsigned char *)buf + wire_len;
+    if (!wire_len || (hdr.nsegs > 1 && !core_body_valid(&hdr, body)) ||
+        (hdr.nsegs == 0 && hdr.body_len))
         tern_abort("malformed message of %zu bytes from PE %d", len, src_pe);
-    if (hdr->kind == CORE_K_CREDIT) { /* handled at once: a backlog may wait for it */
-        core_fc_credit(pe, src_pe, hdr);
+    if (hdr.kind == CORE_K_CREDIT) { /* handled at once: a backlog may wait for it */
+        core_fc_credit(pe, src_pe, &hdr);
         if (ref)
             ref->release(ref);
         return;
     }
     if (pe->fc && pe->fc->on[src_pe])
         core_fc_took(pe, src_pe, len);
+    if (hdr.kind == CORE_K_ENTRY && direct_dispatch(pe, &hdr, body, ref))
+        return;
     tern_msg_t *m;
     if (ref) {
-        m = core_msg_wrap(&pe->pool, (unsigned char *)buf + sizeof *hdr, ref);
+        m = core_msg_wrap(&pe->pool, (unsigned char *)buf + wire_len, ref);
         if (!m)
             tern_abort("out of memory receiving a message from PE %d", src_pe);
-        m->hdr = *hdr;
     } else {
-        m = core_msg_alloc(&pe->pool, hdr->body_len);
+        m = core_msg_alloc(&pe->pool, hdr.body_len);
         if (!m)
             tern_abort("out of memory receiving a message from PE %d", src_pe);
-        if (m->body == m->inline_body)
-            memcpy(&m->hdr, buf, len); /* the body follows the header: one copy */
-        else {
-            m->hdr = *hdr;
-            if (hdr->body_len)
-                memcpy(m->body, (const unsigned char *)buf + sizeof *hdr, hdr->body_len);
-        }
+        if (hdr.body_len)
+            memcpy(m->body, body, hdr.body_len);
     }
+    m->hdr = hdr;
     m->taken_in = 1;
     pe->rx_queued++;
     core_enqueue(pe, m);
@@ -299,14 +338,10 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
                        core_type_local(e->type)->name, e->name, pt->name);
         return TERN_ERR_TYPE;
     }
-    memset(hdr, 0, sizeof *hdr);
-    hdr->src_pe = pe->my_pe;
+    core_hdr_init(hdr, 0, pe->my_pe); /* the kind depends on the proxy, below */
     hdr->prio = opts ? opts->priority : 0;
-    hdr->ep = e->gid;
-    hdr->type = to->type;
-    hdr->cid = to->cid;
-    hdr->ndims = to->ndims;
-    hdr->root = pe->my_pe;
+    hdr->u.entry.ep = e->gid;
+    hdr->u.entry.cid = to->cid;
     switch (to->kind) {
     case TERN_PROXY_CHARE:
         if (to->pe < 0 || to->pe >= pe->num_pes) {
@@ -315,7 +350,6 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
             return TERN_ERR_RANGE;
         }
         hdr->kind = CORE_K_ENTRY;
-        hdr->ckind = TERN_PROXY_CHARE;
         *dest = to->pe;
         return TERN_OK;
     case TERN_PROXY_GROUP_ELEM:
@@ -325,7 +359,7 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
             return TERN_ERR_RANGE;
         }
         hdr->kind = CORE_K_ENTRY;
-        hdr->ckind = TERN_PROXY_GROUP;
+        hdr->ndims = 1;
         hdr->idx[0] = to->idx[0];
         *dest = to->idx[0];
         return TERN_OK;
@@ -343,7 +377,7 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
             return TERN_ERR_RANGE;
         }
         hdr->kind = CORE_K_ENTRY;
-        hdr->ckind = TERN_PROXY_ARRAY;
+        hdr->ndims = to->ndims;
         memcpy(hdr->idx, to->idx, sizeof hdr->idx);
         *dest = core_home_pe(pe, to);
         return TERN_OK;
@@ -351,7 +385,6 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
     case TERN_PROXY_GROUP:
     case TERN_PROXY_ARRAY:
         hdr->kind = CORE_K_BCAST;
-        hdr->ckind = to->kind;
         *dest = pe->my_pe;
         return TERN_OK;
     default:

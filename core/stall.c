@@ -92,8 +92,8 @@ static void held_check(core_pe_t *pe, double now)
         for (tern_msg_t *m = c->pend_head; m; m = m->next)
             n++;
         const core_hdr_t *h = &c->pend_head->hdr;
-        const core_ep_t *e = core_ep_by_gid(h->ep);
-        const core_type_t *t = core_type_by_gid(h->type);
+        const core_ep_t *e = core_ep_by_gid(h->u.entry.ep); /* ENTRY, BCAST: held ones */
+        const core_type_t *t = e ? core_type_by_gid(e->type_gid) : NULL;
         util_log_warn("%llu message%s (the first from PE %d, for '%s.%s') %s waited %.0f s "
                       "for collection %#llx, which has not been created on this PE; was it "
                       "ever created? (a proxy from another job, or made by hand, names a "
@@ -152,7 +152,6 @@ void core_stall_quiescent(core_pe_t *pe, uint64_t total, size_t fired)
     s->ntexts = 0;
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_STALL_ASK, pe->my_pe);
-    hdr.root = 0;
     tern_status_t st = core_send_iov(pe, pe->my_pe, &hdr, NULL, 0);
     if (st != TERN_OK)
         tern_abort("starting a stall report failed: %s", tern_strerror(st));

@@ -41,6 +41,13 @@
 extern "C" {
 #endif
 
+/* What the library exports: these calls and nothing else (its internals stay hidden). */
+#if defined(__GNUC__)
+#define TERN_API __attribute__((visibility("default")))
+#else
+#define TERN_API
+#endif
+
 #define TERN_VERSION_MAJOR 0
 #define TERN_VERSION_MINOR 1
 #define TERN_VERSION_PATCH 0
@@ -69,7 +76,7 @@ enum {
 };
 
 /* A short, static explanation of a status code. */
-const char *tern_strerror(tern_status_t status);
+TERN_API const char *tern_strerror(tern_status_t status);
 
 /* ---------------------------------------------------------------------------------------
  * Start, stop and queries
@@ -86,7 +93,7 @@ typedef void (*tern_main_fn)(int argc, char **argv);
  * Every process of the job must call it once, after registering the same chare types and
  * entry methods. A program started without a launcher runs as a 1-PE job.
  */
-int tern_run(int argc, char **argv, tern_main_fn main_fn);
+TERN_API int tern_run(int argc, char **argv, tern_main_fn main_fn);
 
 /*
  * End the whole job with `code`, from any PE. Returns to the caller; the PE stops
@@ -95,14 +102,14 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn);
  * tern_run() returns on each PE only once every PE has stopped: a PE still inside a long
  * entry method keeps the others (idle) until it returns, since it may still send to them.
  */
-void tern_exit(int code);
+TERN_API void tern_exit(int code);
 
 /* Print "tern: PE <n>: abort: <message>" on stderr and end the whole job with a non-zero
  * code. Never returns. */
-void tern_abort(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+TERN_API void tern_abort(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-int tern_my_pe(void);
-int tern_num_pes(void);
+TERN_API int tern_my_pe(void);
+TERN_API int tern_num_pes(void);
 
 /*
  * Hosts: the machines the job's PEs run on (or emulated ones: TERN_EMULATE_HOSTS=k splits
@@ -112,19 +119,19 @@ int tern_num_pes(void);
  * getHostPes, getPeHost and getPeHostRank. A host or PE out of range logs an error that
  * names the call and returns -1.
  */
-int tern_num_hosts(void);
-int tern_my_host(void);
-int tern_host_num_pes(int host);
-int tern_host_first_pe(int host);
+TERN_API int tern_num_hosts(void);
+TERN_API int tern_my_host(void);
+TERN_API int tern_host_num_pes(int host);
+TERN_API int tern_host_first_pe(int host);
 /* Writes the first min(cap, count) PEs of `host`, ascending, to pes; returns the count. */
-int tern_host_pes(int host, int *pes, int cap);
-int tern_pe_host(int pe);
-int tern_pe_host_rank(int pe);
+TERN_API int tern_host_pes(int host, int *pes, int cap);
+TERN_API int tern_pe_host(int pe);
+TERN_API int tern_pe_host_rank(int pe);
 /* Seconds since an arbitrary point in this process (monotonic clock). */
-double tern_wall_time(void);
+TERN_API double tern_wall_time(void);
 
 /* Print every TERN_* option with its default, current value and help text. */
-void tern_options_print(FILE *out);
+TERN_API void tern_options_print(FILE *out);
 
 /* ---------------------------------------------------------------------------------------
  * Registration (before tern_run only)
@@ -153,12 +160,13 @@ typedef void (*tern_dtor_fn)(void *self);
  * Errors: TERN_ERR_STATE after tern_run() has started, TERN_ERR_EXISTS for a name already
  * registered, TERN_ERR_INVALID for an empty or too long (over 63 bytes) name.
  */
-tern_status_t tern_type_register(const char *name, size_t state_size, tern_ctor_fn ctor,
-                                 tern_dtor_fn dtor, tern_type_t *type_out);
+TERN_API tern_status_t tern_type_register(const char *name, size_t state_size,
+                                          tern_ctor_fn ctor, tern_dtor_fn dtor,
+                                          tern_type_t *type_out);
 
 /* Register an entry method of `type` by name; same rules as tern_type_register(). */
-tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
-                               tern_ep_t *ep_out);
+TERN_API tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn fn,
+                                        tern_ep_t *ep_out);
 
 /* The method runs on a coroutine (a user-level thread) of its own and may suspend in
  * tern_future_wait(), tern_allreduce(), tern_sleep() and the like. While it waits the PE
@@ -166,8 +174,9 @@ tern_status_t tern_ep_register(tern_type_t type, const char *name, tern_entry_fn
 #define TERN_EP_COROUTINE 0x1u
 
 /* tern_ep_register() with flags (0 or TERN_EP_COROUTINE). */
-tern_status_t tern_ep_register_flags(tern_type_t type, const char *name, tern_entry_fn fn,
-                                     unsigned flags, tern_ep_t *ep_out);
+TERN_API tern_status_t tern_ep_register_flags(tern_type_t type, const char *name,
+                                              tern_entry_fn fn, unsigned flags,
+                                              tern_ep_t *ep_out);
 
 /* One entry method of a table given to tern_type_define(); the table ends with {0}. */
 typedef struct tern_ep_def {
@@ -180,9 +189,9 @@ typedef struct tern_ep_def {
 /* Register a chare type and its entry methods in one call: tern_type_register(), then
  * tern_ep_register_flags() for each row of eps (NULL when there are none). The first
  * error stops it, logged, and is returned. */
-tern_status_t tern_type_define(const char *name, size_t state_size, tern_ctor_fn ctor,
-                               tern_dtor_fn dtor, const tern_ep_def_t *eps,
-                               tern_type_t *type_out);
+TERN_API tern_status_t tern_type_define(const char *name, size_t state_size, tern_ctor_fn ctor,
+                                        tern_dtor_fn dtor, const tern_ep_def_t *eps,
+                                        tern_type_t *type_out);
 
 /* ---------------------------------------------------------------------------------------
  * Proxies: plain values, copyable and sendable inside messages
@@ -219,21 +228,21 @@ typedef struct tern_proxy {
  * one of its elements): `idx` has coll->ndims entries; for a group, idx[0] is a PE.
  * Errors: TERN_ERR_INVALID if coll names no group or array, TERN_ERR_RANGE if an index
  * is outside the collection. */
-tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int32_t *idx,
-                              tern_proxy_t *out);
+TERN_API tern_status_t tern_proxy_elem(const tern_proxy_t *coll, const int32_t *idx,
+                                       tern_proxy_t *out);
 
 /* Proxy of the whole collection an element proxy belongs to (a chare's own proxy for a
  * single chare). */
-tern_proxy_t tern_proxy_collection(const tern_proxy_t *elem);
+TERN_API tern_proxy_t tern_proxy_collection(const tern_proxy_t *elem);
 
 /* Non-zero when both proxies name the same chare, element or collection. */
-int tern_proxy_equal(const tern_proxy_t *a, const tern_proxy_t *b);
+TERN_API int tern_proxy_equal(const tern_proxy_t *a, const tern_proxy_t *b);
 
 /* Inside an entry method or constructor, given its `self`: */
-tern_proxy_t tern_self_proxy(const void *self);      /* this chare or element */
-tern_proxy_t tern_self_collection(const void *self); /* its collection (itself if single) */
-int tern_self_ndims(const void *self);
-const int32_t *tern_self_index(const void *self);    /* ndims entries */
+TERN_API tern_proxy_t tern_self_proxy(const void *self);      /* this chare or element */
+TERN_API tern_proxy_t tern_self_collection(const void *self); /* its collection, or itself */
+TERN_API int tern_self_ndims(const void *self);
+TERN_API const int32_t *tern_self_index(const void *self);    /* ndims entries */
 
 /* ---------------------------------------------------------------------------------------
  * Creation (asynchronous: messages sent to elements not yet built wait for them)
@@ -253,17 +262,17 @@ typedef struct tern_iov {
  * constructor receives the concatenation of `args` as one message (args may be NULL when
  * nargs is 0); the buffers may be reused when the call returns.
  */
-tern_status_t tern_chare_create(tern_type_t type, int pe, const tern_iov_t *args, int nargs,
-                                tern_proxy_t *out);
+TERN_API tern_status_t tern_chare_create(tern_type_t type, int pe, const tern_iov_t *args,
+                                         int nargs, tern_proxy_t *out);
 
 /* Create a group: one member on every PE. */
-tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int nargs,
-                                const void *reserved, tern_proxy_t *out);
+TERN_API tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int nargs,
+                                         const void *reserved, tern_proxy_t *out);
 
 /* Create a dense array of prod(dims) elements, 1 <= ndims <= 6, every dims[i] >= 1, at
  * most 2^31-1 elements, mapped by blocks of consecutive row-major indices onto the PEs. */
-tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,
-                                const tern_iov_t *args, int nargs, tern_proxy_t *out);
+TERN_API tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,
+                                         const tern_iov_t *args, int nargs, tern_proxy_t *out);
 
 /* ---------------------------------------------------------------------------------------
  * Invocation
@@ -287,36 +296,36 @@ typedef struct tern_send_opts {
  * TERN_ERR_TYPE when ep is not an entry method of the proxy's chare type, TERN_ERR_RANGE
  * for an element index outside its collection.
  */
-tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
-                        int niov, const tern_send_opts_t *opts);
+TERN_API tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
+                                 int niov, const tern_send_opts_t *opts);
 
 /* tern_send() of one buffer of len bytes (data may be NULL when len is 0). */
-tern_status_t tern_send_buf(const tern_proxy_t *to, tern_ep_t ep, const void *data,
-                            size_t len);
+TERN_API tern_status_t tern_send_buf(const tern_proxy_t *to, tern_ep_t ep, const void *data,
+                                     size_t len);
 
 /* tern_send() of one buffer to element idx of the group or array that `coll` names (the
  * whole collection or any element of it): Charm4py's proxy[i, j].method(data). */
-tern_status_t tern_send_elem(const tern_proxy_t *coll, const int32_t *idx, tern_ep_t ep,
-                             const void *data, size_t len);
+TERN_API tern_status_t tern_send_elem(const tern_proxy_t *coll, const int32_t *idx,
+                                      tern_ep_t ep, const void *data, size_t len);
 
 /* The same, to an element of the collection of the chare whose state is `self` (inside
  * an entry method): Charm4py's self.thisProxy[i, j].method(data). */
-tern_status_t tern_self_send(const void *self, const int32_t *idx, tern_ep_t ep,
-                             const void *data, size_t len);
+TERN_API tern_status_t tern_self_send(const void *self, const int32_t *idx, tern_ep_t ep,
+                                      const void *data, size_t len);
 
 /* A message whose single payload segment of `size` bytes the caller fills in place. */
-tern_msg_t *tern_msg_alloc(size_t size);
-void *tern_msg_buf(tern_msg_t *msg);
+TERN_API tern_msg_t *tern_msg_alloc(size_t size);
+TERN_API void *tern_msg_buf(tern_msg_t *msg);
 /* Release a message from tern_msg_alloc() that was not sent. */
-void tern_msg_free(tern_msg_t *msg);
+TERN_API void tern_msg_free(tern_msg_t *msg);
 
 /*
  * Like tern_send() with the payload of `msg`, which the runtime takes over whatever the
  * outcome: the caller must not touch msg after the call. To a chare on the same PE the
  * message is handed over without copying the payload.
  */
-tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *msg,
-                            const tern_send_opts_t *opts);
+TERN_API tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *msg,
+                                     const tern_send_opts_t *opts);
 
 /* ---------------------------------------------------------------------------------------
  * Received messages
@@ -324,14 +333,14 @@ tern_status_t tern_send_msg(const tern_proxy_t *to, tern_ep_t ep, tern_msg_t *ms
 
 /* Number of payload segments: the number of buffers the sender gave (0 when it gave none;
  * 1 for a message from tern_msg_alloc). */
-int tern_msg_nsegs(const tern_msg_t *msg);
+TERN_API int tern_msg_nsegs(const tern_msg_t *msg);
 /* Segment i and its size; NULL (and *size 0) when i is out of range. */
-const void *tern_msg_seg(const tern_msg_t *msg, int i, size_t *size);
+TERN_API const void *tern_msg_seg(const tern_msg_t *msg, int i, size_t *size);
 /* The first segment, or NULL for an empty payload; its size. */
-const void *tern_msg_data(const tern_msg_t *msg);
-size_t tern_msg_size(const tern_msg_t *msg);
+TERN_API const void *tern_msg_data(const tern_msg_t *msg);
+TERN_API size_t tern_msg_size(const tern_msg_t *msg);
 /* The PE that sent the message (for a broadcast, the PE that started it). */
-int tern_msg_src_pe(const tern_msg_t *msg);
+TERN_API int tern_msg_src_pe(const tern_msg_t *msg);
 
 /* ---------------------------------------------------------------------------------------
  * Coroutines
@@ -344,10 +353,10 @@ int tern_msg_src_pe(const tern_msg_t *msg);
  * ------------------------------------------------------------------------------------- */
 
 /* Non-zero when the caller runs on a coroutine. */
-int tern_in_coroutine(void);
+TERN_API int tern_in_coroutine(void);
 
 /* Let the PE run what is queued, then come back (suspends). */
-tern_status_t tern_yield(void);
+TERN_API tern_status_t tern_yield(void);
 
 /* ---------------------------------------------------------------------------------------
  * Futures
@@ -373,54 +382,55 @@ typedef struct tern_future {
 
 /* A future on this PE expecting `nvalues` values, 1 to TERN_FUTURE_MAX_VALUES. */
 #define TERN_FUTURE_MAX_VALUES (1 << 26)
-tern_status_t tern_future_create(int nvalues, tern_future_t *out);
+TERN_API tern_status_t tern_future_create(int nvalues, tern_future_t *out);
 
 /* Add one value (len bytes, copied; len may be 0). From any PE. Values past the N-th are
  * an error (TERN_ERR_RANGE, logged where the future lives); so is setting, on its own
  * PE, a future that was released (TERN_ERR_STATE). */
-tern_status_t tern_future_set(const tern_future_t *f, const void *data, size_t len);
+TERN_API tern_status_t tern_future_set(const tern_future_t *f, const void *data, size_t len);
 
 /* Make the future done with an error, from any PE: waiters get TERN_ERR_REMOTE and
  * tern_future_error() returns the message and the calling PE. */
-tern_status_t tern_future_set_error(const tern_future_t *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+TERN_API tern_status_t tern_future_set_error(const tern_future_t *f, const char *fmt,
+                                             ...) __attribute__((format(printf, 2, 3)));
 
 /* Suspend the calling coroutine until f is done. TERN_OK, or TERN_ERR_REMOTE when it
  * carries an error. */
-tern_status_t tern_future_wait(const tern_future_t *f);
+TERN_API tern_status_t tern_future_wait(const tern_future_t *f);
 
 /* Wait, then copy value 0 into buf and its size into *len (len may be NULL), and release
  * a one-value future unless it is kept. TERN_ERR_REMOTE when it carries an error (read it
  * with tern_future_error); TERN_ERR_RANGE when the value is larger than cap: nothing is
  * copied, *len gets the size needed and the future is not released. buf NULL with cap 0
  * means the value is not wanted (a wait for completion that releases the future). */
-tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap, size_t *len);
+TERN_API tern_status_t tern_future_get(const tern_future_t *f, void *buf, size_t cap,
+                                       size_t *len);
 
 /* Keep f when tern_future_get takes its value: it stays until tern_future_free. */
-tern_status_t tern_future_keep(const tern_future_t *f);
+TERN_API tern_status_t tern_future_keep(const tern_future_t *f);
 
 /* Without waiting (creating PE only): non-zero when done. */
-int tern_future_done(const tern_future_t *f);
+TERN_API int tern_future_done(const tern_future_t *f);
 /* Number of values set so far. */
-int tern_future_count(const tern_future_t *f);
+TERN_API int tern_future_count(const tern_future_t *f);
 /* Value i (0 <= i < n) and its size: valid until the future is released. NULL if none.
  * For a return-value future of a broadcast, value i is element i's (row-major index). */
-const void *tern_future_value(const tern_future_t *f, int i, size_t *len);
+TERN_API const void *tern_future_value(const tern_future_t *f, int i, size_t *len);
 /* The error message of a failed future (NULL when none) and the PE where it happened;
  * also for the last failed future released on this PE (see Lifetime above). */
-const char *tern_future_error(const tern_future_t *f, int *pe);
+TERN_API const char *tern_future_error(const tern_future_t *f, int *pe);
 /* Release the future's record and values (creating PE only); nothing when it was
  * released already. */
-void tern_future_free(const tern_future_t *f);
+TERN_API void tern_future_free(const tern_future_t *f);
 
 /* Suspend until every future of fs[0..n) is done. TERN_ERR_REMOTE if any failed. */
-tern_status_t tern_future_wait_all(const tern_future_t *fs, int n);
+TERN_API tern_status_t tern_future_wait_all(const tern_future_t *fs, int n);
 
 /* Suspend until one of fs[0..n) is done and return its index (the lowest such), or -1
  * when none is left to wait on. Futures with id 0, or released already (their value taken),
  * are passed over: a pool of calls in flight is refilled in place as answers come. Each
  * call costs O(n); for a fixed set, the iterator below is O(1) per answer. */
-int tern_future_wait_any(const tern_future_t *fs, int n);
+TERN_API int tern_future_wait_any(const tern_future_t *fs, int n);
 
 /* Iterate over futures as they become done: tern_future_iter_next() returns the index of
  * one that is done and was not returned before (suspending until there is one), or -1
@@ -429,9 +439,10 @@ int tern_future_wait_any(const tern_future_t *fs, int n);
 typedef struct tern_future_iter {
     void *impl;
 } tern_future_iter_t;
-tern_status_t tern_future_iter_init(tern_future_iter_t *it, const tern_future_t *fs, int n);
-int tern_future_iter_next(tern_future_iter_t *it);
-void tern_future_iter_fini(tern_future_iter_t *it);
+TERN_API tern_status_t tern_future_iter_init(tern_future_iter_t *it, const tern_future_t *fs,
+                                             int n);
+TERN_API int tern_future_iter_next(tern_future_iter_t *it);
+TERN_API void tern_future_iter_fini(tern_future_iter_t *it);
 
 /* ---------------------------------------------------------------------------------------
  * Invocations that answer
@@ -448,26 +459,28 @@ void tern_future_iter_fini(tern_future_iter_t *it);
  * stores it in *out. A coroutine entry method answers when its coroutine ends. If the
  * method fails (tern_raise), the future carries the error instead.
  */
-tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
-                        int niov, int want, const tern_send_opts_t *opts, tern_future_t *out);
+TERN_API tern_status_t tern_call(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov,
+                                 int niov, int want, const tern_send_opts_t *opts,
+                                 tern_future_t *out);
 
 /* tern_call() of one buffer to element idx of the collection `coll` names (see
  * tern_send_elem). */
-tern_status_t tern_call_elem(const tern_proxy_t *coll, const int32_t *idx, tern_ep_t ep,
-                             const void *data, size_t len, int want, tern_future_t *out);
+TERN_API tern_status_t tern_call_elem(const tern_proxy_t *coll, const int32_t *idx,
+                                      tern_ep_t ep, const void *data, size_t len, int want,
+                                      tern_future_t *out);
 
 /* Inside an entry method: its return value (len bytes, copied; the last call wins). A
  * method that returns nothing answers a TERN_CALL_RET future with an empty value. */
-void tern_return(const void *data, size_t len);
+TERN_API void tern_return(const void *data, size_t len);
 
 /* Inside an entry method: it failed. The caller's future gets the message and this PE
  * instead of a value; if nobody asked for an answer, the job ends with the message.
  * Returns to the caller, which should then return. */
-void tern_raise(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+TERN_API void tern_raise(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Suspend until the collections (or single chares) that this PE created are built on
  * every PE. */
-tern_status_t tern_await_created(const tern_proxy_t *ps, int n);
+TERN_API tern_status_t tern_await_created(const tern_proxy_t *ps, int n);
 
 /* ---------------------------------------------------------------------------------------
  * Callbacks: where a reduction's result or a quiescence notice goes
@@ -487,9 +500,9 @@ typedef struct tern_callback {
     tern_proxy_t proxy;
 } tern_callback_t;
 
-tern_callback_t tern_cb_future(const tern_future_t *f);
+TERN_API tern_callback_t tern_cb_future(const tern_future_t *f);
 /* Errors as tern_send() for a proxy and entry method that do not match. */
-tern_status_t tern_cb_send(const tern_proxy_t *to, tern_ep_t ep, tern_callback_t *out);
+TERN_API tern_status_t tern_cb_send(const tern_proxy_t *to, tern_ep_t ep, tern_callback_t *out);
 
 /* ---------------------------------------------------------------------------------------
  * Reductions
@@ -521,23 +534,25 @@ enum { /* element types: int32_t, int64_t, float, double, and bool as one byte 0
 typedef void (*tern_reduce_fn)(void *inout, const void *in, size_t len);
 
 /* Register a custom reducer by name (before tern_run; same rules as tern_type_register). */
-tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_reducer_t *out);
+TERN_API tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn,
+                                             tern_reducer_t *out);
 
 /* Contribute len bytes from the member whose state is `self` (the `self` of its entry
  * method). The data is copied. Errors: TERN_ERR_INVALID for a self that is no group or
  * array member, an unknown reducer or a bad size for its type. */
-tern_status_t tern_contribute(const void *self, const void *data, size_t len,
-                              tern_reducer_t reducer, const tern_callback_t *cb);
+TERN_API tern_status_t tern_contribute(const void *self, const void *data, size_t len,
+                                       tern_reducer_t reducer, const tern_callback_t *cb);
 
 /* Contribute and wait (coroutine only) for the result, which every contributor gets:
  * copied into out, its size in *len (len may be NULL). A result larger than cap is an
  * error (TERN_ERR_RANGE, logged) after its first cap bytes are copied; out NULL with cap
  * 0 means the result is not wanted. */
-tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
-                             tern_reducer_t reducer, void *out, size_t cap, size_t *len_out);
+TERN_API tern_status_t tern_allreduce(const void *self, const void *data, size_t len,
+                                      tern_reducer_t reducer, void *out, size_t cap,
+                                      size_t *len_out);
 
 /* Return when every member of self's collection has called it (coroutine only). */
-tern_status_t tern_barrier(const void *self);
+TERN_API tern_status_t tern_barrier(const void *self);
 
 /* ---------------------------------------------------------------------------------------
  * Quiescence detection and timers
@@ -545,20 +560,20 @@ tern_status_t tern_barrier(const void *self);
 
 /* Call cb (with an empty payload) once no PE executes anything, no message is queued or
  * in flight and no timer is pending. From any PE; several may be pending. */
-tern_status_t tern_qd_start(const tern_callback_t *cb);
+TERN_API tern_status_t tern_qd_start(const tern_callback_t *cb);
 /* Suspend the calling coroutine until quiescence. */
-tern_status_t tern_qd_wait(void);
+TERN_API tern_status_t tern_qd_wait(void);
 
 typedef void (*tern_timer_fn)(void *arg);
 /* Call fn(arg) on this PE, from the scheduler, no sooner than `seconds` from now. */
-tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg);
+TERN_API tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg);
 /* Send one buffer (copied now) to entry method ep of `to` no sooner than `seconds` from
  * now: a chare's timer is a message to itself (tern_self_proxy). The checks of tern_send
  * are made at the call. */
-tern_status_t tern_timer_send(double seconds, const tern_proxy_t *to, tern_ep_t ep,
-                              const void *data, size_t len);
+TERN_API tern_status_t tern_timer_send(double seconds, const tern_proxy_t *to, tern_ep_t ep,
+                                       const void *data, size_t len);
 /* Suspend the calling coroutine for at least `seconds`; the PE goes on running. */
-tern_status_t tern_sleep(double seconds);
+TERN_API tern_status_t tern_sleep(double seconds);
 
 #ifdef __cplusplus
 }

@@ -141,7 +141,7 @@ static void ref_free(ref_t *r)
 static int push_both(core_sched_t *q, ref_t *r, tern_msg_t *m, int32_t prio)
 {
     m->hdr.prio = prio;
-    m->hdr.cid = r->pushes;
+    m->hdr.u.entry.cid = r->pushes;
     ref_push(r, m);
     int ok = CHECK_EQ(core_sched_push(q, m), TERN_OK);
     ok &= CHECK_EQ_U(core_sched_count(q), r->n);
@@ -152,17 +152,17 @@ static int push_both(core_sched_t *q, ref_t *r, tern_msg_t *m, int32_t prio)
 static int pop_both(core_sched_t *q, ref_t *r, tern_msg_t **out)
 {
     tern_msg_t *want = ref_pop(r);
-    uint64_t want_cid = want ? want->hdr.cid : 0;
+    uint64_t want_cid = want ? want->hdr.u.entry.cid : 0;
     int32_t want_prio = want ? want->hdr.prio : 0;
     tern_msg_t *got = core_sched_pop(q);
     int ok = CHECK_EQ_PTR(got, want);
     if (got && want && got != want) {
         fprintf(stderr, "  expected push #%llu (prio %d), got push #%llu (prio %d)\n",
                 (unsigned long long)want_cid, (int)want_prio,
-                (unsigned long long)got->hdr.cid, (int)got->hdr.prio);
+                (unsigned long long)got->hdr.u.entry.cid, (int)got->hdr.prio);
     }
     if (ok && got) {
-        ok &= CHECK_EQ_U(got->hdr.cid, want_cid);
+        ok &= CHECK_EQ_U(got->hdr.u.entry.cid, want_cid);
         ok &= CHECK_EQ(got->hdr.prio, want_prio);
     }
     ok &= CHECK_EQ_U(core_sched_count(q), r->n);
