@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "core/wire.h"
 #include "util/log.h"
 
 tern_status_t core_fc_open(core_pe_t *pe)

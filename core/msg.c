@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/handler.h"
-
 /* Bytes kept in each size class's free list, at most: enough for bursts, bounded so a
  * spike of large messages does not pin memory for the rest of the run. */
 #define POOL_CLASS_BYTES (4u << 20)
@@ -187,102 +185,4 @@ int core_wire_iov(const void *head, size_t head_len, const tern_iov_t *iov, int 
             out[n++] = (tern_iov_t){zero_pad, pad};
     }
     return n;
-}
-
-/* ---- the header on the wire ---- */
-
-/* The envelope: kind, flags, hops, sections, segments, source PE; 12 bytes. */
-#define ENV_BYTES 12u
-#define SECT_NDIMS 0x07u /* entries of the index section */
-#define SECT_PRIO 0x08u
-#define SECT_REPLY 0x10u
-
-/* Copy n 4-byte words: parts and sections are multiples of 4, and a loop of word moves
- * costs less than a call to memcpy for these few bytes. */
-static inline void copy_words(void *dst, const void *src, size_t nwords)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    for (size_t i = 0; i < nwords; i++) {
-        uint32_t w;
-        memcpy(&w, s + 4 * i, 4);
-        memcpy(d + 4 * i, &w, 4);
-    }
-}
-
-size_t core_hdr_encode(const core_hdr_t *h, unsigned char *buf)
-{
-    const core_handler_def_t *k = core_handler(h->kind);
-    size_t part = k ? k->part : 0;
-    uint8_t sect = (uint8_t)(h->ndims & SECT_NDIMS);
-    if (h->prio)
-        sect |= SECT_PRIO;
-    if (h->flags & (CORE_HDR_WANT_DONE | CORE_HDR_WANT_RET))
-        sect |= SECT_REPLY;
-    uint32_t w0 = (uint32_t)h->kind | (uint32_t)(h->flags & ~CORE_HDR_FORWARDED) << 8 |
-                  (uint32_t)h->hops << 16 | (uint32_t)sect << 24;
-    uint32_t w1 = h->nsegs;
-    memcpy(buf, &w0, 4);
-    memcpy(buf + 4, &w1, 4);
-    memcpy(buf + 8, &h->src_pe, 4);
-    size_t n = ENV_BYTES;
-    copy_words(buf + n, &h->u, part / 4);
-    n += part;
-    copy_words(buf + n, h->idx, h->ndims & SECT_NDIMS);
-    n += 4u * (h->ndims & SECT_NDIMS);
-    if (sect & SECT_PRIO) {
-        memcpy(buf + n, &h->prio, 4);
-        n += 4;
-    }
-    if (sect & SECT_REPLY) {
-        memcpy(buf + n, &h->reply_pe, 4);
-        memcpy(buf + n + 4, &h->reply_id, 8);
-        n += 12;
-    }
-    size_t padded = CORE_ALIGN_UP(n);
-    for (; n < padded; n += 4)
-        memset(buf + n, 0, 4);
-    return padded;
-}
-
-size_t core_hdr_decode(core_hdr_t *h, const unsigned char *buf, size_t len)
-{
-    if (len < ENV_BYTES)
-        return 0;
-    uint32_t w0;
-    memcpy(&w0, buf, 4);
-    const core_handler_def_t *k = core_handler(w0 & 0xff);
-    uint8_t sect = (uint8_t)(w0 >> 24);
-    if (!k || (sect & SECT_NDIMS) > TERN_MAX_DIMS)
-        return 0;
-    size_t n = ENV_BYTES + k->part + 4u * (sect & SECT_NDIMS) + (sect & SECT_PRIO ? 4 : 0) +
-               (sect & SECT_REPLY ? 12 : 0);
-    size_t padded = CORE_ALIGN_UP(n);
-    if (padded > len)
-        return 0;
-    h->kind = (uint8_t)w0;
-    h->flags = (uint8_t)(w0 >> 8);
-    h->hops = (uint8_t)(w0 >> 16);
-    h->ndims = sect & SECT_NDIMS;
-    memcpy(&h->nsegs, buf + 4, 2);
-    h->pad = 0;
-    memcpy(&h->src_pe, buf + 8, 4);
-    n = ENV_BYTES;
-    copy_words(&h->u, buf + n, k->part / 4);
-    n += k->part;
-    copy_words(h->idx, buf + n, h->ndims);
-    n += 4u * h->ndims;
-    h->prio = 0;
-    if (sect & SECT_PRIO) {
-        memcpy(&h->prio, buf + n, 4);
-        n += 4;
-    }
-    h->reply_pe = 0;
-    h->reply_id = 0;
-    if (sect & SECT_REPLY) {
-        memcpy(&h->reply_pe, buf + n, 4);
-        memcpy(&h->reply_id, buf + n + 4, 8);
-    }
-    h->body_len = len - padded;
-    return padded;
 }

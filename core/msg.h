@@ -153,13 +153,6 @@ static inline void core_hdr_init(core_hdr_t *h, int kind, int src_pe)
     h->src_pe = src_pe;
 }
 
-/* Write h as it goes on the wire into buf (CORE_WIRE_MAX bytes); returns its length, a
- * multiple of 16. */
-size_t core_hdr_encode(const core_hdr_t *h, unsigned char *buf);
-/* Read the wire header at buf (len bytes of message) into h, with h->body_len the rest;
- * returns the header's length, or 0 when it is malformed (an unknown kind, too short). */
-size_t core_hdr_decode(core_hdr_t *h, const unsigned char *buf, size_t len);
-
 struct tern_msg {
     struct tern_msg *next; /* queue link */
     uint64_t seq;          /* arrival order, for FIFO among equal priorities */

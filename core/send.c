@@ -12,6 +12,7 @@
 #include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
+#include "core/wire.h"
 #include "topology/tree.h"
 #include "util/log.h"
 
@@ -243,9 +244,10 @@ void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
  * trip through the queue. Anything else (a priority, a coroutine method, an element not
  * here, a collection not built) takes the queue's way. Returns non-zero when it ran it.
  */
-static int direct_dispatch(core_pe_t *pe, const core_hdr_t *hdr, const unsigned char *body,
+static int direct_dispatch(core_pe_t *pe, tern_msg_t *m, const unsigned char *body,
                            tp_rx_ref_t *ref)
 {
+    const core_hdr_t *hdr = &m->hdr;
     if (hdr->prio || pe->exiting || core_sched_count(&pe->sched) || pe->inv_plain ||
         core_ult_current(&pe->ults) || core_ult_any_ready(&pe->ults))
         return 0;
@@ -253,17 +255,15 @@ static int direct_dispatch(core_pe_t *pe, const core_hdr_t *hdr, const unsigned 
     const core_ep_t *e = ch ? core_ep_by_gid(hdr->u.entry.ep) : NULL;
     if (!e || (e->flags & TERN_EP_COROUTINE) || e->type_gid != ch->coll->type)
         return 0;
-    tern_msg_t m;
-    m.next = NULL;
-    m.rx_ref = NULL;
-    m.body = (unsigned char *)body;
-    m.pool_class = CORE_POOL_BORROWED;
-    m.user_alloc = m.taken_in = 0;
-    m.refs = 1;
-    m.nmembers = 0;
-    m.hdr = *hdr;
+    m->next = NULL;
+    m->rx_ref = NULL;
+    m->body = (unsigned char *)body;
+    m->pool_class = CORE_POOL_BORROWED;
+    m->user_alloc = m->taken_in = 0;
+    m->refs = 1;
+    m->nmembers = 0;
     pe->qd_recvd++;
-    core_invoke(pe, ch, &m);
+    core_invoke(pe, ch, m);
     if (ref)
         ref->release(ref);
     return 1;
@@ -272,21 +272,22 @@ static int direct_dispatch(core_pe_t *pe, const core_hdr_t *hdr, const unsigned 
 void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref)
 {
     core_pe_t *pe = arg;
-    core_hdr_t hdr;
-    size_t wire_len = core_hdr_decode(&hdr, buf, len);
+    tern_msg_t local; /* the header's home; the message's too when it runs at once */
+    core_hdr_t *const h = &local.hdr;
+    size_t wire_len = core_hdr_decode(h, buf, len);
     const unsigned char *body = (const unsigned char *)buf + wire_len;
-    if (!wire_len || (hdr.nsegs > 1 && !core_body_valid(&hdr, body)) ||
-        (hdr.nsegs == 0 && hdr.body_len))
+    if (!wire_len || (h->nsegs > 1 && !core_body_valid(h, body)) ||
+        (h->nsegs == 0 && h->body_len))
         tern_abort("malformed message of %zu bytes from PE %d", len, src_pe);
-    if (hdr.kind == CORE_K_CREDIT) { /* handled at once: a backlog may wait for it */
-        core_fc_credit(pe, src_pe, &hdr);
+    if (h->kind == CORE_K_CREDIT) { /* handled at once: a backlog may wait for it */
+        core_fc_credit(pe, src_pe, h);
         if (ref)
             ref->release(ref);
         return;
     }
     if (pe->fc && pe->fc->on[src_pe])
         core_fc_took(pe, src_pe, len);
-    if (hdr.kind == CORE_K_ENTRY && direct_dispatch(pe, &hdr, body, ref))
+    if (h->kind == CORE_K_ENTRY && direct_dispatch(pe, &local, body, ref))
         return;
     tern_msg_t *m;
     if (ref) {
@@ -294,13 +295,13 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
         if (!m)
             tern_abort("out of memory receiving a message from PE %d", src_pe);
     } else {
-        m = core_msg_alloc(&pe->pool, hdr.body_len);
+        m = core_msg_alloc(&pe->pool, h->body_len);
         if (!m)
             tern_abort("out of memory receiving a message from PE %d", src_pe);
-        if (hdr.body_len)
-            memcpy(m->body, body, hdr.body_len);
+        if (h->body_len)
+            memcpy(m->body, body, h->body_len);
     }
-    m->hdr = hdr;
+    m->hdr = *h;
     m->taken_in = 1;
     pe->rx_queued++;
     core_enqueue(pe, m);
@@ -396,6 +397,10 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
 tern_status_t core_iov_check(const char *call, const char *what, const tern_iov_t *iov,
                              int niov)
 {
+    /* The common case first: one buffer, or none. */
+    if (niov == 0 || (niov == 1 && iov && (iov[0].base || !iov[0].len) &&
+                      iov[0].len <= CORE_MAX_BODY))
+        return TERN_OK;
     if (niov < 0 || niov > TERN_MAX_IOV || (niov > 0 && !iov)) {
         util_log_error("%s: %d buffers for the %s%s (0 to %d allowed)", call, niov, what,
                        niov > 0 && !iov ? " at NULL" : "", TERN_MAX_IOV);

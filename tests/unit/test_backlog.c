@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "core/handler.h"
+#include "core/wire.h"
 
 #define NREF 20000
 

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "core/handler.h"
+#include "core/wire.h"
 
 static int aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 
