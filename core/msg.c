@@ -8,6 +8,7 @@
 #define POOL_CLASS_BYTES (4u << 20)
 
 static const unsigned char zero_pad[CORE_ALIGN];
+const core_hdr_t core_hdr_zero;
 
 static inline uint32_t pool_class_of(uint64_t bytes)
 {

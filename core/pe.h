@@ -151,6 +151,9 @@ static inline core_pe_t *core_pe_checked(const char *call)
 tern_status_t core_transports_open(core_pe_t *pe);
 /* Deliver what has arrived on every transport; the number of messages. */
 int core_transports_progress(core_pe_t *pe);
+/* Let the transports finish what their sends left half done (tp_ops_t.flush): after each
+ * handler, and before the PE sleeps. */
+void core_transports_flush(core_pe_t *pe);
 /* Sleep until a message may have arrived on any transport or timeout_us passes. */
 void core_transports_wait(core_pe_t *pe, long timeout_us);
 void core_transports_close(core_pe_t *pe);

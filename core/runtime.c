@@ -171,7 +171,7 @@ static void core_loop(core_pe_t *pe)
             core_backlog_progress(pe);
         /* Coroutines made ready and queued messages each get a turn of their own, so
          * that coroutines that keep yielding cannot starve the queue. */
-        int ran = core_ult_run_ready(&pe->ults, 16);
+        int ran = core_ult_any_ready(&pe->ults) ? core_ult_run_ready(&pe->ults, 16) : 0;
         tern_msg_t *m;
         for (int n = 0; n < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched)); n++) {
             if (m->taken_in) {
@@ -179,35 +179,44 @@ static void core_loop(core_pe_t *pe)
                 pe->rx_queued--;
             }
             core_dispatch(pe, m);
+            core_transports_flush(pe);
             ran++;
         }
         if (pe->ntimers)
             ran += core_timers_run(pe, now_s());
         if (ran || got) {
+            core_transports_flush(pe); /* for handlers run on arrival, coroutines, timers */
             idle_since = -1;
+            spins = 0;
             core_stall_active(pe);
             continue;
         }
         /* Idle: nothing queued, nothing ready, nothing running. Quiescence detection may
          * make work here (a tern_qd_wait on this PE is woken). */
-        core_qd_idle(pe);
+        if (pe->qd)
+            core_qd_idle(pe);
         if (core_sched_count(&pe->sched) || core_ult_any_ready(&pe->ults))
             continue;
-        /* Poll for spin_us, then sleep. The clock is read every 16 turns only: on some
-         * machines reading it costs more than a turn of polling. */
-        if (idle_since < 0) {
-            idle_since = now_s();
-            spins = 0;
-        }
-        if ((++spins & 15) != 0 && pe->spin_us > 0)
+        /* Poll for spin_us, then sleep. The clock is read every 16 idle turns only, the
+         * first time after 16 of them: on some machines reading it costs more than a turn
+         * of polling, and a PE that finds work again within a few turns (a ping-pong)
+         * never reads it. */
+        if (pe->spin_us > 0 && (++spins & 15) != 0)
             continue;
         double now = now_s();
-        if ((now - idle_since) * 1e6 >= (double)pe->spin_us) {
+        if (pe->spin_us > 0 && idle_since < 0) {
+            idle_since = now;
+            if (pe->oversubscribed)
+                sched_yield();
+            continue;
+        }
+        if (pe->spin_us == 0 || (now - idle_since) * 1e6 >= (double)pe->spin_us) {
             core_stall_idle(pe, now);
             if (pe->exiting || core_sched_count(&pe->sched) || core_ult_any_ready(&pe->ults))
                 continue;
             idle_sleep(pe);
             idle_since = -1;
+            spins = 0;
         } else if (pe->oversubscribed) {
             sched_yield();
         }

@@ -244,6 +244,15 @@ size_t core_transports_pending(core_pe_t *pe)
     return n;
 }
 
+void core_transports_flush(core_pe_t *pe)
+{
+    for (int i = 0; i < pe->ntps; i++) {
+        const tp_ops_t *ops = pe->tps[i]->ops;
+        if (ops->size > offsetof(tp_ops_t, flush) && ops->flush)
+            ops->flush(pe->tps[i]);
+    }
+}
+
 int core_transports_progress(core_pe_t *pe)
 {
     int got = 0;

@@ -180,17 +180,18 @@ static inline void bench_reps_begin(bench_reps_t *r, const bench_args_t *a, int 
     r->t0 = now;
 }
 
-/* One operation is over. Returns 0 while the repetition goes on; 1 when it ended and
+/* One operation is over (the clock is read only when a repetition ends, as the MPI
+ * baselines do). Returns 0 while the repetition goes on; 1 when it ended and
  * another follows (call bench_reps_begin); 2 when the last one ended: *median holds the
  * median seconds per operation and the next call to bench_reps_begin starts a new
  * measurement with its warm-up. */
-static inline int bench_reps_step(bench_reps_t *r, const bench_args_t *a, double now,
+static inline int bench_reps_step(bench_reps_t *r, const bench_args_t *a, double (*clock)(void),
                                   double *median)
 {
     if (++r->i < r->count)
         return 0;
     if (r->rep >= 0)
-        r->samples[r->rep] = (now - r->t0) / r->count;
+        r->samples[r->rep] = (clock() - r->t0) / r->count;
     if (++r->rep < a->reps)
         return 1;
     *median = bench_median(r->samples, a->reps);

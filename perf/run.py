@@ -25,10 +25,11 @@ import sys
 
 # metric -> (unit, which is better, goal description, goal test on (x, ratio Tern/MPI))
 METRICS = {
-    "latency": ("us", "lower", "<= 1.00 at 8 B", lambda x, r: r <= 1.0 if x == 8 else None),
+    "latency": ("us", "lower", "<= 0.80 at 8 B", lambda x, r: r <= 0.8 if x == 8 else None),
     "bandwidth": ("MB/s", "higher", ">= 0.90 from 1 MiB",
                   lambda x, r: r >= 0.9 if x >= (1 << 20) else None),
-    "msgrate": ("Mmsg/s", "higher", ">= 1.00", lambda x, r: r >= 1.0),
+    "msgrate": ("Mmsg/s", "higher", ">= 1.30 at 8 B, >= 1.00 above",
+                lambda x, r: r >= (1.3 if x == 8 else 1.0)),
     "bcast": ("us", "lower", None, None),
     "alltoall": ("us", "lower", None, None),
     "allreduce": ("us", "lower", None, None),

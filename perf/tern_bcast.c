@@ -82,7 +82,7 @@ static void bc_ack(void *self, const tern_msg_t *msg)
         return;
     p->acks = 0;
     double med;
-    switch (bench_reps_step(&p->r, &p->a, tern_wall_time(), &med)) {
+    switch (bench_reps_step(&p->r, &p->a, tern_wall_time, &med)) {
     case 0:
         broadcast(p);
         return;

@@ -82,7 +82,7 @@ static void mr_ack(void *self, const tern_msg_t *msg)
         return;
     }
     double med;
-    switch (bench_reps_step(&p->r, &p->a, tern_wall_time(), &med)) {
+    switch (bench_reps_step(&p->r, &p->a, tern_wall_time, &med)) {
     case 0:
         send_window(p);
         return;

@@ -69,7 +69,7 @@ static void pp_pong(void *self, const tern_msg_t *msg)
     if (tern_msg_size(msg) != p->n || bench_check(tern_msg_data(msg), p->n, (uint64_t)p->r.i))
         tern_abort("tern_pingpong: round trip %d of %zu bytes came back wrong", p->r.i, p->n);
     double med;
-    switch (bench_reps_step(&p->r, &p->a, tern_wall_time(), &med)) {
+    switch (bench_reps_step(&p->r, &p->a, tern_wall_time, &med)) {
     case 0:
         send_payload(p, EP_PING, p->n, (uint64_t)p->r.i);
         return;

@@ -105,6 +105,11 @@ typedef struct tp_ops {
      * other PEs at exit that it has stopped sending, so that no send of its fails on a PE
      * that left after hearing so. */
     size_t (*pending)(tp_t *tp);
+    /* Finish what send() may leave half done for speed, e.g. waking a receiver that may
+     * have fallen asleep as a message went to it (NULL: nothing to finish). The core calls
+     * it after each handler or coroutine turn, and before it sleeps; wait() and arm()
+     * must not rely on that. */
+    void (*flush)(tp_t *tp);
 } tp_ops_t;
 
 #define TP_ARM_BUSY (-1)

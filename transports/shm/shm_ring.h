@@ -11,9 +11,13 @@
  * a zero word means "nothing yet". So a small message costs the consumer the cache lines
  * of the record and nothing else. For that to hold, the slot where the next header will
  * go must read zero before it is written: the ring starts zeroed at its first slot, and
- * every commit zeroes the slot after its record before publishing it (the producer
- * reserves those 16 bytes too). Stale bytes of earlier laps are thus never taken for a
- * header. The consumer's head is shared so that the producer knows what it may reuse.
+ * the producer keeps the bytes from its tail up to a frontier (`zeroed`) zero, so the slot
+ * after each record it publishes already reads "empty" (the producer reserves those 16
+ * bytes too). Stale bytes of earlier laps are thus never taken for a header. The frontier
+ * moves in strides of released memory (SHM_ZERO_AHEAD bytes), far from the slot the
+ * consumer polls: zeroing one slot per record instead made the producer write, and wait
+ * for, a cache line the caught-up consumer was reading. The consumer's head is shared so
+ * that the producer knows what it may reuse.
  */
 #ifndef TERN_SHM_RING_H
 #define TERN_SHM_RING_H
@@ -21,9 +25,11 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SHM_CACHELINE 64
 #define SHM_REC_ALIGN 16u
+#define SHM_ZERO_AHEAD 4096u /* bytes zeroed ahead of the tail at a time, at most */
 
 /* Record tags; 0 is reserved for "no record here yet". */
 enum { SHM_REC_DATA = 1, SHM_REC_HEAP = 2, SHM_REC_WRAP = 3 };
@@ -44,6 +50,7 @@ typedef struct {
     uint64_t size; /* bytes of data, power of two */
     uint64_t tail;
     uint64_t head_cache;
+    uint64_t zeroed;  /* [tail, zeroed) reads zero; zeroed > tail */
     uint64_t pending; /* span of the reserved record, 0 if none */
     uint64_t len;     /* its body length */
 } shm_ring_prod_t;
@@ -84,6 +91,7 @@ static inline void shm_ring_prod_init(shm_ring_prod_t *p, shm_ring_t *r, uint64_
     p->size = size;
     p->tail = atomic_load_explicit(&r->head, memory_order_acquire);
     p->head_cache = p->tail;
+    p->zeroed = p->tail + sizeof(shm_rec_t); /* shm_ring_format zeroed that slot */
     p->pending = 0;
     p->len = 0;
 }
@@ -98,6 +106,20 @@ static inline void shm_ring_cons_init(shm_ring_cons_t *c, shm_ring_t *r, uint64_
 static inline uint64_t shm_rec_word(uint64_t len, uint32_t tag)
 {
     return len | (uint64_t)tag << 32;
+}
+
+/* Zero the next `n` ring bytes from p->zeroed; the caller knows the consumer has released
+ * them. (Positions are compared by difference: streams may start anywhere, even close to
+ * the end of uint64_t.) */
+static inline void shm_ring_zero_more(shm_ring_prod_t *p, uint64_t n)
+{
+    while (n) {
+        uint64_t off = p->zeroed & (p->size - 1);
+        uint64_t k = n < p->size - off ? n : p->size - off;
+        memset(p->ring->data + off, 0, k);
+        p->zeroed += k;
+        n -= k;
+    }
 }
 
 /*
@@ -116,11 +138,18 @@ static inline void *shm_ring_reserve(shm_ring_prod_t *p, uint64_t len)
         if (p->tail + need - p->head_cache > p->size)
             return NULL;
     }
+    uint64_t have = p->zeroed - p->tail;
+    if (have < need) {
+        /* Zero a stride ahead, but only what the consumer has released. The release
+         * ordering of the header stores below keeps these zeros ahead of any record that
+         * sends the consumer to them. */
+        uint64_t want = need + SHM_ZERO_AHEAD;
+        uint64_t room = p->head_cache + p->size - p->tail;
+        shm_ring_zero_more(p, (want < room ? want : room) - have);
+    }
     if (span > contig) {
-        /* The slot at offset 0 is free (reserved above): make it read "empty" before the
-         * filler that sends the consumer there becomes visible. */
-        atomic_store_explicit(&shm_ring_slot(p->ring, p->size, p->tail + contig)->word, 0,
-                              memory_order_relaxed);
+        /* The slot at offset 0 is free and zeroed (reserved above) before the filler that
+         * sends the consumer there becomes visible. */
         atomic_store_explicit(&shm_ring_slot(p->ring, p->size, p->tail)->word,
                               shm_rec_word(contig - sizeof(shm_rec_t), SHM_REC_WRAP),
                               memory_order_release);
@@ -134,16 +163,19 @@ static inline void *shm_ring_reserve(shm_ring_prod_t *p, uint64_t len)
 static inline void shm_ring_commit(shm_ring_prod_t *p, uint32_t tag)
 {
     shm_rec_t *h = shm_ring_slot(p->ring, p->size, p->tail);
-    atomic_store_explicit(&shm_ring_slot(p->ring, p->size, p->tail + p->pending)->word, 0,
-                          memory_order_relaxed);
     atomic_store_explicit(&h->word, shm_rec_word(p->len, tag), memory_order_release);
     p->tail += p->pending;
     p->pending = 0;
 }
 
 /* Give up a reservation (a filler, if one was needed, stays: the consumer skips it and
- * finds an empty slot). */
-static inline void shm_ring_cancel(shm_ring_prod_t *p) { p->pending = 0; }
+ * finds an empty slot). The caller may have written into the body, so only the slot at
+ * the tail still counts as zeroed. */
+static inline void shm_ring_cancel(shm_ring_prod_t *p)
+{
+    p->pending = 0;
+    p->zeroed = p->tail + sizeof(shm_rec_t);
+}
 
 /* The next record's body, or NULL when the ring is empty. */
 static inline void *shm_ring_peek(shm_ring_cons_t *c, uint32_t *len, uint32_t *tag)
