@@ -10,6 +10,7 @@
 #include "core/future.h"
 #include "core/index.h"
 #include "core/invoke.h"
+#include "core/loc.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "core/stall.h"
@@ -20,12 +21,6 @@ uint64_t core_new_cid(core_pe_t *pe)
 {
     /* Unique in the job without asking anyone: the creating PE in the high bits. */
     return ((uint64_t)pe->my_pe << 40) | ++pe->next_cid;
-}
-
-int core_home_pe(core_pe_t *pe, const tern_proxy_t *p)
-{
-    uint64_t total = core_index_total(p->ndims, p->dims);
-    return core_block_pe(total, pe->num_pes, core_index_linear(p->ndims, p->dims, p->idx));
 }
 
 core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create)
@@ -44,12 +39,14 @@ core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create)
         tern_abort("out of memory recording collection %#llx", (unsigned long long)cid);
     c->cid = cid;
     util_hashmap_init(&c->elems);
+    util_hashmap_init(&c->where);
+    util_hashmap_init(&c->held);
     return c;
 }
 
 /* Hold m until c exists. It may wait long: it must not pin a peer's shared heap, which
  * the peer may need to send us the very creation that releases it. */
-static void coll_pend(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
+void core_coll_pend(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
 {
     m = core_msg_detach(&pe->pool, m);
     if (!m)
@@ -99,7 +96,36 @@ static tern_msg_t *keepable(core_pe_t *pe, tern_msg_t *m)
     return c;
 }
 
-static core_chare_t *chare_new(core_coll_t *c, const core_type_t *t, uint64_t lin)
+void core_coll_add_local(core_coll_t *c, core_chare_t *ch)
+{
+    if (c->nlocal == c->local_cap) {
+        uint64_t cap = c->local_cap ? c->local_cap * 2 : 8;
+        core_chare_t **n = realloc(c->local, cap * sizeof *n);
+        if (!n)
+            tern_abort("out of memory adding a member to collection %#llx",
+                       (unsigned long long)c->cid);
+        c->local = n;
+        c->local_cap = cap;
+    }
+    ch->pos = c->nlocal;
+    c->local[c->nlocal++] = ch;
+    if (util_hashmap_put(&c->elems, ch->lin, ch) != TERN_OK)
+        tern_abort("out of memory adding a member to collection %#llx",
+                   (unsigned long long)c->cid);
+}
+
+void core_coll_remove_local(core_coll_t *c, core_chare_t *ch)
+{
+    core_chare_t *last = c->local[--c->nlocal];
+    c->local[ch->pos] = last;
+    last->pos = ch->pos;
+    util_hashmap_del(&c->elems, ch->lin);
+    if (c->last_chare == ch)
+        c->last_chare = NULL;
+}
+
+core_chare_t *core_chare_alloc(core_pe_t *pe, core_coll_t *c, const core_type_t *t,
+                               uint64_t key, const int32_t *idx)
 {
     core_chare_t *ch;
     size_t bytes = sizeof *ch + ((t->state_size + 15) & ~(size_t)15);
@@ -108,33 +134,41 @@ static core_chare_t *chare_new(core_coll_t *c, const core_type_t *t, uint64_t li
     memset(ch, 0, bytes);
     ch->magic = CORE_CHARE_MAGIC;
     ch->coll = c;
-    ch->lin = lin;
-    if (c->kind == TERN_PROXY_ARRAY)
-        core_index_from_linear(c->ndims, c->dims, lin, ch->idx);
-    else if (c->kind == TERN_PROXY_GROUP)
-        ch->idx[0] = (int32_t)lin;
-    if (util_hashmap_put(&c->elems, lin, ch) != TERN_OK)
-        tern_abort("out of memory creating a chare of type '%s'", t->name);
+    ch->lin = key;
+    ch->move_to = -1;
+    ch->red_pe = pe->my_pe;
+    if (idx)
+        memcpy(ch->idx, idx, sizeof ch->idx);
     return ch;
 }
 
-/* Build the local members [lo, hi) of c, run their constructors, then deliver what was
- * waiting for them. */
-static void coll_construct(core_pe_t *pe, core_coll_t *c, uint64_t lo, uint64_t hi,
-                           tern_msg_t *args)
+/* A member made at creation: its key, index and where reductions count it. */
+static core_chare_t *chare_new(core_pe_t *pe, core_coll_t *c, const core_type_t *t,
+                               uint64_t lin)
+{
+    int32_t idx[TERN_MAX_DIMS] = {0};
+    if (c->kind == TERN_PROXY_ARRAY)
+        core_index_from_linear(c->ndims, c->dims, lin, idx);
+    else if (c->kind == TERN_PROXY_GROUP)
+        idx[0] = (int32_t)lin;
+    core_chare_t *ch = core_chare_alloc(pe, c, t, lin, idx);
+    core_coll_add_local(c, ch);
+    return ch;
+}
+
+/* Build the local members of c (the keys in `keys`, n of them), run their constructors,
+ * then deliver what was waiting for them. */
+static void coll_construct(core_pe_t *pe, core_coll_t *c, const uint64_t *keys, uint64_t n,
+                           uint64_t lo, tern_msg_t *args)
 {
     const core_type_t *t = core_type_by_gid(c->type);
     if (!t)
         tern_abort("creation of collection %#llx names unknown chare type id %u",
                    (unsigned long long)c->cid, c->type);
-    c->nlocal = hi - lo;
-    c->local = c->nlocal ? malloc(c->nlocal * sizeof *c->local) : NULL;
-    if (c->nlocal && !c->local)
-        tern_abort("out of memory creating %llu chares of type '%s'",
-                   (unsigned long long)c->nlocal, t->name);
-    for (uint64_t lin = lo; lin < hi; lin++)
-        c->local[lin - lo] = chare_new(c, t, lin);
-    for (uint64_t i = 0; i < c->nlocal; i++)
+    uint64_t first = c->nlocal;
+    for (uint64_t i = 0; i < n; i++)
+        chare_new(pe, c, t, keys ? keys[i] : lo + i);
+    for (uint64_t i = first; i < c->nlocal; i++)
         if (t->ctor)
             t->ctor(c->local[i]->state, args);
     c->live = 1;
@@ -153,8 +187,35 @@ void core_h_create_chare(core_pe_t *pe, tern_msg_t *m)
     c->ndims = 1;
     c->dims[0] = 1;
     c->total = 1;
-    coll_construct(pe, c, 0, 1, m);
+    coll_construct(pe, c, NULL, 1, 0, m);
     core_msg_release(&pe->pool, m);
+}
+
+/* The keys of the elements that `map` puts on this PE, in order; *n of them. */
+static uint64_t *mapped_here(core_pe_t *pe, core_coll_t *c, uint64_t *n)
+{
+    uint64_t cap = 64, k = 0;
+    uint64_t *keys = malloc(cap * sizeof *keys);
+    int32_t idx[TERN_MAX_DIMS] = {0};
+    for (uint64_t lin = 0; keys && lin < c->total; lin++) {
+        core_index_from_linear(c->ndims, c->dims, lin, idx);
+        if (core_loc_home(pe, c->map, c->pflags, c->ndims, c->dims, idx, lin) != pe->my_pe)
+            continue;
+        if (k == cap) {
+            uint64_t *more = realloc(keys, (cap *= 2) * sizeof *keys);
+            if (!more)
+                free(keys);
+            keys = more;
+            if (!keys)
+                break;
+        }
+        keys[k++] = lin;
+    }
+    if (!keys)
+        tern_abort("out of memory placing the elements of array %#llx",
+                   (unsigned long long)c->cid);
+    *n = k;
+    return keys;
 }
 
 void core_h_create_coll(core_pe_t *pe, tern_msg_t *m)
@@ -166,38 +227,57 @@ void core_h_create_coll(core_pe_t *pe, tern_msg_t *m)
         tern_abort("collection %#llx created twice", (unsigned long long)p->cid);
     c->type = p->type;
     c->kind = p->ckind;
-    uint64_t lo, hi;
     if (c->kind == TERN_PROXY_GROUP) {
         c->ndims = 1;
         c->dims[0] = pe->num_pes;
         c->total = (uint64_t)pe->num_pes;
-        lo = (uint64_t)pe->my_pe;
-        hi = lo + 1;
-    } else {
-        c->ndims = p->ndims;
-        memcpy(c->dims, p->dims, sizeof c->dims);
-        c->total = c->ndims >= 1 && c->ndims <= TERN_MAX_DIMS
-                       ? core_index_total(c->ndims, c->dims) : 0;
-        if (c->kind != TERN_PROXY_ARRAY || !c->total)
-            tern_abort("malformed creation of collection %#llx from PE %d",
-                       (unsigned long long)c->cid, m->hdr.src_pe);
-        core_block_range(c->total, pe->num_pes, pe->my_pe, &lo, &hi);
+        c->has_members = 1;
+        coll_construct(pe, c, NULL, 1, (uint64_t)pe->my_pe, m);
+        core_msg_release(&pe->pool, m);
+        return;
     }
-    coll_construct(pe, c, lo, hi, m);
+    c->ndims = p->ndims;
+    c->pflags = p->pflags;
+    c->map = p->map;
+    memcpy(c->dims, p->dims, sizeof c->dims);
+    int sparse = c->pflags & TERN_PROXY_SPARSE;
+    c->total = sparse ? 0 : c->ndims >= 1 && c->ndims <= TERN_MAX_DIMS
+                                  ? core_index_total(c->ndims, c->dims) : 0;
+    if (c->kind != TERN_PROXY_ARRAY || c->ndims < 1 || c->ndims > TERN_MAX_DIMS ||
+        (!sparse && !c->total) || core_loc_map_check("creating an array", c->map,
+                                                     c->pflags) != TERN_OK)
+        tern_abort("malformed creation of collection %#llx from PE %d",
+                   (unsigned long long)c->cid, m->hdr.src_pe);
+    if (sparse || (p->ckind == TERN_PROXY_ARRAY && (m->hdr.flags & CORE_HDR_EMPTY))) {
+        c->total = 0; /* counted by the first census */
+        coll_construct(pe, c, NULL, 0, 0, m);
+    } else if (c->map == TERN_MAP_DEFAULT || c->map == TERN_MAP_BLOCK) {
+        uint64_t lo, hi;
+        core_block_range(c->total, pe->num_pes, pe->my_pe, &lo, &hi);
+        c->has_members = 1;
+        coll_construct(pe, c, NULL, hi - lo, lo, m);
+    } else {
+        uint64_t n, *keys = mapped_here(pe, c, &n);
+        c->has_members = 1;
+        coll_construct(pe, c, keys, n, 0, m);
+        free(keys);
+    }
     core_msg_release(&pe->pool, m);
 }
 
 static uint64_t msg_lin(core_pe_t *pe, const core_coll_t *c, const tern_msg_t *m)
 {
+    uint64_t key;
     switch (c->kind) {
     case TERN_PROXY_GROUP:
         if (m->hdr.ndims != 1 || m->hdr.idx[0] < 0 || m->hdr.idx[0] >= pe->num_pes)
             break;
         return (uint64_t)m->hdr.idx[0];
     case TERN_PROXY_ARRAY:
-        if (m->hdr.ndims != c->ndims || !core_index_in_range(c->ndims, c->dims, m->hdr.idx))
+        if (m->hdr.ndims != c->ndims ||
+            !core_loc_key(NULL, c->kind, c->pflags, c->ndims, c->dims, m->hdr.idx, &key))
             break;
-        return core_index_linear(c->ndims, c->dims, m->hdr.idx);
+        return key;
     default:
         return 0;
     }
@@ -225,9 +305,9 @@ core_chare_t *core_entry_target(core_pe_t *pe, const core_hdr_t *h)
         return NULL;
     uint64_t lin;
     if (c->kind == TERN_PROXY_ARRAY) {
-        if (h->ndims != c->ndims || !core_index_in_range(c->ndims, c->dims, h->idx))
+        if (h->ndims != c->ndims ||
+            !core_loc_key(NULL, c->kind, c->pflags, c->ndims, c->dims, h->idx, &lin))
             return NULL;
-        lin = core_index_linear(c->ndims, c->dims, h->idx);
     } else if (c->kind == TERN_PROXY_GROUP) {
         if (h->ndims != 1 || h->idx[0] != pe->my_pe)
             return NULL;
@@ -238,29 +318,36 @@ core_chare_t *core_entry_target(core_pe_t *pe, const core_hdr_t *h)
     return local_member(c, lin);
 }
 
+core_chare_t *core_coll_member(core_coll_t *c, uint64_t key) { return local_member(c, key); }
+
+/* m (ENTRY, DESTROY, BCAST_ELEM) is for one element of c: the chare if it is here; if not,
+ * m has gone on its way (forwarded, held or failed). */
+core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
+{
+    uint64_t lin = msg_lin(pe, c, m);
+    core_chare_t *ch = local_member(c, lin);
+    if (ch)
+        return ch;
+    if (c->kind != TERN_PROXY_ARRAY)
+        tern_abort("message for member %llu of collection %#llx (type '%s'), which does "
+                   "not exist on its PE", (unsigned long long)lin,
+                   (unsigned long long)c->cid, type_name(c->type));
+    core_loc_miss(pe, c, m, lin);
+    return NULL;
+}
+
 void core_h_entry(core_pe_t *pe, tern_msg_t *m)
 {
     core_coll_t *c = core_coll_get(pe, m->hdr.u.entry.cid, 1);
     if (!c->live) {
-        coll_pend(pe, c, m);
+        core_coll_pend(pe, c, m);
         return;
     }
-    uint64_t lin = msg_lin(pe, c, m);
-    core_chare_t *ch = local_member(c, lin);
-    if (!ch) {
-        /* Not here: forward to where it lives by default (migration will add a location
-         * cache in front of this). */
-        int home = c->kind == TERN_PROXY_ARRAY ? core_block_pe(c->total, pe->num_pes, lin)
-                                               : pe->my_pe;
-        if (home == pe->my_pe)
-            tern_abort("message for element %llu of collection %#llx (type '%s'), which "
-                       "does not exist on its home PE", (unsigned long long)lin,
-                       (unsigned long long)c->cid, type_name(c->type));
-        tern_status_t st = core_send_msg_remote(pe, home, m);
-        if (st != TERN_OK)
-            tern_abort("forwarding a message to PE %d failed: %s", home, tern_strerror(st));
+    core_chare_t *ch = core_elem_target(pe, c, m);
+    if (!ch)
         return;
-    }
+    if (m->hdr.hops)
+        core_loc_tell(pe, ch, m->hdr.src_pe);
     m = keepable(pe, m);
     m->refs = 1;
     core_invoke(pe, ch, m);
@@ -268,20 +355,33 @@ void core_h_entry(core_pe_t *pe, tern_msg_t *m)
 
 void core_h_bcast(core_pe_t *pe, tern_msg_t *m)
 {
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.bcast.cid, 1);
+    if (m->hdr.flags & CORE_HDR_NUMBER) {
+        /* The root of a mobile array numbers its broadcasts and starts their trees. */
+        m->hdr.flags &= (uint8_t)~CORE_HDR_NUMBER;
+        m->hdr.u.bcast.seq = ++c->bcast_next;
+        m->hdr.u.bcast.root = pe->my_pe;
+    }
     if (!(m->hdr.flags & CORE_HDR_FORWARDED)) {
         core_tree_forward(pe, m);
         m->hdr.flags |= CORE_HDR_FORWARDED;
     }
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.entry.cid, 1);
     if (!c->live) {
-        coll_pend(pe, c, m);
+        core_coll_pend(pe, c, m);
         return;
     }
+    if (m->hdr.u.bcast.seq) {
+        /* It may wait with a member that is owed earlier ones. */
+        if (!(m = core_msg_detach(&pe->pool, m)))
+            tern_abort("out of memory keeping a broadcast");
+        core_abcast_deliver(pe, c, m);
+        return;
+    }
+    m = keepable(pe, m);
     if (!c->nlocal) {
         core_msg_release(&pe->pool, m);
         return;
     }
-    m = keepable(pe, m);
     /* One reference per member, plus one so that the message outlives the loop even if
      * every member finishes inside it. */
     m->refs = (uint32_t)c->nlocal + 1;
@@ -346,10 +446,13 @@ void core_colls_free(core_pe_t *pe)
         core_coll_t *c = val;
         const core_type_t *t = core_type_by_gid(c->type);
         for (uint64_t i = 0; i < c->nlocal; i++) {
+            core_chare_t *ch = c->local[i];
             if (t && t->dtor)
-                t->dtor(c->local[i]->state);
-            c->local[i]->magic = 0;
-            free(c->local[i]);
+                t->dtor(ch->state);
+            core_abcast_drop(pe, ch);
+            core_red_drop_held(ch);
+            ch->magic = 0;
+            free(ch);
         }
         for (tern_msg_t *m = c->pend_head; m;) {
             tern_msg_t *next = m->next;
@@ -358,10 +461,14 @@ void core_colls_free(core_pe_t *pe)
         }
         free(c->local);
         core_red_coll_free(pe, c);
+        core_loc_free(pe, c);
+        core_abcast_free(pe, c);
+        core_census_free(pe, c);
         util_hashmap_fini(&c->elems);
         free(c);
     }
     util_hashmap_fini(&pe->colls);
+    pe->pending_chares = NULL;
 }
 
 /* ---- the public creation calls ---- */
@@ -430,8 +537,9 @@ tern_status_t tern_chare_create(tern_type_t type, int on_pe, const tern_iov_t *a
 }
 
 static tern_status_t create_coll(core_pe_t *pe, const char *call, const core_type_t *t,
-                                 int kind, int ndims, const int32_t *dims,
-                                 const tern_iov_t *args, int nargs, tern_proxy_t *out)
+                                 int kind, int ndims, const int32_t *dims, unsigned pflags,
+                                 uint32_t map, int empty, const tern_iov_t *args, int nargs,
+                                 tern_proxy_t *out)
 {
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_CREATE_COLL, pe->my_pe);
@@ -439,6 +547,10 @@ static tern_status_t create_coll(core_pe_t *pe, const char *call, const core_typ
     hdr.u.create.cid = core_new_cid(pe);
     hdr.u.create.ckind = (uint8_t)kind;
     hdr.u.create.ndims = (uint8_t)ndims;
+    hdr.u.create.pflags = (uint16_t)pflags;
+    hdr.u.create.map = map;
+    if (empty)
+        hdr.flags |= CORE_HDR_EMPTY;
     memcpy(hdr.u.create.dims, dims, sizeof hdr.u.create.dims);
     tern_status_t st = core_send_iov(pe, pe->my_pe, &hdr, args, nargs);
     if (st != TERN_OK) {
@@ -447,6 +559,8 @@ static tern_status_t create_coll(core_pe_t *pe, const char *call, const core_typ
     }
     proxy_init(out, hdr.u.create.cid, t->gid, kind);
     out->ndims = (uint8_t)ndims;
+    out->flags = (uint16_t)pflags;
+    out->map = map;
     memcpy(out->dims, dims, sizeof out->dims);
     return TERN_OK;
 }
@@ -467,34 +581,69 @@ tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *args, int na
         return TERN_ERR_INVALID;
     }
     int32_t dims[TERN_MAX_DIMS] = {pe->num_pes};
-    return create_coll(pe, "tern_group_create", t, TERN_PROXY_GROUP, 1, dims, args, nargs, out);
+    return create_coll(pe, "tern_group_create", t, TERN_PROXY_GROUP, 1, dims, 0, 0, 0, args,
+                       nargs, out);
+}
+
+static tern_status_t array_create(const char *call, tern_type_t type, int ndims,
+                                  const int32_t *dims, const tern_iov_t *args, int nargs,
+                                  const tern_array_opts_t *opts, tern_proxy_t *out)
+{
+    core_pe_t *pe = core_pe_checked(call);
+    if (!pe)
+        return TERN_ERR_STATE;
+    const core_type_t *t;
+    tern_status_t st = create_prepare(pe, call, type, args, nargs, &t);
+    if (st != TERN_OK)
+        return st;
+    if (!out || ndims < 1 || ndims > TERN_MAX_DIMS) {
+        util_log_error("%s: %s", call, !out ? "out is NULL" : "ndims must be 1 to 6");
+        return TERN_ERR_INVALID;
+    }
+    unsigned pflags = t->migratable ? TERN_PROXY_MOBILE : 0;
+    uint32_t map = opts ? opts->map : TERN_MAP_DEFAULT;
+    int empty = opts && (opts->flags & TERN_ARRAY_EMPTY);
+    if (opts && (opts->flags & ~TERN_ARRAY_EMPTY)) {
+        util_log_error("%s: unknown flags %#x", call, opts->flags & ~TERN_ARRAY_EMPTY);
+        return TERN_ERR_INVALID;
+    }
+    int32_t d[TERN_MAX_DIMS] = {0};
+    if (!dims) {
+        pflags |= TERN_PROXY_SPARSE | TERN_PROXY_INSERTED;
+        empty = 1;
+    } else {
+        for (int i = 0; i < ndims; i++)
+            d[i] = dims[i];
+        if (!core_index_total(ndims, d)) {
+            util_log_error("%s: every dimension must be >= 1 and the array at most %d "
+                           "elements", call, INT32_MAX);
+            return TERN_ERR_INVALID;
+        }
+    }
+    if (empty)
+        pflags |= TERN_PROXY_INSERTED;
+    if ((st = core_loc_map_check(call, map, pflags)) != TERN_OK)
+        return st;
+    return create_coll(pe, call, t, TERN_PROXY_ARRAY, ndims, d, pflags, map, empty, args,
+                       nargs, out);
 }
 
 tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,
                                 const tern_iov_t *args, int nargs, tern_proxy_t *out)
 {
-    core_pe_t *pe = core_pe_checked("tern_array_create");
-    if (!pe)
-        return TERN_ERR_STATE;
-    const core_type_t *t;
-    tern_status_t st = create_prepare(pe, "tern_array_create", type, args, nargs, &t);
-    if (st != TERN_OK)
-        return st;
-    if (!out || !dims || ndims < 1 || ndims > TERN_MAX_DIMS) {
-        util_log_error("tern_array_create: %s", !out ? "out is NULL" : !dims ? "dims is NULL"
-                                                   : "ndims must be 1 to 6");
+    if (!dims) {
+        util_log_error("tern_array_create: dims is NULL (a sparse array is made with "
+                       "tern_array_create_opts)");
         return TERN_ERR_INVALID;
     }
-    int32_t d[TERN_MAX_DIMS] = {0};
-    for (int i = 0; i < ndims; i++)
-        d[i] = dims[i];
-    if (!core_index_total(ndims, d)) {
-        util_log_error("tern_array_create: every dimension must be >= 1 and the array at "
-                       "most %d elements", INT32_MAX);
-        return TERN_ERR_INVALID;
-    }
-    return create_coll(pe, "tern_array_create", t, TERN_PROXY_ARRAY, ndims, d, args, nargs,
-                       out);
+    return array_create("tern_array_create", type, ndims, dims, args, nargs, NULL, out);
+}
+
+tern_status_t tern_array_create_opts(tern_type_t type, int ndims, const int32_t *dims,
+                                     const tern_iov_t *args, int nargs,
+                                     const tern_array_opts_t *opts, tern_proxy_t *out)
+{
+    return array_create("tern_array_create_opts", type, ndims, dims, args, nargs, opts, out);
 }
 
 /* Suspend until the members named exist: a ping that answers when it reaches each. */
@@ -523,10 +672,14 @@ tern_status_t tern_await_created(const tern_proxy_t *ps, int n)
             dest = p->pe;
             count = 1;
         } else if (p->kind == TERN_PROXY_GROUP) {
-            hdr.kind = CORE_K_BCAST;
+            core_bcast_hdr(pe, p, &hdr, &dest);
             count = (uint64_t)pe->num_pes;
         } else if (p->kind == TERN_PROXY_ARRAY && (count = core_proxy_total(p))) {
-            hdr.kind = CORE_K_BCAST;
+            core_bcast_hdr(pe, p, &hdr, &dest);
+        } else if (p->kind == TERN_PROXY_ARRAY) {
+            util_log_error("tern_await_created: proxy %d is an array created empty, whose "
+                           "elements are inserted: await them one by one", i);
+            return TERN_ERR_INVALID;
         } else {
             util_log_error("tern_await_created: proxy %d is not a chare, group or array", i);
             return TERN_ERR_INVALID;
@@ -535,7 +688,7 @@ tern_status_t tern_await_created(const tern_proxy_t *ps, int n)
         if ((st = core_future_new(pe, "tern_await_created", count, 1, CORE_FUT_AWAIT, NULL,
                                   &f)) != TERN_OK)
             return st;
-        hdr.flags = CORE_HDR_WANT_DONE;
+        hdr.flags |= CORE_HDR_WANT_DONE;
         hdr.reply_pe = f.pe;
         hdr.reply_id = f.id;
         st = core_send_iov(pe, dest, &hdr, NULL, 0);

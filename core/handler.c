@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/loc.h"
 #include "core/pe.h"
 #include "core/stall.h"
 #include "util/log.h"
@@ -12,7 +13,7 @@
 /* The core's own kinds, by number. */
 static const core_handler_def_t core_kinds[CORE_K_CORE_END] = {
     [CORE_K_ENTRY] = {"core.entry", core_h_entry, P(core_part_entry_t), CORE_H_COUNTED},
-    [CORE_K_BCAST] = {"core.bcast", core_h_bcast, P(core_part_entry_t), CORE_H_COUNTED},
+    [CORE_K_BCAST] = {"core.bcast", core_h_bcast, P(core_part_bcast_t), CORE_H_COUNTED},
     [CORE_K_CREATE_CHARE] = {"core.create_chare", core_h_create_chare,
                              P(core_part_create_t), CORE_H_COUNTED},
     [CORE_K_CREATE_COLL] = {"core.create_coll", core_h_create_coll, P(core_part_create_t),
@@ -32,6 +33,28 @@ static const core_handler_def_t core_kinds[CORE_K_CORE_END] = {
     [CORE_K_STALL_INFO] = {"core.stall_info", core_h_stall_info, 0, 0},
     [CORE_K_EXIT_DONE] = {"core.exit_done", core_h_exit_done, 0, 0},
     [CORE_K_EXIT_CLOSE] = {"core.exit_close", core_h_exit_close, 0, 0},
+    [CORE_K_MIGRATE] = {"core.migrate", core_h_migrate, P(core_part_mig_t), CORE_H_COUNTED},
+    [CORE_K_LOC] = {"core.loc", core_h_loc, P(core_part_loc_t), CORE_H_COUNTED},
+    [CORE_K_INSERT] = {"core.insert", core_h_insert, P(core_part_create_t), CORE_H_COUNTED},
+    [CORE_K_DESTROY] = {"core.destroy", core_h_destroy, P(core_part_entry_t), CORE_H_COUNTED},
+    [CORE_K_BCAST_ELEM] = {"core.bcast_elem", core_h_bcast_elem, P(core_part_bcast_t),
+                           CORE_H_COUNTED},
+    [CORE_K_ARRIVED] = {"core.arrived", core_h_arrived, P(core_part_loc_t), CORE_H_COUNTED},
+    [CORE_K_RED_CONTRIB] = {"core.red_contrib", core_h_red_contrib, P(core_part_red_t),
+                            CORE_H_COUNTED},
+    [CORE_K_RED_RESULT] = {"core.red_result", core_h_red_result, P(core_part_red_t),
+                           CORE_H_COUNTED},
+    [CORE_K_RED_LEAVE] = {"core.red_leave", core_h_red_leave, P(core_part_red_t),
+                          CORE_H_COUNTED},
+    [CORE_K_RED_STAND] = {"core.red_stand", core_h_red_stand, P(core_part_red_t),
+                          CORE_H_COUNTED},
+    [CORE_K_CENSUS_START] = {"core.census_start", core_h_census_start, P(core_part_census_t),
+                             CORE_H_COUNTED},
+    [CORE_K_CENSUS_ASK] = {"core.census_ask", core_h_census_ask, P(core_part_census_t),
+                           CORE_H_COUNTED},
+    [CORE_K_CENSUS_REPLY] = {"core.census_reply", core_h_census_reply, P(core_part_census_t),
+                             CORE_H_COUNTED},
+    [CORE_K_FREEZE] = {"core.freeze", core_h_freeze, P(core_part_census_t), CORE_H_COUNTED},
 };
 
 /* Every kind by number, once frozen; the modules' registrations until then. */

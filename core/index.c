@@ -48,3 +48,30 @@ void core_block_range(uint64_t total, int npes, int pe, uint64_t *lo, uint64_t *
     *lo = block_start(total, npes, pe);
     *hi = block_start(total, npes, pe + 1);
 }
+
+int core_sparse_bits(int ndims) { return ndims == 1 ? 32 : 63 / ndims; }
+
+int core_sparse_key(int ndims, const int32_t *idx, uint64_t *key)
+{
+    int bits = core_sparse_bits(ndims);
+    int64_t half = (int64_t)1 << (bits - 1);
+    uint64_t k = 0;
+    for (int i = 0; i < ndims; i++) {
+        if (idx[i] < -half || idx[i] >= half)
+            return 0;
+        k = (k << bits) | (uint64_t)((int64_t)idx[i] + half);
+    }
+    *key = k;
+    return 1;
+}
+
+void core_sparse_index(int ndims, uint64_t key, int32_t *idx)
+{
+    int bits = core_sparse_bits(ndims);
+    int64_t half = (int64_t)1 << (bits - 1);
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    for (int i = ndims - 1; i >= 0; i--) {
+        idx[i] = (int32_t)((int64_t)(key & mask) - half);
+        key >>= bits;
+    }
+}

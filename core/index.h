@@ -23,4 +23,14 @@ static inline int core_block_pe(uint64_t total, int npes, uint64_t lin)
 /* Elements of `pe`: [*lo, *hi). */
 void core_block_range(uint64_t total, int npes, int pe, uint64_t *lo, uint64_t *hi);
 
+/*
+ * Keys of sparse arrays: the coordinates in offset binary, packed most significant first
+ * into 63 bits (so keys sort as indices do, and never equal the hash map's reserved key):
+ * 32 bits in 1-D, 63 / ndims bits a coordinate otherwise. Returns 0 when a coordinate is
+ * outside the range that many bits hold ([-2^(bits-1), 2^(bits-1))).
+ */
+int core_sparse_bits(int ndims);
+int core_sparse_key(int ndims, const int32_t *idx, uint64_t *key);
+void core_sparse_index(int ndims, uint64_t key, int32_t *idx);
+
 #endif

@@ -36,7 +36,7 @@ static void inv_finish(core_pe_t *pe, core_inv_t *inv)
     tern_msg_t *m = inv->m;
     const core_hdr_t *h = &m->hdr;
     tern_future_t f = {h->reply_pe, 0, h->reply_id};
-    int bcast = h->kind == CORE_K_BCAST;
+    int bcast = h->kind == CORE_K_BCAST || h->kind == CORE_K_BCAST_ELEM;
     if (inv->err) {
         if (h->flags & (CORE_HDR_WANT_DONE | CORE_HDR_WANT_RET))
             core_future_answer_error(pe, &f, pe->my_pe, inv->err);
@@ -44,14 +44,18 @@ static void inv_finish(core_pe_t *pe, core_inv_t *inv)
             tern_abort("entry method '%s.%s' failed and no caller waits for its answer: %s",
                        type_name(inv->ep->type_gid), inv->ep->name, inv->err);
     } else if (h->flags & CORE_HDR_WANT_RET) {
-        core_future_answer(pe, &f, bcast ? (int64_t)inv->ch->lin : 0, 1, inv->ret,
+        core_future_answer(pe, &f, bcast && !(inv->ch->coll->pflags & TERN_PROXY_SPARSE)
+                                       ? (int64_t)inv->ch->lin : bcast ? -1 : 0, 1, inv->ret,
                            inv->ret_len);
-    } else if ((h->flags & CORE_HDR_WANT_DONE) && !bcast) {
+    } else if ((h->flags & CORE_HDR_WANT_DONE) && h->kind != CORE_K_BCAST) {
         core_future_answer(pe, &f, -1, 1, NULL, 0);
     }
     free(inv->ret);
     free(inv->err);
     core_msg_unref(pe, m);
+    core_chare_t *ch = inv->ch;
+    if (--ch->running == 0 && (ch->move_to >= 0 || ch->destroy))
+        core_chare_want_settle(pe, ch); /* a move or destruction waited for this */
 }
 
 static void coro_main(void *arg)
@@ -66,6 +70,7 @@ static void coro_main(void *arg)
 void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
 {
     core_inv_t inv = {.ch = ch, .m = m};
+    ch->running++;
     if (m->hdr.u.entry.ep != CORE_EP_PING) {
         inv.ep = core_ep_by_gid(m->hdr.u.entry.ep);
         if (!inv.ep || inv.ep->type_gid != ch->coll->type)
@@ -162,9 +167,14 @@ static tern_status_t call(const char *name, const tern_proxy_t *to, tern_ep_t ep
     if (st != TERN_OK)
         return st;
     uint64_t n = 1;
-    if (hdr.kind == CORE_K_BCAST)
-        n = to->kind == TERN_PROXY_GROUP ? (uint64_t)pe->num_pes
-                                          : core_proxy_total(to);
+    if (hdr.kind == CORE_K_BCAST) {
+        n = to->kind == TERN_PROXY_GROUP ? (uint64_t)pe->num_pes : core_proxy_total(to);
+        if (!n) {
+            util_log_error("%s: a call to a whole array needs its size: this one was created "
+                           "empty (its elements are inserted)", name);
+            return TERN_ERR_INVALID;
+        }
+    }
     tern_future_t f;
     if ((st = core_future_new(pe, name, n, want == TERN_CALL_DONE, CORE_FUT_CALL, e, &f)) !=
         TERN_OK)

@@ -49,6 +49,23 @@ typedef enum {
     CORE_K_STALL_INFO = 16,  /* to PE 0: what waits on the sender (text, or nothing) */
     CORE_K_EXIT_DONE = 17,   /* up the exit tree: my subtree has stopped sending */
     CORE_K_EXIT_CLOSE = 18,  /* down the exit tree: every PE has stopped; close */
+    /* Moving, inserting and destroying elements (core/loc.c, migrate.c, insert.c), and
+     * reductions over members that move (reduce.c). Counted: each may lead to work. */
+    CORE_K_MIGRATE = 19,     /* an element's packed state, to its new PE (mig) */
+    CORE_K_LOC = 20,         /* where an element is, or that it is gone (loc) */
+    CORE_K_INSERT = 21,      /* construct an inserted element here (create; index) */
+    CORE_K_DESTROY = 22,     /* destroy an element (entry; index; routed to it) */
+    CORE_K_BCAST_ELEM = 23,  /* a numbered broadcast, to one element that missed it (bcast;
+                                index; routed to it) */
+    CORE_K_ARRIVED = 24,     /* to the PE an element left: it arrived (loc; index) */
+    CORE_K_RED_CONTRIB = 25, /* a contribution made away from the PE that counts it (red) */
+    CORE_K_RED_RESULT = 26,  /* an allreduce result, to a PE where contributors wait (red) */
+    CORE_K_RED_LEAVE = 27,   /* a destroyed element leaves its version's count (red) */
+    CORE_K_RED_STAND = 28,   /* up a tree: nothing more comes from this subtree (red) */
+    CORE_K_CENSUS_START = 29, /* to the collection's root: tern_array_done_inserting (census) */
+    CORE_K_CENSUS_ASK = 30,  /* a census wave, down the tree (census) */
+    CORE_K_CENSUS_REPLY = 31, /* a subtree's counts, up (census) */
+    CORE_K_FREEZE = 32,      /* the census's outcome, down (census) */
     CORE_K_CORE_END          /* the first kind a module may get */
 } core_kind_t;
 
@@ -59,6 +76,8 @@ typedef enum {
 #define CORE_HDR_WANT_DONE 0x2u /* ENTRY, BCAST: answer the reply future when it returns */
 #define CORE_HDR_WANT_RET 0x4u  /* ENTRY, BCAST: answer the reply future with its value */
 #define CORE_HDR_ERROR 0x8u     /* FUT_SET: the body is an error message */
+#define CORE_HDR_EMPTY 0x8u     /* CREATE_COLL: an array created without elements */
+#define CORE_HDR_NUMBER 0x8u    /* BCAST: to a mobile array's root, which numbers it */
 
 /* The entry method id of a message that invokes nothing: it only answers its future once
  * the chares it names exist (tern_await_created). */
@@ -71,12 +90,44 @@ typedef struct {
 } core_part_entry_t;
 typedef struct {
     uint64_t cid;
+    uint32_t ep;
+    int32_t root;   /* the tree's root (the source, or a mobile array's root PE) */
+    uint64_t seq;   /* a mobile array's broadcast number; 0: not numbered (yet) */
+} core_part_bcast_t;  /* starts as core_part_entry_t does */
+typedef struct {
+    uint64_t cid;
     uint32_t type;  /* global chare type id */
     uint8_t ckind;  /* TERN_PROXY_CHARE, _GROUP or _ARRAY */
     uint8_t ndims;
-    uint16_t pad;
+    uint16_t pflags; /* TERN_PROXY_* */
     int32_t dims[TERN_MAX_DIMS];
+    uint32_t map;   /* placement map (global id) */
 } core_part_create_t;
+typedef struct {
+    uint64_t cid;
+    uint64_t red_seq;
+    uint64_t bcast_seq;
+    uint32_t type;
+    uint32_t epoch;  /* the element's moves, this one included */
+    int32_t red_pe;
+    uint32_t red_ver;
+    uint32_t flags;  /* CORE_MIG_FRESH; bits 8-31: contributions held (for the census) */
+    uint32_t pup_len; /* bytes of the pup part, after the state's */
+} core_part_mig_t;
+#define CORE_MIG_FRESH 0x1u /* inserted since the last census */
+typedef struct {
+    uint64_t cid;
+    uint64_t seq;    /* ARRIVED: broadcasts delivered on the new PE */
+    int32_t pe;      /* where the element is */
+    uint32_t epoch;
+    uint32_t what;   /* CORE_LOC_* */
+} core_part_loc_t;
+enum { CORE_LOC_MOVED = 1, CORE_LOC_BORN = 2, CORE_LOC_GONE = 3 };
+typedef struct {
+    uint64_t cid;
+    uint32_t wave;
+    uint32_t pad;
+} core_part_census_t;
 typedef struct {
     uint64_t id;    /* the future, on the receiving PE */
     int64_t slot;   /* where the value goes; -1: the first free slot */
@@ -90,7 +141,7 @@ typedef struct {
     uint32_t reducer;
     uint32_t ncontrib; /* members the partial result covers */
     int32_t step;   /* allreduce exchange step */
-    int32_t pad;
+    uint32_t ver;   /* the membership version (tree) it belongs to */
 } core_part_red_t;
 typedef struct {
     int32_t code;
@@ -129,7 +180,11 @@ typedef struct core_hdr {
     int32_t idx[TERN_MAX_DIMS];
     union {
         core_part_entry_t entry;
+        core_part_bcast_t bcast;
         core_part_create_t create;
+        core_part_mig_t mig;
+        core_part_loc_t loc;
+        core_part_census_t census;
         core_part_fut_t fut;
         core_part_red_t red;
         core_part_exit_t exit;
@@ -141,6 +196,7 @@ typedef struct core_hdr {
 
 _Static_assert(sizeof(core_part_create_t) <= CORE_PART_MAX, "parts fit the union");
 _Static_assert(sizeof(core_part_red_t) <= CORE_PART_MAX, "parts fit the union");
+_Static_assert(sizeof(core_part_mig_t) <= CORE_PART_MAX, "parts fit the union");
 
 /* Bytes of the largest header on the wire. */
 #define CORE_WIRE_MAX 112u

@@ -13,6 +13,7 @@
 #include "core/backlog.h"
 #include "core/handler.h"
 #include "core/msg.h"
+#include "core/registry.h"
 #include "core/sched.h"
 #include "core/ult.h"
 #include "topology/bind.h"
@@ -30,11 +31,33 @@ struct core_coll;
 typedef struct core_chare {
     uint64_t magic;
     struct core_coll *coll;
-    uint64_t lin; /* linear index in its collection */
-    uint64_t red_seq; /* number of reductions it has contributed to */
+    uint64_t lin;      /* its key in the collection (core/loc.h): the row-major index of a
+                          bounded array's element, a sparse array's packed index, a group
+                          member's PE */
+    uint64_t red_seq;  /* number of reductions it has contributed to */
+    uint64_t bcast_seq; /* mobile arrays: broadcasts it has received, in order */
+    struct core_bheld *bheld; /* mobile arrays: broadcasts that came ahead of a missing one */
+    uint64_t pos;      /* its place in coll->local */
+    uint32_t epoch;    /* moves made (location records with a higher one are newer) */
+    int32_t red_pe;    /* the PE that counts its contributions (core/reduce.c) */
+    uint32_t red_ver;  /* the membership version that counts it */
+    uint32_t running;  /* its entry methods running or suspended */
+    int32_t move_to;   /* a move asked for (-1: none) */
+    uint8_t destroy;   /* destruction asked for */
+    uint8_t fresh;     /* inserted since the last census: not yet in a reduction tree */
+    uint8_t queued;    /* on pe->pending_chares */
+    uint8_t pad;
+    uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
+    struct core_hcontrib *hcontribs; /* them, in order */
+    struct core_chare *pending_next;
     int32_t idx[TERN_MAX_DIMS];
     _Alignas(16) unsigned char state[];
 } core_chare_t;
+
+struct core_held;
+struct core_departed;
+struct core_census;
+struct core_rver;
 
 /* What one PE knows of a collection. */
 typedef struct core_coll {
@@ -43,11 +66,13 @@ typedef struct core_coll {
     uint8_t kind;   /* TERN_PROXY_CHARE, _GROUP or _ARRAY */
     uint8_t ndims;
     uint8_t live;   /* its local members are constructed */
+    uint16_t pflags; /* TERN_PROXY_SPARSE, _MOBILE */
+    uint32_t map;   /* placement map (global id) */
     int32_t dims[TERN_MAX_DIMS];
-    uint64_t total;
-    util_hashmap_t elems;   /* linear index -> core_chare_t*, local members */
-    core_chare_t **local;   /* local members in index order */
-    uint64_t nlocal;
+    uint64_t total; /* bounded arrays: prod(dims); elements at the last census otherwise */
+    util_hashmap_t elems;   /* key -> core_chare_t*, local members */
+    core_chare_t **local;   /* local members, in no order (core_chare_t.pos) */
+    uint64_t nlocal, local_cap;
     tern_msg_t *pend_head;  /* messages that arrived before the collection */
     tern_msg_t *pend_tail;
     double pend_since;      /* when the first of them came */
@@ -56,9 +81,30 @@ typedef struct core_coll {
      * Whatever removes a local member (migration) must clear it. */
     core_chare_t *last_chare;
     uint64_t last_lin;
+    /* Location (core/loc.c): where members not at their home are, as far as this PE
+     * knows (key -> encoded PE and epoch), and messages held here, at an element's home,
+     * for an element that does not exist yet (key -> struct core_held). */
+    util_hashmap_t where;
+    util_hashmap_t held;
+    uint64_t nheld;
+    /* Numbered broadcasts of a mobile array (core/abcast.c). */
+    uint64_t bcast_next;    /* at the collection's root: numbers given so far */
+    uint64_t bcast_done;    /* broadcasts delivered here */
+    struct core_departed *departed; /* members that left, still owed broadcasts */
+    /* Insertion (core/insert.c). */
+    uint64_t ins_issued;    /* insertions this PE asked for */
+    uint64_t ins_homed;     /* insertions of elements homed here that were made */
+    uint64_t nfresh;        /* local members inserted since the last census */
+    uint64_t moves_out;     /* members sent away whose arrival is not yet known */
+    struct core_census *census; /* at the root: a census under way */
+    uint32_t census_wave;   /* the wave this PE last answered (moves wait meanwhile) */
+    uint8_t census_busy;    /* between answering a wave and its outcome */
+    uint8_t has_members;    /* reduction trees exist (created with elements, or counted) */
     struct core_red *reds;  /* reductions in flight here */
     struct core_red *red_spare; /* the last one finished, for reuse */
-    struct core_rtree *rtree; /* the PEs that reductions span, made at the first one */
+    struct core_rver *rvers; /* membership versions (reduction trees), newest first */
+    uint64_t red_hwm;       /* one past the highest reduction number seen here */
+    struct core_waiter *fresh_waiters; /* allreduce calls of fresh members: the census */
 } core_coll_t;
 
 struct core_inv;
@@ -127,6 +173,10 @@ typedef struct core_pe {
     char **real_host_names;  /* [real_hosts.nhosts] */
     int emulate;            /* TERN_EMULATE_HOSTS */
     struct core_start_rec *start_recs; /* PE 0, verbose: every PE's, until reported */
+    /* Chares with a move or destruction asked for, done once none of their entry
+     * methods runs (core/migrate.c). */
+    core_chare_t *pending_chares;
+    uint64_t moves_out;      /* moves sent and not yet acknowledged (census) */
 } core_pe_t;
 
 /* The PE of this thread (one PE per process for now; thread-local so that several PEs per
@@ -209,11 +259,54 @@ void core_dispatch(core_pe_t *pe, tern_msg_t *m);
  * otherwise (the message then takes the queue's way, where waiting and forwarding are). */
 core_chare_t *core_entry_target(core_pe_t *pe, const core_hdr_t *h);
 uint64_t core_new_cid(core_pe_t *pe);
-int core_home_pe(core_pe_t *pe, const tern_proxy_t *p);
+/* The header of a broadcast to group or array `to`, and the PE it goes to first (mine,
+ * or a mobile array's root, which numbers it). */
+void core_bcast_hdr(core_pe_t *pe, const tern_proxy_t *to, core_hdr_t *hdr, int *dest);
 void core_colls_free(core_pe_t *pe);
 core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create);
 /* The chare whose state is `self`, or NULL (logged for `call`). */
 core_chare_t *core_chare_of(const char *call, const void *self);
+/* Hold m until c is built here (replayed in order then). */
+void core_coll_pend(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
+/* A new chare of c (zeroed state, key, index; counted by this PE); not yet a member. */
+core_chare_t *core_chare_alloc(core_pe_t *pe, core_coll_t *c, const core_type_t *t,
+                               uint64_t key, const int32_t *idx);
+void core_coll_add_local(core_coll_t *c, core_chare_t *ch);
+void core_coll_remove_local(core_coll_t *c, core_chare_t *ch);
+core_chare_t *core_coll_member(core_coll_t *c, uint64_t key);
+/* The local member m (ENTRY, DESTROY, BCAST_ELEM) is for; NULL when it is not here (m has
+ * then been forwarded, held or failed). */
+core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
+
+/* moves and destruction (core/migrate.c) */
+void core_chare_want_settle(core_pe_t *pe, core_chare_t *ch);
+/* Make the moves and destructions whose chares are idle; how many were made. */
+int core_chares_settle(core_pe_t *pe);
+/* The runtime moves ch to dest (once none of its entry methods runs). */
+tern_status_t core_chare_move(core_pe_t *pe, core_chare_t *ch, int dest);
+void core_h_migrate(core_pe_t *pe, tern_msg_t *m);
+void core_h_arrived(core_pe_t *pe, tern_msg_t *m);
+void core_h_destroy(core_pe_t *pe, tern_msg_t *m);
+
+/* numbered broadcasts of mobile arrays (core/abcast.c) */
+void core_abcast_deliver(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
+void core_h_bcast_elem(core_pe_t *pe, tern_msg_t *m);
+/* ch leaves for dest: remember it, and send on what it held. */
+void core_abcast_leave(core_pe_t *pe, core_coll_t *c, core_chare_t *ch, int dest);
+/* Element key (moved with epoch `epoch`) arrived where `done_there` broadcasts were
+ * delivered. */
+void core_abcast_arrived(core_pe_t *pe, core_coll_t *c, uint64_t key, uint32_t epoch,
+                         uint64_t done_there);
+void core_abcast_drop(core_pe_t *pe, core_chare_t *ch);
+void core_abcast_free(core_pe_t *pe, core_coll_t *c);
+
+/* insertion and the census (core/insert.c) */
+void core_h_insert(core_pe_t *pe, tern_msg_t *m);
+void core_h_census_start(core_pe_t *pe, tern_msg_t *m);
+void core_h_census_ask(core_pe_t *pe, tern_msg_t *m);
+void core_h_census_reply(core_pe_t *pe, tern_msg_t *m);
+void core_h_freeze(core_pe_t *pe, tern_msg_t *m);
+void core_census_free(core_pe_t *pe, core_coll_t *c);
 
 /* handlers (core/handler.c lists them by kind) */
 void core_h_entry(core_pe_t *pe, tern_msg_t *m);
@@ -230,6 +323,22 @@ void core_h_fut_set(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_part(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m);
 void core_h_red_down(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_contrib(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_result(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_leave(core_pe_t *pe, tern_msg_t *m);
+void core_h_red_stand(core_pe_t *pe, tern_msg_t *m);
+/* Element ch is destroyed: its version stops counting it from its next reduction. */
+void core_red_elem_gone(core_pe_t *pe, core_chare_t *ch);
+/* A census made version `id` from reduction `from` over the n PEs `pes` (taken over). */
+void core_red_version(core_pe_t *pe, core_coll_t *c, uint32_t id, uint64_t from, int *pes,
+                      int n);
+/* A fresh element's held contributions: made now (it was counted), dropped, packed (out
+ * NULL: the size) and unpacked. */
+void core_red_release_held(core_pe_t *pe, core_chare_t *ch);
+void core_red_drop_held(core_chare_t *ch);
+size_t core_red_pack_held(const core_chare_t *ch, unsigned char *out);
+void core_red_unpack_held(core_chare_t *ch, const unsigned char *in, size_t len,
+                          uint32_t count);
 void core_h_qd_start(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_probe(core_pe_t *pe, tern_msg_t *m);
 void core_h_qd_reply(core_pe_t *pe, tern_msg_t *m);

@@ -7,8 +7,19 @@
  *
  * The tree is host-aware (topology/tree.h): one edge enters each host.
  *
- * A small allreduce (up to XCHG_MAX bytes, not a gather) whose members all live on one
- * host does not go up and down the tree: the PEs with members exchange partial results by recursive doubling (log2 n
+ * Members that move: each element is counted by one PE, its red_pe (where it was when
+ * the collection's membership was last counted: at creation, or at a census after
+ * insertions). A contribution made elsewhere goes to that PE (CORE_K_RED_CONTRIB), so
+ * every PE's count of expected contributions stays fixed while elements move; an
+ * allreduce's result goes back to the PEs where contributors wait (CORE_K_RED_RESULT).
+ * Each count and its tree is a membership version (core_rver_t), valid from a reduction
+ * number on; a census makes a new one. A destroyed element leaves its version's count
+ * from its next reduction on (CORE_K_RED_LEAVE); a PE left with nothing to count, and
+ * whose subtree is in the same state, tells its parent not to wait for it any more
+ * (CORE_K_RED_STAND).
+ *
+ * A small allreduce over a group (up to XCHG_MAX bytes, not a gather) whose members all
+ * live on one host does not go up and down the tree: the PEs with members exchange partial results by recursive doubling (log2 n
  * rounds, each a swap with one partner; with n not a power of two, the first
  * 2 * (n - 2^k) PEs pair up before and after), which halves the trips on the critical
  * path. Partners combine the lower-ranked data first, so every PE ends with the same
@@ -27,6 +38,7 @@
 
 #include "core/future.h"
 #include "core/index.h"
+#include "core/loc.h"
 #include "core/pe.h"
 #include "core/reduce_ops.h"
 #include "core/registry.h"
@@ -51,10 +63,25 @@ typedef struct core_rtree {
     int one_host;   /* every PE with members is on one host */
 } core_rtree_t;
 
+/* A membership version: who counts whom, from reduction `from` on. */
+typedef struct core_rver {
+    struct core_rver *next; /* the older ones */
+    uint32_t id;
+    uint64_t from;
+    uint64_t base;          /* members counted here when it was made */
+    uint64_t *leaves;       /* of those, the ones destroyed: from which reduction on */
+    uint32_t nleaves, leaves_cap;
+    core_rtree_t t;
+    uint64_t kid_stand[TOPO_TREE_MAX_KIDS(64)]; /* a child sends nothing from then on */
+    uint64_t stand;         /* this subtree sends nothing from then on (told the parent) */
+} core_rver_t;
+
 typedef struct core_red {
     struct core_red *next;
     uint64_t seq;
     int started;
+    uint32_t ver;           /* membership version of its inputs */
+    int has_ver;
     uint32_t reducer;       /* global id */
     uint64_t len;           /* bytes of each contribution (not gather) */
     unsigned char *acc;     /* combined data, or gather records */
@@ -66,7 +93,10 @@ typedef struct core_red {
     unsigned char *result;  /* allreduce: the result, once it came down */
     uint64_t result_len;
     int have_result;
-    uint64_t readers;
+    uint64_t readers, nwait; /* allreduce: members here that read it, that will */
+    int await_down;         /* allreduce: passed up the tree; the result comes back down */
+    int *remote;            /* allreduce: PEs where contributors counted here wait */
+    int nremote, remote_cap;
     core_waiter_t *waiters;
     int xstep;              /* allreduce: the exchange step waited for; -1 not begun */
     int nheld;              /* allreduce: messages in xmsg */
@@ -90,36 +120,35 @@ static const char *type_name(uint32_t gid)
     return t ? t->name : "?";
 }
 
-/* ---- the tree ---- */
+/* ---- membership versions and their trees ---- */
 
-static int has_members(const core_coll_t *c, int npes, int p)
+static core_rver_t *ver_get(core_coll_t *c, uint32_t id)
 {
-    if (c->kind == TERN_PROXY_GROUP)
-        return 1;
-    uint64_t lo, hi;
-    core_block_range(c->total, npes, p, &lo, &hi);
-    return hi > lo;
+    for (core_rver_t *v = c->rvers; v; v = v->next)
+        if (v->id == id)
+            return v;
+    return NULL;
 }
 
-static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
+/* Make version `id` (from reduction `from`, counting `base` members here) with its tree
+ * over the n PEs `pes` (in order). */
+static core_rver_t *ver_new(core_pe_t *pe, core_coll_t *c, uint32_t id, uint64_t from,
+                            uint64_t base, int *pes, int n)
 {
-    if (c->rtree)
-        return c->rtree;
-    core_rtree_t *t = calloc(1, sizeof *t);
-    int *pes = malloc((size_t)pe->num_pes * sizeof *pes);
-    if (!t || !pes)
+    core_rver_t *v = calloc(1, sizeof *v);
+    if (!v)
         tern_abort("out of memory building a reduction tree");
-    int n = 0;
-    t->pos = -1;
-    for (int p = 0; p < pe->num_pes; p++) {
-        if (!has_members(c, pe->num_pes, p))
-            continue;
-        if (p == pe->my_pe)
-            t->pos = n;
-        pes[n++] = p;
-    }
+    v->id = id;
+    v->from = from;
+    v->base = base;
+    v->stand = UINT64_MAX;
+    core_rtree_t *t = &v->t;
     t->n = n;
     t->pes = pes;
+    t->pos = -1;
+    for (int i = 0; i < n; i++)
+        if (pes[i] == pe->my_pe)
+            t->pos = i;
     t->one_host = 1;
     for (int i = 1; i < n; i++)
         t->one_host &= pe->hosts.pe_host[pes[i]] == pe->hosts.pe_host[pes[0]];
@@ -133,8 +162,65 @@ static core_rtree_t *rtree_of(core_pe_t *pe, core_coll_t *c)
         t->nkids = topo_tree_children(&set, pes[0], pe->fanout, pe->my_pe, t->kids);
         topo_set_free(&set);
     }
-    c->rtree = t;
-    return t;
+    for (int i = 0; i < t->nkids; i++)
+        v->kid_stand[i] = UINT64_MAX;
+    v->next = c->rvers;
+    c->rvers = v;
+    return v;
+}
+
+static void ver_free(core_rver_t *v)
+{
+    free(v->t.pes);
+    free(v->leaves);
+    free(v);
+}
+
+/* Version 0 of a collection made with members, from the placement map. */
+static void ver0_from_map(core_pe_t *pe, core_coll_t *c)
+{
+    int n = 0;
+    int *pes = malloc((size_t)pe->num_pes * sizeof *pes);
+    unsigned char *has = calloc((size_t)pe->num_pes, 1);
+    if (!pes || !has)
+        tern_abort("out of memory building a reduction tree");
+    if (c->kind == TERN_PROXY_GROUP) {
+        memset(has, 1, (size_t)pe->num_pes);
+    } else if (c->map == TERN_MAP_DEFAULT || c->map == TERN_MAP_BLOCK) {
+        for (int p = 0; p < pe->num_pes; p++) {
+            uint64_t lo, hi;
+            core_block_range(c->total, pe->num_pes, p, &lo, &hi);
+            has[p] = hi > lo;
+        }
+    } else {
+        int32_t idx[TERN_MAX_DIMS] = {0};
+        for (uint64_t lin = 0; lin < c->total; lin++) {
+            core_index_from_linear(c->ndims, c->dims, lin, idx);
+            has[core_loc_home(pe, c->map, c->pflags, c->ndims, c->dims, idx, lin)] = 1;
+        }
+    }
+    for (int p = 0; p < pe->num_pes; p++)
+        if (has[p])
+            pes[n++] = p;
+    free(has);
+    ver_new(pe, c, 0, 0, c->nlocal, pes, n);
+}
+
+/* Members of v counted here that still contribute to reduction seq. */
+static uint64_t ver_expect_local(const core_rver_t *v, uint64_t seq)
+{
+    uint64_t gone = 0;
+    for (uint32_t i = 0; i < v->nleaves; i++)
+        gone += v->leaves[i] <= seq;
+    return v->base - gone;
+}
+
+static uint64_t ver_expect_kids(const core_rver_t *v, uint64_t seq)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < v->t.nkids; i++)
+        n += v->kid_stand[i] > seq;
+    return n;
 }
 
 /* ---- the states ---- */
@@ -179,6 +265,8 @@ static void red_free(core_pe_t *pe, core_coll_t *c, core_red_t *r)
         }
     }
     free(r->result);
+    free(r->remote);
+    r->remote = NULL;
     if (!c->red_spare && r->acc_cap <= 65536) {
         r->acc_len = 0;
         c->red_spare = r;
@@ -197,10 +285,11 @@ void core_red_coll_free(core_pe_t *pe, core_coll_t *c)
         free(c->red_spare);
         c->red_spare = NULL;
     }
-    if (c->rtree)
-        free(c->rtree->pes);
-    free(c->rtree);
-    c->rtree = NULL;
+    while (c->rvers) {
+        core_rver_t *v = c->rvers;
+        c->rvers = v->next;
+        ver_free(v);
+    }
 }
 
 static void acc_reserve(core_red_t *r, uint64_t more)
@@ -346,7 +435,7 @@ static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red
     core_hdr_init(&hdr, kind, pe->my_pe);
     hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = r->seq, .each = r->len,
                                   .reducer = r->reducer, .ncontrib = (uint32_t)r->ncontrib,
-                                  .step = step};
+                                  .step = step, .ver = r->ver};
     /* Up the tree the callback travels along; between allreduce partners it is known. */
     tern_iov_t iov[2] = {{&r->cb, sizeof r->cb}, {data, len}};
     int xchg = kind == CORE_K_RED_XCHG;
@@ -356,26 +445,45 @@ static void red_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, core_red
                    (unsigned long long)c->cid, dest, tern_strerror(st));
 }
 
-/* The allreduce result is here: keep it for my members. */
-/* The allreduce result is here (r takes `data` over): keep it for my members, and pass
- * it down the tree if it came by the tree. */
-static void red_result(core_pe_t *pe, core_coll_t *c, core_red_t *r, unsigned char *data,
-                       uint64_t len)
+static void red_maybe_free(core_pe_t *pe, core_coll_t *c, core_red_t *r)
 {
-    if (r->xstep < 0) {
-        core_rtree_t *t = rtree_of(pe, c);
-        for (int i = 0; i < t->nkids; i++)
-            red_send(pe, c, CORE_K_RED_DOWN, t->kids[i], r, data, len, 0);
-    }
-    r->result = data;
-    r->result_len = len;
-    r->have_result = 1;
-    core_waiters_wake(pe, &r->waiters);
+    if (r->have_result && !r->await_down && r->readers == r->nwait)
+        red_free(pe, c, r);
 }
 
+/* The allreduce result is here (r takes `data` over). From the tree (or the exchange):
+ * pass it down, and to the PEs where members counted here wait. Either way, keep it for
+ * my members. r may be gone when this returns. */
+static void red_result(core_pe_t *pe, core_coll_t *c, core_red_t *r, unsigned char *data,
+                       uint64_t len, int from_tree)
+{
+    if (from_tree) {
+        if (r->xstep < 0 && r->has_ver) {
+            core_rver_t *v = ver_get(c, r->ver);
+            for (int i = 0; v && i < v->t.nkids; i++)
+                if (v->kid_stand[i] > r->seq)
+                    red_send(pe, c, CORE_K_RED_DOWN, v->t.kids[i], r, data, len, 0);
+        }
+        for (int i = 0; i < r->nremote; i++)
+            red_send(pe, c, CORE_K_RED_RESULT, r->remote[i], r, data, len, 0);
+        r->await_down = 0;
+    }
+    if (r->have_result) {
+        free(data);
+    } else {
+        r->result = data;
+        r->result_len = len;
+        r->have_result = 1;
+        core_waiters_wake(pe, &r->waiters);
+    }
+    red_maybe_free(pe, c, r);
+}
+
+/* A group's reductions cover every member: a cheap check of the counting. (An array's
+ * members come and go: its root cannot know their number.) */
 static void check_total(core_coll_t *c, core_red_t *r)
 {
-    if (r->ncontrib != c->total)
+    if (c->kind == TERN_PROXY_GROUP && r->ncontrib != c->total)
         tern_abort("reduction %llu of %s %#llx (chare type '%s') combined %llu contributions "
                    "for %llu members", (unsigned long long)r->seq, coll_kind_name(c),
                    (unsigned long long)c->cid, type_name(c->type),
@@ -459,7 +567,7 @@ static void xchg_finish(core_pe_t *pe, core_coll_t *c, core_red_t *r)
     uint64_t len = r->acc_len;
     if (r->reducer == TERN_REDUCER_GATHER) {
         unsigned char *out = gather_finish(r, &len);
-        red_result(pe, c, r, out, len);
+        red_result(pe, c, r, out, len, 1);
         return;
     }
     /* The result takes over the combined data's buffer. */
@@ -468,15 +576,15 @@ static void xchg_finish(core_pe_t *pe, core_coll_t *c, core_red_t *r)
         tern_abort("out of memory for an allreduce result");
     r->acc = NULL;
     r->acc_len = r->acc_cap = 0;
-    red_result(pe, c, r, data, len);
+    red_result(pe, c, r, data, len, 1);
 }
 
 /* Go through the steps whose partner data is here. */
 static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
 {
-    core_rtree_t *t = rtree_of(pe, c);
+    core_rtree_t *t = &ver_get(c, r->ver)->t;
     xplan_t x = xplan(t->n, t->pos);
-    while (!r->have_result) {
+    while (!r->have_result) { /* xchg_finish may free r: each call to it returns */
         int step = r->xstep;
         if (step == 0) {
             if (x.rank < 0) {          /* paired away: send, then wait for the answer */
@@ -508,6 +616,7 @@ static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
                 red_send(pe, c, CORE_K_RED_XCHG, t->pes[x.pair], r, r->acc, r->acc_len,
                          XCHG_STEPS - 1);
             xchg_finish(pe, c, r);
+            return;
         } else {                      /* paired away: the answer replaces my data */
             tern_msg_t *m = r->xmsg[XCHG_STEPS - 1];
             if (!m)
@@ -525,6 +634,7 @@ static void xchg_advance(core_pe_t *pe, core_coll_t *c, core_red_t *r)
             r->nheld--;
             core_msg_release(&pe->pool, m);
             xchg_finish(pe, c, r);
+            return;
         }
     }
 }
@@ -536,6 +646,8 @@ void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m)
         tern_abort("malformed allreduce message from PE %d", m->hdr.src_pe);
     core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
     core_red_t *r = red_get(c, m->hdr.u.red.seq, 1);
+    r->ver = m->hdr.u.red.ver;
+    r->has_ver = 1;
     if (r->xmsg[step])
         tern_abort("allreduce %llu of collection %#llx: step %d twice",
                    (unsigned long long)r->seq, (unsigned long long)c->cid, step);
@@ -550,14 +662,19 @@ void core_h_red_xchg(core_pe_t *pe, tern_msg_t *m)
 /* Pass r on if every input is in. */
 static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
 {
-    if (!c->live || r->sent)
+    if (!c->live || r->sent || !r->has_ver)
         return;
-    core_rtree_t *t = rtree_of(pe, c);
+    core_rver_t *v = ver_get(c, r->ver);
+    if (!v)
+        return; /* the census that made its version has not reached this PE yet */
+    core_rtree_t *t = &v->t;
     int allreduce = r->cb.kind == CB_ALLREDUCE;
-    /* Every PE sees the same reducer, size and hosts, so all choose alike. */
-    int xchg = allreduce && r->reducer != TERN_REDUCER_GATHER && r->len <= XCHG_MAX &&
-               t->one_host;
-    if (r->nlocal < c->nlocal || (!xchg && r->nkids < (uint64_t)t->nkids))
+    /* Every PE sees the same reducer, size and hosts, so all choose alike. (Only a
+     * group's: an array's members may leave, and the exchange needs every PE.) */
+    int xchg = allreduce && c->kind == TERN_PROXY_GROUP && r->reducer != TERN_REDUCER_GATHER &&
+               r->len <= XCHG_MAX && t->one_host;
+    if (r->nlocal < ver_expect_local(v, r->seq) ||
+        (!xchg && r->nkids < ver_expect_kids(v, r->seq)))
         return;
     r->sent = 1;
     if (xchg) {
@@ -567,10 +684,12 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
     }
     if (t->parent >= 0) {
         red_send(pe, c, CORE_K_RED_PART, t->parent, r, r->acc, r->acc_len, 0);
-        if (allreduce)
+        if (allreduce) {
             r->acc_len = 0; /* the result comes back down */
-        else
+            r->await_down = 1;
+        } else {
             red_free(pe, c, r);
+        }
         return;
     }
     if (allreduce) {
@@ -588,7 +707,8 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
     red_free(pe, c, r);
 }
 
-void core_red_coll_live(core_pe_t *pe, core_coll_t *c)
+/* Check every reduction in flight here (a version came, or counts went down). */
+static void red_check_all(core_pe_t *pe, core_coll_t *c)
 {
     for (core_red_t *r = c->reds, *next; r; r = next) {
         next = r->next;
@@ -596,22 +716,57 @@ void core_red_coll_live(core_pe_t *pe, core_coll_t *c)
     }
 }
 
+void core_red_coll_live(core_pe_t *pe, core_coll_t *c)
+{
+    if (c->has_members && !c->rvers && c->kind != TERN_PROXY_CHARE)
+        ver0_from_map(pe, c);
+    red_check_all(pe, c);
+}
+
+/* r counts inputs of version `ver`. */
+static void red_set_ver(core_coll_t *c, core_red_t *r, uint32_t ver)
+{
+    if (r->has_ver && r->ver != ver)
+        tern_abort("reduction %llu of %s %#llx (chare type '%s'): inputs of two membership "
+                   "versions (%u and %u): was tern_array_done_inserting called while a "
+                   "reduction was under way?", (unsigned long long)r->seq, coll_kind_name(c),
+                   (unsigned long long)c->cid, type_name(c->type), r->ver, ver);
+    r->ver = ver;
+    r->has_ver = 1;
+}
+
 static uint64_t msg_seq(const tern_msg_t *m)
 {
     return m->hdr.u.red.seq;
 }
 
+/* The callback and data segments of a reduction message. */
+static void red_msg_parts(tern_msg_t *m, tern_callback_t *cb, const void **data, size_t *len)
+{
+    size_t cblen;
+    const void *cbp = core_msg_seg(m, 0, &cblen);
+    *data = core_msg_seg(m, 1, len);
+    if (m->hdr.nsegs != 2 || cblen != sizeof(tern_callback_t))
+        tern_abort("malformed reduction message from PE %d", m->hdr.src_pe);
+    memcpy(cb, cbp, sizeof *cb);
+}
+
+static void red_seen(core_coll_t *c, uint64_t seq)
+{
+    if (seq + 1 > c->red_hwm)
+        c->red_hwm = seq + 1;
+}
+
 void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
 {
     core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
-    size_t cblen, len;
-    const void *cb = core_msg_seg(m, 0, &cblen);
-    const void *data = core_msg_seg(m, 1, &len);
-    if (m->hdr.nsegs != 2 || cblen != sizeof(tern_callback_t))
-        tern_abort("malformed reduction message from PE %d", m->hdr.src_pe);
     tern_callback_t cbv;
-    memcpy(&cbv, cb, sizeof cbv);
+    const void *data;
+    size_t len;
+    red_msg_parts(m, &cbv, &data, &len);
     core_red_t *r = red_get(c, msg_seq(m), 1);
+    red_seen(c, r->seq);
+    red_set_ver(c, r, m->hdr.u.red.ver);
     red_add(c, r, m->hdr.u.red.reducer, m->hdr.u.red.each, &cbv, data, len);
     r->nkids++;
     r->ncontrib += m->hdr.u.red.ncontrib;
@@ -619,13 +774,53 @@ void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
     red_check(pe, c, r);
 }
 
-void core_h_red_down(core_pe_t *pe, tern_msg_t *m)
+/* A contribution of an element counted here, made on the PE that sent it. */
+void core_h_red_contrib(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
+    tern_callback_t cbv;
+    const void *data;
+    size_t len;
+    red_msg_parts(m, &cbv, &data, &len);
+    core_red_t *r = red_get(c, msg_seq(m), 1);
+    red_seen(c, r->seq);
+    red_set_ver(c, r, m->hdr.u.red.ver);
+    red_add(c, r, m->hdr.u.red.reducer, m->hdr.u.red.each, &cbv, data, len);
+    r->nlocal++;
+    r->ncontrib += m->hdr.u.red.ncontrib;
+    if (cbv.kind == CB_ALLREDUCE) {
+        int src = m->hdr.src_pe, known = 0;
+        for (int i = 0; i < r->nremote; i++)
+            known |= r->remote[i] == src;
+        if (!known) {
+            if (r->nremote == r->remote_cap) {
+                int cap = r->remote_cap ? r->remote_cap * 2 : 4;
+                int *n = realloc(r->remote, (size_t)cap * sizeof *n);
+                if (!n)
+                    tern_abort("out of memory for a reduction");
+                r->remote = n;
+                r->remote_cap = cap;
+            }
+            r->remote[r->nremote++] = src;
+        }
+    }
+    core_msg_release(&pe->pool, m);
+    red_check(pe, c, r);
+}
+
+/* An allreduce result, down the tree (RED_DOWN) or from the PE that counted a member
+ * waiting here (RED_RESULT). */
+static void red_result_msg(core_pe_t *pe, tern_msg_t *m, int from_tree)
 {
     core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 0);
     core_red_t *r = c ? red_get(c, msg_seq(m), 0) : NULL;
-    if (!r)
-        tern_abort("an allreduce result from PE %d for a reduction this PE does not know",
-                   m->hdr.src_pe);
+    if (!r) {
+        if (from_tree)
+            tern_abort("an allreduce result from PE %d for a reduction this PE does not "
+                       "know", m->hdr.src_pe);
+        core_msg_release(&pe->pool, m); /* it came down the tree first */
+        return;
+    }
     size_t len;
     const void *data = core_msg_seg(m, 1, &len);
     unsigned char *copy = malloc(len ? len : 1);
@@ -634,58 +829,231 @@ void core_h_red_down(core_pe_t *pe, tern_msg_t *m)
     if (len)
         memcpy(copy, data, len);
     core_msg_release(&pe->pool, m);
-    red_result(pe, c, r, copy, len);
+    red_result(pe, c, r, copy, len, from_tree);
+}
+
+void core_h_red_down(core_pe_t *pe, tern_msg_t *m) { red_result_msg(pe, m, 1); }
+void core_h_red_result(core_pe_t *pe, tern_msg_t *m) { red_result_msg(pe, m, 0); }
+
+/* Nothing more comes from this subtree of version v from reduction `from` on when its
+ * members here are all gone and so are its children's subtrees: tell the parent. */
+static void ver_stand_check(core_pe_t *pe, core_coll_t *c, core_rver_t *v)
+{
+    if (v->stand != UINT64_MAX || v->base > v->nleaves)
+        return;
+    uint64_t from = v->from;
+    for (uint32_t i = 0; i < v->nleaves; i++)
+        from = v->leaves[i] > from ? v->leaves[i] : from;
+    for (int i = 0; i < v->t.nkids; i++) {
+        if (v->kid_stand[i] == UINT64_MAX)
+            return;
+        from = v->kid_stand[i] > from ? v->kid_stand[i] : from;
+    }
+    v->stand = from;
+    if (v->t.parent < 0)
+        return;
+    core_hdr_t hdr;
+    core_hdr_init(&hdr, CORE_K_RED_STAND, pe->my_pe);
+    hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = from, .ver = v->id};
+    tern_status_t st = core_send_iov(pe, v->t.parent, &hdr, NULL, 0);
+    if (st != TERN_OK)
+        tern_abort("sending a reduction tree update to PE %d failed: %s", v->t.parent,
+                   tern_strerror(st));
+}
+
+static core_rver_t *ver_needed(core_pe_t *pe, core_coll_t *c, uint32_t id, const char *what,
+                               int src)
+{
+    (void)pe;
+    core_rver_t *v = ver_get(c, id);
+    if (!v)
+        tern_abort("%s from PE %d for membership version %u of collection %#llx, which this "
+                   "PE does not have", what, src, id, (unsigned long long)c->cid);
+    return v;
+}
+
+static void ver_leave(core_pe_t *pe, core_coll_t *c, core_rver_t *v, uint64_t from)
+{
+    if (v->nleaves == v->leaves_cap) {
+        uint32_t cap = v->leaves_cap ? v->leaves_cap * 2 : 8;
+        uint64_t *n = realloc(v->leaves, cap * sizeof *n);
+        if (!n)
+            tern_abort("out of memory for a reduction tree");
+        v->leaves = n;
+        v->leaves_cap = cap;
+    }
+    v->leaves[v->nleaves++] = from;
+    ver_stand_check(pe, c, v);
+    red_check_all(pe, c);
+}
+
+void core_h_red_leave(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
+    core_rver_t *v = ver_needed(pe, c, m->hdr.u.red.ver, "a departure", m->hdr.src_pe);
+    uint64_t from = m->hdr.u.red.seq;
+    core_msg_release(&pe->pool, m);
+    ver_leave(pe, c, v, from);
+}
+
+void core_h_red_stand(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
+    core_rver_t *v = ver_needed(pe, c, m->hdr.u.red.ver, "a tree update", m->hdr.src_pe);
+    int i = 0;
+    while (i < v->t.nkids && v->t.kids[i] != m->hdr.src_pe)
+        i++;
+    if (i == v->t.nkids)
+        tern_abort("a reduction tree update from PE %d, which is not a child of this PE",
+                   m->hdr.src_pe);
+    v->kid_stand[i] = m->hdr.u.red.seq;
+    core_msg_release(&pe->pool, m);
+    ver_stand_check(pe, c, v);
+    red_check_all(pe, c);
+}
+
+void core_red_elem_gone(core_pe_t *pe, core_chare_t *ch)
+{
+    core_coll_t *c = ch->coll;
+    if (ch->fresh || c->kind != TERN_PROXY_ARRAY)
+        return; /* counted nowhere yet */
+    if (ch->red_pe == pe->my_pe) {
+        ver_leave(pe, c, ver_needed(pe, c, ch->red_ver, "a departure", pe->my_pe),
+                  ch->red_seq);
+        return;
+    }
+    core_hdr_t hdr;
+    core_hdr_init(&hdr, CORE_K_RED_LEAVE, pe->my_pe);
+    hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = ch->red_seq, .ver = ch->red_ver};
+    tern_status_t st = core_send_iov(pe, ch->red_pe, &hdr, NULL, 0);
+    if (st != TERN_OK)
+        tern_abort("sending a reduction tree update to PE %d failed: %s", ch->red_pe,
+                   tern_strerror(st));
+}
+
+void core_red_version(core_pe_t *pe, core_coll_t *c, uint32_t id, uint64_t from, int *pes,
+                      int n)
+{
+    uint64_t base = 0;
+    for (uint64_t i = 0; i < c->nlocal; i++)
+        base += c->local[i]->red_pe == pe->my_pe && c->local[i]->red_ver == id;
+    ver_new(pe, c, id, from, base, pes, n);
+    red_check_all(pe, c);
 }
 
 /* ---- the public calls ---- */
 
-static tern_status_t contribute(core_pe_t *pe, const char *call, const void *self,
-                                const void *data, size_t len, tern_reducer_t reducer,
-                                const tern_callback_t *cb, core_coll_t **coll, uint64_t *seq)
+/* A contribution of a fresh member, kept until the census gives it its numbers. */
+typedef struct core_hcontrib {
+    struct core_hcontrib *next;
+    tern_reducer_t reducer;
+    tern_callback_t cb;
+    size_t len;
+    unsigned char data[];
+} core_hcontrib_t;
+
+static tern_status_t hold_contribution(core_chare_t *ch, const char *call, const void *data,
+                                       size_t len, tern_reducer_t reducer,
+                                       const tern_callback_t *cb)
 {
+    core_hcontrib_t *h = malloc(sizeof *h + len);
+    if (!h) {
+        util_log_error("%s: out of memory for %zu bytes", call, len);
+        return TERN_ERR_NOMEM;
+    }
+    h->next = NULL;
+    h->reducer = reducer;
+    h->cb = *cb;
+    h->len = len;
+    if (len)
+        memcpy(h->data, data, len);
+    core_hcontrib_t **pp = &ch->hcontribs;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = h;
+    ch->nheld_contribs++;
+    return TERN_OK;
+}
+
+/* Checks shared by every way to contribute; the chare. */
+static core_chare_t *contrib_check(core_pe_t *pe, const char *call, const void *self,
+                                   const void *data, size_t len, tern_reducer_t reducer,
+                                   uint32_t *gid, tern_status_t *st)
+{
+    *st = TERN_ERR_INVALID;
     core_chare_t *ch = core_chare_of(call, self);
     if (!ch)
-        return TERN_ERR_INVALID;
+        return NULL;
     core_coll_t *c = ch->coll;
     if (c->kind != TERN_PROXY_GROUP && c->kind != TERN_PROXY_ARRAY) {
         util_log_error("%s: only members of groups and arrays contribute (this is a single "
                        "chare of type '%s')", call, type_name(c->type));
-        return TERN_ERR_INVALID;
+        return NULL;
     }
     if (len && !data) {
         util_log_error("%s: data is NULL with length %zu", call, len);
-        return TERN_ERR_INVALID;
+        return NULL;
     }
-    uint32_t gid;
     const char *why;
-    if (core_red_resolve(reducer, len, &gid, &why) != TERN_OK) {
+    if (core_red_resolve(reducer, len, gid, &why) != TERN_OK) {
         util_log_error("%s: reducer %#x with %zu bytes: %s", call, reducer, len, why);
-        return TERN_ERR_INVALID;
+        return NULL;
     }
-    if (pe->exiting)
-        return core_exiting(pe, call);
-    core_red_t *r = red_get(c, ch->red_seq, 1);
+    if (pe->exiting) {
+        *st = core_exiting(pe, call);
+        return NULL;
+    }
+    *st = TERN_OK;
+    return ch;
+}
+
+/* Contribute for ch (checked, not fresh); its reduction's number in *seq. An allreduce's
+ * state here gets one more waiter. */
+static void contribute(core_pe_t *pe, const char *call, core_chare_t *ch, const void *data,
+                       size_t len, uint32_t gid, const tern_callback_t *cb, uint64_t *seq)
+{
+    core_coll_t *c = ch->coll;
     *seq = ch->red_seq++;
-    *coll = c;
+    red_seen(c, *seq);
+    const void *in = data;
+    uint64_t in_len = len, each = len;
+    unsigned char *rec = NULL;
     if (gid == TERN_REDUCER_GATHER) {
         /* one record: its header, the bytes, zero padding to 8 */
         gather_rec_t g = {ch->lin, len};
-        uint64_t rec_len = sizeof g + ((len + 7) & ~(uint64_t)7);
-        unsigned char *rec = calloc(1, rec_len);
-        if (!rec)
+        in_len = sizeof g + ((len + 7) & ~(uint64_t)7);
+        if (!(rec = calloc(1, in_len)))
             tern_abort("%s: out of memory for %zu bytes", call, len);
         memcpy(rec, &g, sizeof g);
         if (len)
             memcpy(rec + sizeof g, data, len);
-        red_add(c, r, gid, 0, cb, rec, rec_len);
-        free(rec);
-    } else {
-        red_add(c, r, gid, len, cb, data, len);
+        in = rec;
+        each = 0;
     }
-    r->nlocal++;
-    r->ncontrib++;
-    red_check(pe, c, r);
-    return TERN_OK;
+    int allreduce = cb->kind == CB_ALLREDUCE;
+    if (ch->red_pe == pe->my_pe) {
+        core_red_t *r = red_get(c, *seq, 1);
+        red_set_ver(c, r, ch->red_ver);
+        r->nwait += (uint64_t)allreduce;
+        red_add(c, r, gid, each, cb, in, in_len);
+        r->nlocal++;
+        r->ncontrib++;
+        red_check(pe, c, r);
+    } else {
+        /* Counted on another PE: the contribution goes there. */
+        if (allreduce)
+            red_get(c, *seq, 1)->nwait++;
+        core_hdr_t hdr;
+        core_hdr_init(&hdr, CORE_K_RED_CONTRIB, pe->my_pe);
+        hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = *seq, .each = each,
+                                      .reducer = gid, .ncontrib = 1, .ver = ch->red_ver};
+        tern_iov_t iov[2] = {{cb, sizeof *cb}, {in, in_len}};
+        tern_status_t st = core_send_iov(pe, ch->red_pe, &hdr, iov, 2);
+        if (st != TERN_OK)
+            tern_abort("%s: sending a contribution to PE %d failed: %s", call, ch->red_pe,
+                       tern_strerror(st));
+    }
+    free(rec);
 }
 
 tern_status_t tern_contribute(const void *self, const void *data, size_t len,
@@ -699,9 +1067,83 @@ tern_status_t tern_contribute(const void *self, const void *data, size_t len,
                                                   : "the callback names no future or method");
         return TERN_ERR_INVALID;
     }
-    core_coll_t *c;
+    uint32_t gid;
+    tern_status_t st;
+    core_chare_t *ch = contrib_check(pe, "tern_contribute", self, data, len, reducer, &gid,
+                                     &st);
+    if (!ch)
+        return st;
+    if (ch->fresh)
+        return hold_contribution(ch, "tern_contribute", data, len, reducer, cb);
     uint64_t seq;
-    return contribute(pe, "tern_contribute", self, data, len, reducer, cb, &c, &seq);
+    contribute(pe, "tern_contribute", ch, data, len, gid, cb, &seq);
+    return TERN_OK;
+}
+
+void core_red_release_held(core_pe_t *pe, core_chare_t *ch)
+{
+    while (ch->hcontribs) {
+        core_hcontrib_t *h = ch->hcontribs;
+        ch->hcontribs = h->next;
+        ch->nheld_contribs--;
+        uint32_t gid;
+        const char *why;
+        if (core_red_resolve(h->reducer, h->len, &gid, &why) != TERN_OK)
+            tern_abort("a held contribution's reducer no longer resolves: %s", why);
+        uint64_t seq;
+        contribute(pe, "tern_contribute", ch, h->data, h->len, gid, &h->cb, &seq);
+        free(h);
+    }
+}
+
+void core_red_drop_held(core_chare_t *ch)
+{
+    while (ch->hcontribs) {
+        core_hcontrib_t *h = ch->hcontribs;
+        ch->hcontribs = h->next;
+        free(h);
+    }
+    ch->nheld_contribs = 0;
+}
+
+size_t core_red_pack_held(const core_chare_t *ch, unsigned char *out)
+{
+    size_t n = 0;
+    for (const core_hcontrib_t *h = ch->hcontribs; h; h = h->next) {
+        uint64_t len = h->len;
+        if (out) {
+            memcpy(out + n, &len, 8);
+            memcpy(out + n + 8, &h->reducer, 4);
+            memcpy(out + n + 16, &h->cb, sizeof h->cb);
+            if (len)
+                memcpy(out + n + 16 + sizeof h->cb, h->data, len);
+        }
+        n += 16 + sizeof h->cb + ((len + 7) & ~(uint64_t)7);
+    }
+    return n;
+}
+
+void core_red_unpack_held(core_chare_t *ch, const unsigned char *in, size_t len,
+                          uint32_t count)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t l;
+        tern_reducer_t red;
+        tern_callback_t cb;
+        if (n + 16 + sizeof cb > len)
+            tern_abort("a moved element's held contributions are malformed");
+        memcpy(&l, in + n, 8);
+        memcpy(&red, in + n + 8, 4);
+        memcpy(&cb, in + n + 16, sizeof cb);
+        if (l > len - n - 16 - sizeof cb)
+            tern_abort("a moved element's held contributions are malformed");
+        if (hold_contribution(ch, "migration", in + n + 16 + sizeof cb, l, red, &cb) !=
+            TERN_OK)
+            tern_abort("out of memory moving an element");
+        n += 16 + sizeof cb + ((l + 7) & ~(uint64_t)7);
+    }
+    ch->nheld_contribs = count;
 }
 
 /* tern_allreduce() and tern_barrier(), with the caller's name in error messages. */
@@ -717,11 +1159,16 @@ static tern_status_t allreduce(const char *call, const void *self, const void *d
     tern_callback_t cb;
     memset(&cb, 0, sizeof cb);
     cb.kind = CB_ALLREDUCE;
-    core_coll_t *c;
-    uint64_t seq;
-    tern_status_t st = contribute(pe, call, self, data, len, reducer, &cb, &c, &seq);
-    if (st != TERN_OK)
+    uint32_t gid;
+    tern_status_t st;
+    core_chare_t *ch = contrib_check(pe, call, self, data, len, reducer, &gid, &st);
+    if (!ch)
         return st;
+    core_coll_t *c = ch->coll;
+    while (ch->fresh) /* inserted: it takes part once the census has counted it */
+        core_wait_on(pe, &c->fresh_waiters, CORE_WAIT_REDUCE, c->cid, ch->red_seq);
+    uint64_t seq;
+    contribute(pe, call, ch, data, len, gid, &cb, &seq);
     core_red_t *r;
     while (!(r = red_get(c, seq, 0))->have_result)
         core_wait_on(pe, &r->waiters, CORE_WAIT_REDUCE, c->cid, seq);
@@ -736,8 +1183,8 @@ static tern_status_t allreduce(const char *call, const void *self, const void *d
         memcpy(out, r->result, r->result_len < cap ? r->result_len : cap);
     if (len_out)
         *len_out = r->result_len;
-    if (++r->readers == c->nlocal)
-        red_free(pe, c, r);
+    r->readers++;
+    red_maybe_free(pe, c, r);
     return st;
 }
 
@@ -760,15 +1207,17 @@ int core_red_describe(core_pe_t *pe, core_coll_t *c, char *buf, size_t cap)
     size_t len = 0;
     int n = 0;
     for (core_red_t *r = c->reds; r && len < cap; r = r->next) {
-        if (r->have_result || (r->sent && r->nlocal == c->nlocal))
+        core_rver_t *v = r->has_ver ? ver_get(c, r->ver) : NULL;
+        uint64_t want = v ? ver_expect_local(v, r->seq) : 0;
+        if (r->have_result || r->sent || !v)
             continue; /* done here, or passed on: whatever waits is elsewhere */
         int w = snprintf(buf + len, cap - len,
                          "%sreduction %llu of %s %#llx (chare type '%s') is unfinished: %llu "
-                         "of the %llu members here contributed%s",
+                         "of the %llu members counted here contributed%s",
                          n ? "\n" : "", (unsigned long long)r->seq, coll_kind_name(c),
                          (unsigned long long)c->cid, type_name(c->type),
-                         (unsigned long long)r->nlocal, (unsigned long long)c->nlocal,
-                         r->nlocal < c->nlocal ? "" : " (it waits for other PEs)");
+                         (unsigned long long)r->nlocal, (unsigned long long)want,
+                         r->nlocal < want ? "" : " (it waits for other PEs)");
         if (w < 0)
             break;
         len += (size_t)w;

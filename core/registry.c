@@ -12,6 +12,9 @@ static uint32_t neps, eps_cap;
 static core_reducer_t *reds;
 static uint32_t nreds, reds_cap;
 static core_reducer_t **red_gid;
+static core_map_t *maps;
+static uint32_t nmaps, maps_cap;
+static core_map_t **map_gid;
 static core_type_t **type_gid;
 static core_ep_t **ep_gid;
 static int frozen;
@@ -162,6 +165,53 @@ tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_re
     return TERN_OK;
 }
 
+tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out)
+{
+    tern_status_t st = check_name("tern_map_register", name);
+    if (st != TERN_OK)
+        return st;
+    if (!fn || !out) {
+        util_log_error("tern_map_register('%s'): %s is NULL", name, !fn ? "the function" : "out");
+        return TERN_ERR_INVALID;
+    }
+    for (uint32_t i = 0; i < nmaps; i++) {
+        if (strcmp(maps[i].name, name) == 0) {
+            util_log_error("tern_map_register: map '%s' is already registered", name);
+            return TERN_ERR_EXISTS;
+        }
+    }
+    if (grow((void **)&maps, nmaps, &maps_cap, sizeof *maps, 4) != TERN_OK)
+        return TERN_ERR_NOMEM;
+    core_map_t *m = &maps[nmaps];
+    memset(m, 0, sizeof *m);
+    strcpy(m->name, name);
+    m->fn = fn;
+    *out = CORE_MAP_CUSTOM | nmaps++;
+    return TERN_OK;
+}
+
+tern_status_t tern_type_migratable(tern_type_t type, tern_pup_fn pup, tern_arrived_fn arrived)
+{
+    if (frozen) {
+        util_log_error("tern_type_migratable: registration is closed once tern_run has "
+                       "started");
+        return TERN_ERR_STATE;
+    }
+    if (type >= ntypes) {
+        util_log_error("tern_type_migratable: %u is not a registered chare type", type);
+        return TERN_ERR_INVALID;
+    }
+    types[type].migratable = 1;
+    types[type].pup = pup;
+    types[type].arrived = arrived;
+    return TERN_OK;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+    return strcmp((*(core_map_t *const *)a)->name, (*(core_map_t *const *)b)->name);
+}
+
 static int cmp_red(const void *a, const void *b)
 {
     return strcmp((*(core_reducer_t *const *)a)->name, (*(core_reducer_t *const *)b)->name);
@@ -198,7 +248,9 @@ uint64_t core_registry_freeze(void)
     ep_gid = malloc((neps + 1) * sizeof *ep_gid);
     free(red_gid);
     red_gid = malloc((nreds + 1) * sizeof *red_gid);
-    if (!type_gid || !ep_gid || !red_gid) {
+    free(map_gid);
+    map_gid = malloc((nmaps + 1) * sizeof *map_gid);
+    if (!type_gid || !ep_gid || !red_gid || !map_gid) {
         util_log_error("tern_run: out of memory building the registry");
         abort();
     }
@@ -214,6 +266,7 @@ uint64_t core_registry_freeze(void)
         h = fnv(h, type_gid[i]->name, strlen(type_gid[i]->name) + 1);
         uint64_t sz = type_gid[i]->state_size;
         h = fnv(h, &sz, sizeof sz);
+        h = fnv(h, &type_gid[i]->migratable, sizeof type_gid[i]->migratable);
     }
     for (uint32_t i = 0; i < neps; i++) {
         ep_gid[i]->gid = i;
@@ -228,6 +281,13 @@ uint64_t core_registry_freeze(void)
     for (uint32_t i = 0; i < nreds; i++) {
         red_gid[i]->gid = CORE_RED_CUSTOM | i;
         h = fnv(h, red_gid[i]->name, strlen(red_gid[i]->name) + 1);
+    }
+    for (uint32_t i = 0; i < nmaps; i++)
+        map_gid[i] = &maps[i];
+    qsort(map_gid, nmaps, sizeof *map_gid, cmp_map);
+    for (uint32_t i = 0; i < nmaps; i++) {
+        map_gid[i]->gid = CORE_MAP_CUSTOM | i;
+        h = fnv(h, map_gid[i]->name, strlen(map_gid[i]->name) + 1);
     }
     return h;
 }
@@ -244,6 +304,11 @@ void core_registry_reset(void)
     free(red_gid);
     reds = NULL;
     red_gid = NULL;
+    free(maps);
+    free(map_gid);
+    maps = NULL;
+    map_gid = NULL;
+    nmaps = maps_cap = 0;
     nreds = reds_cap = 0;
     types = NULL;
     eps = NULL;
@@ -276,4 +341,16 @@ const core_reducer_t *core_reducer_by_gid(uint32_t gid)
 {
     uint32_t i = gid & ~CORE_RED_CUSTOM;
     return frozen && (gid & CORE_RED_CUSTOM) && i < nreds ? red_gid[i] : NULL;
+}
+
+const core_map_t *core_map_local(tern_map_t m)
+{
+    uint32_t i = m & ~CORE_MAP_CUSTOM;
+    return (m & CORE_MAP_CUSTOM) && i < nmaps ? &maps[i] : NULL;
+}
+
+const core_map_t *core_map_by_gid(uint32_t gid)
+{
+    uint32_t i = gid & ~CORE_MAP_CUSTOM;
+    return frozen && (gid & CORE_MAP_CUSTOM) && i < nmaps ? map_gid[i] : NULL;
 }

@@ -21,6 +21,9 @@ typedef struct {
     tern_ctor_fn ctor;
     tern_dtor_fn dtor;
     uint32_t gid;
+    int migratable;        /* tern_type_migratable was called */
+    tern_pup_fn pup;       /* may be NULL: the state is plain data */
+    tern_arrived_fn arrived;
 } core_type_t;
 
 typedef struct core_ep {
@@ -41,6 +44,15 @@ typedef struct {
     uint32_t gid;
 } core_reducer_t;
 
+/* Placement maps of the program: handles and global ids carry this bit. */
+#define CORE_MAP_CUSTOM 0x10000u
+
+typedef struct {
+    char name[CORE_NAME_MAX];
+    tern_map_fn fn;
+    uint32_t gid;
+} core_map_t;
+
 /* Assign ids; returns the table's hash. After this, registration fails. */
 uint64_t core_registry_freeze(void);
 int core_registry_frozen(void);
@@ -54,5 +66,7 @@ const core_type_t *core_type_by_gid(uint32_t gid);
 const core_ep_t *core_ep_by_gid(uint32_t gid);
 const core_reducer_t *core_reducer_local(tern_reducer_t r);
 const core_reducer_t *core_reducer_by_gid(uint32_t gid);
+const core_map_t *core_map_local(tern_map_t m);
+const core_map_t *core_map_by_gid(uint32_t gid);
 
 #endif

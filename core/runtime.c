@@ -184,6 +184,8 @@ static void core_loop(core_pe_t *pe)
         }
         if (pe->ntimers)
             ran += core_timers_run(pe, now_s());
+        if (pe->pending_chares)
+            ran += core_chares_settle(pe); /* moves and destructions asked for */
         if (ran || got) {
             core_transports_flush(pe); /* for handlers run on arrival, coroutines, timers */
             idle_since = -1;

@@ -10,6 +10,7 @@
 #include "core/handler.h"
 #include "core/index.h"
 #include "core/invoke.h"
+#include "core/loc.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "core/wire.h"
@@ -24,7 +25,8 @@ void core_enqueue(core_pe_t *pe, tern_msg_t *m)
         pe->qd_recvd++;
     /* A broadcast goes on down its tree as soon as it is here, not when it is dispatched:
      * the PEs below need not wait for this one's queue. */
-    if (m->hdr.kind == CORE_K_BCAST && !(m->hdr.flags & CORE_HDR_FORWARDED) && !pe->exiting) {
+    if (m->hdr.kind == CORE_K_BCAST &&
+        !(m->hdr.flags & (CORE_HDR_FORWARDED | CORE_HDR_NUMBER)) && !pe->exiting) {
         core_tree_forward(pe, m);
         m->hdr.flags |= CORE_HDR_FORWARDED;
     }
@@ -228,7 +230,8 @@ void core_backlog_drop(core_pe_t *pe)
 void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
 {
     int kids[TOPO_TREE_MAX_KIDS(64)];
-    int n = topo_tree_children(&pe->all, m->hdr.src_pe, pe->fanout, pe->my_pe, kids);
+    int root = m->hdr.kind == CORE_K_BCAST ? m->hdr.u.bcast.root : m->hdr.src_pe;
+    int n = topo_tree_children(&pe->all, root, pe->fanout, pe->my_pe, kids);
     for (int i = 0; i < n; i++) {
         tern_status_t st = send_body(pe, kids[i], &m->hdr, m->body, NULL);
         if (st != TERN_OK)
@@ -309,13 +312,28 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
 
 /* ---- the public send calls ---- */
 
-/* Check `to` and `ep` for `call`; fill the header's addressing and return the PE the
- * message goes to first (mine for a broadcast, which starts its tree here). */
 uint64_t core_proxy_total(const tern_proxy_t *p)
 {
+    if (p->flags & (TERN_PROXY_SPARSE | TERN_PROXY_INSERTED))
+        return 0;
     return p->ndims >= 1 && p->ndims <= TERN_MAX_DIMS ? core_index_total(p->ndims, p->dims) : 0;
 }
 
+void core_bcast_hdr(core_pe_t *pe, const tern_proxy_t *to, core_hdr_t *hdr, int *dest)
+{
+    hdr->kind = CORE_K_BCAST;
+    hdr->u.bcast.root = pe->my_pe;
+    hdr->u.bcast.seq = 0;
+    *dest = pe->my_pe;
+    if (to->kind == TERN_PROXY_ARRAY && (to->flags & TERN_PROXY_MOBILE)) {
+        /* Numbered by the array's root, the PE that created it, which starts the tree. */
+        hdr->flags |= CORE_HDR_NUMBER;
+        *dest = (int)(to->cid >> 40);
+    }
+}
+
+/* Check `to` and `ep` for `call`; fill the header's addressing and return the PE the
+ * message goes to first (mine for a broadcast, which starts its tree here). */
 static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_proxy_t *to,
                                   const core_ep_t *e, tern_ep_t ep,
                                   const tern_send_opts_t *opts, core_hdr_t *hdr, int *dest)
@@ -365,28 +383,25 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
         *dest = to->idx[0];
         return TERN_OK;
     case TERN_PROXY_ARRAY_ELEM: {
-        uint64_t total = to->ndims >= 1 && to->ndims <= TERN_MAX_DIMS
-                             ? core_index_total(to->ndims, to->dims) : 0;
-        if (!total) {
+        uint64_t key;
+        if (to->ndims < 1 || to->ndims > TERN_MAX_DIMS ||
+            (!(to->flags & TERN_PROXY_SPARSE) && !core_index_total(to->ndims, to->dims))) {
             util_log_error("%s: the array proxy is malformed (%d dimensions)", call,
                            to->ndims);
             return TERN_ERR_INVALID;
         }
-        if (!core_index_in_range(to->ndims, to->dims, to->idx)) {
-            util_log_error("%s: element index out of range for array %#llx of %llu elements",
-                           call, (unsigned long long)to->cid, (unsigned long long)total);
+        if (!core_loc_key(call, TERN_PROXY_ARRAY, to->flags, to->ndims, to->dims, to->idx,
+                          &key))
             return TERN_ERR_RANGE;
-        }
         hdr->kind = CORE_K_ENTRY;
         hdr->ndims = to->ndims;
         memcpy(hdr->idx, to->idx, sizeof hdr->idx);
-        *dest = core_home_pe(pe, to);
+        *dest = core_loc_dest(pe, to, key);
         return TERN_OK;
     }
     case TERN_PROXY_GROUP:
     case TERN_PROXY_ARRAY:
-        hdr->kind = CORE_K_BCAST;
-        *dest = pe->my_pe;
+        core_bcast_hdr(pe, to, hdr, dest);
         return TERN_OK;
     default:
         util_log_error("%s: the proxy is malformed (kind %d)", call, to->kind);

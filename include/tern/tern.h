@@ -209,15 +209,20 @@ typedef enum {
     TERN_PROXY_ARRAY_ELEM = 5, /* one element of an array */
 } tern_proxy_kind_t;
 
+/* Proxy flags (set by the runtime). */
+#define TERN_PROXY_SPARSE 0x1u /* an array without bounds: dims are 0, elements inserted */
+#define TERN_PROXY_MOBILE 0x2u /* an array whose elements may move (a migratable type) */
+#define TERN_PROXY_INSERTED 0x4u /* an array created empty: its elements are inserted */
+
 typedef struct tern_proxy {
     uint64_t cid;     /* collection id, unique in the job */
     uint32_t type;    /* chare type (global id) */
     uint8_t kind;     /* tern_proxy_kind_t */
     uint8_t ndims;    /* arrays: number of dimensions; groups and chares: 1 */
-    uint16_t flags;   /* reserved, zero */
+    uint16_t flags;   /* TERN_PROXY_* */
     int32_t pe;       /* single chares: their PE; otherwise -1 */
-    int32_t pad;
-    int32_t dims[TERN_MAX_DIMS]; /* arrays: extent of each dimension */
+    uint32_t map;     /* arrays: the placement map (tern_map_t, global id) */
+    int32_t dims[TERN_MAX_DIMS]; /* arrays: extent of each dimension (0 when sparse) */
     int32_t idx[TERN_MAX_DIMS];  /* elements: index (group members: idx[0] is the PE) */
 } tern_proxy_t;
 
@@ -273,6 +278,118 @@ TERN_API tern_status_t tern_group_create(tern_type_t type, const tern_iov_t *arg
  * most 2^31-1 elements, mapped by blocks of consecutive row-major indices onto the PEs. */
 TERN_API tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,
                                          const tern_iov_t *args, int nargs, tern_proxy_t *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Placement maps, insertion and deletion of array elements
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * A placement map says on which PE each element of an array is created, and is its home
+ * PE: the PE that always knows where the element is, whatever moves it makes. Messages
+ * go to an element's home the first time; a PE that learns where the element is (from
+ * the PE that ran the message) sends the next ones straight there.
+ */
+typedef uint32_t tern_map_t;
+#define TERN_MAP_DEFAULT 0u     /* TERN_MAP_BLOCK for arrays with bounds, _HASH for sparse */
+#define TERN_MAP_BLOCK 1u       /* blocks of consecutive row-major indices, as even as can be */
+#define TERN_MAP_ROUND_ROBIN 2u /* row-major index modulo the number of PEs */
+#define TERN_MAP_HASH 3u        /* a hash of the index */
+
+/* A map of the program's own (Charm4py's ArrayMap.procNum): the PE, 0 to num_pes - 1, of
+ * element idx of an array with bounds dims (all 0 for a sparse array). Every PE must get
+ * the same answer for the same index, every time. */
+typedef int (*tern_map_fn)(const int32_t *idx, int ndims, const int32_t *dims, int num_pes);
+
+/* Register a map by name, before tern_run (same rules as tern_type_register). */
+TERN_API tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out);
+
+#define TERN_ARRAY_EMPTY 0x1u /* create no element: the program inserts them */
+
+typedef struct tern_array_opts {
+    tern_map_t map;  /* TERN_MAP_DEFAULT, a built-in map or a registered one */
+    unsigned flags;  /* TERN_ARRAY_* */
+} tern_array_opts_t;
+
+/*
+ * tern_array_create() with options (opts may be NULL). With dims NULL the array is sparse:
+ * it has no bounds, starts empty, and its elements are inserted at any index of ndims
+ * coordinates. A sparse array's coordinates must fit its key: any int32_t in 1-D, in
+ * [-2^30, 2^30) in 2-D, [-2^20, 2^20) in 3-D, [-2^14, 2^14) in 4-D, [-2^11, 2^11) in 5-D and
+ * [-2^9, 2^9) in 6-D.
+ */
+TERN_API tern_status_t tern_array_create_opts(tern_type_t type, int ndims, const int32_t *dims,
+                                              const tern_iov_t *args, int nargs,
+                                              const tern_array_opts_t *opts,
+                                              tern_proxy_t *out);
+
+/*
+ * Insert element idx into an array (any array; the index must be inside a bounded array's
+ * bounds and must not exist), on `pe` or, with TERN_ANY_PE, where the array's map puts
+ * it. Its constructor gets `args`. Messages sent to it before it exists wait at its home
+ * PE. Asynchronous, from any PE.
+ */
+TERN_API tern_status_t tern_array_insert(const tern_proxy_t *array, const int32_t *idx, int pe,
+                                         const tern_iov_t *args, int nargs);
+
+/*
+ * Say that no PE inserts into the array any more (call it once, from any PE, after every
+ * insertion was made: e.g. after a barrier or quiescence). The runtime then counts the
+ * elements and builds the reduction tree over their PEs: contributions of the elements
+ * inserted since the last call wait until then. Messages still waiting for an element
+ * that was never inserted fail (their futures get an error naming the index). Call it
+ * again after later insertions. It must not be called while a reduction of the array is
+ * under way (the runtime waits for the elements to agree).
+ */
+TERN_API tern_status_t tern_array_done_inserting(const tern_proxy_t *array);
+
+/* Destroy one element (its destructor runs once none of its entry methods is running or
+ * suspended). Messages sent to it afterwards fail with an error naming the index. */
+TERN_API tern_status_t tern_elem_destroy(const tern_proxy_t *elem);
+/* The same, from the element itself. */
+TERN_API tern_status_t tern_self_destroy(const void *self);
+
+/* ---------------------------------------------------------------------------------------
+ * Migration
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * An element moves as its state's state_size bytes, copied as they are, followed by what
+ * the type's pup function writes: the data the state points to. The same function sizes,
+ * packs and unpacks (tern_pup_mode says which); on unpacking, pointers in the copied bytes
+ * still hold the old PE's addresses, so it allocates and reads into new memory:
+ *
+ *     static void cell_pup(void *self, tern_pup_t *p) {
+ *         cell_t *c = self;
+ *         if (tern_pup_mode(p) == TERN_PUP_UNPACK)
+ *             c->atoms = malloc(c->n * sizeof *c->atoms);
+ *         tern_pup_bytes(p, c->atoms, c->n * sizeof *c->atoms);
+ *     }
+ *
+ * After packing, the element's destructor runs on the old PE; after unpacking, `arrived`
+ * (may be NULL) runs on the new one. A type whose state is plain data (no pointers) passes
+ * pup NULL. A type not declared migratable cannot move: tern_migrate says so.
+ */
+typedef struct tern_pup tern_pup_t;
+typedef void (*tern_pup_fn)(void *self, tern_pup_t *p);
+typedef void (*tern_arrived_fn)(void *self);
+
+enum { TERN_PUP_SIZE = 1, TERN_PUP_PACK = 2, TERN_PUP_UNPACK = 3 };
+
+/* Declare a registered type migratable (before tern_run). */
+TERN_API tern_status_t tern_type_migratable(tern_type_t type, tern_pup_fn pup,
+                                            tern_arrived_fn arrived);
+TERN_API int tern_pup_mode(const tern_pup_t *p);
+/* Size, write or read `len` bytes at `data`, as the mode says. */
+TERN_API void tern_pup_bytes(tern_pup_t *p, void *data, size_t len);
+
+/*
+ * Move the calling array element to PE `pe`. The move happens once none of its entry
+ * methods is running or suspended; messages sent to it meanwhile or later are delivered
+ * on whichever PE it is, exactly once. Errors: TERN_ERR_TYPE when its type is not
+ * migratable, TERN_ERR_RANGE for a bad PE, TERN_ERR_INVALID when self is not an array
+ * element.
+ */
+TERN_API tern_status_t tern_migrate(const void *self, int pe);
 
 /* ---------------------------------------------------------------------------------------
  * Invocation
