@@ -38,6 +38,7 @@ core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create)
     if (!c || util_hashmap_put(&pe->colls, cid, c) != TERN_OK)
         tern_abort("out of memory recording collection %#llx", (unsigned long long)cid);
     c->cid = cid;
+    c->hold_from = UINT64_MAX;
     util_hashmap_init(&c->elems);
     util_hashmap_init(&c->where);
     util_hashmap_init(&c->held);

@@ -8,18 +8,25 @@
  * so its contributions wait inside it.
  *
  * The census, run by the array's root PE (the one that created it), counts the elements
- * and makes a new membership version for reductions (core/reduce.c). It goes in waves
- * down a tree over every PE; each PE answers with its counts: insertions it asked for,
- * insertions of elements homed here that were made, elements here (counted and fresh),
- * moves it sent whose arrival it has not heard of, and the reduction numbers its counted
- * elements are at. From its first wave on, a PE makes no move (they wait). The root
- * needs two waves in a row in which every insertion was made, no move is under way and
- * every counted element is at the same reduction number K: a move or insertion still
- * under way during the first shows in the second. Then it sends the outcome (CORE_K_
- * FREEZE: K, the version's number, which PEs hold elements) down the tree. Each PE then
- * counts its elements from reduction K on (fresh ones start at K with what they held),
- * builds the tree over the PEs that hold elements, and fails the messages still held for
- * elements that were never inserted.
+ * and makes a new membership version for reductions (core/reduce.c), valid from a
+ * reduction number T on. It goes in waves down a tree over every PE; each PE answers
+ * with its counts: insertions it asked for, insertions of elements homed here that were
+ * made, elements here (counted and fresh), moves it sent whose arrival it has not heard
+ * of, the lowest reduction number its counted elements are at, and the highest reduction
+ * it has seen. From its first wave on, a PE makes no move (they wait).
+ *
+ * The first wave fixes T: no reduction from T on has begun anywhere. Later waves carry T,
+ * and every PE holds back contributions to reductions from T on (inside their elements):
+ * those reductions will count the new elements. The root needs two waves in a row in
+ * which every insertion was made, no move is under way, every counted element has made
+ * its contributions below T and no PE saw a reduction from T on (one that began before a
+ * PE heard of T raises T, and the waves go on): a move or an insertion under way during
+ * the first shows in the second. Then it sends the outcome (CORE_K_FREEZE: T, the
+ * version's number, which PEs hold elements) down the tree, and answers the callers of
+ * tern_array_done_inserting. Each PE then counts its elements from reduction T on (fresh
+ * ones start at T with what they held), builds the tree over the PEs that hold elements,
+ * lets the held contributions go, and fails the messages still held for elements that
+ * were never inserted.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +46,15 @@ typedef struct {
     uint64_t issued, homed;   /* insertions asked for; of elements homed here, made */
     uint64_t present, fresh;  /* elements: counted, not yet counted */
     uint64_t moves;           /* moves under way */
-    uint64_t min_seq, max_seq; /* reduction numbers of the counted elements */
+    uint64_t min_seq, max_seq; /* reduction numbers the counted elements are at */
     uint64_t hwm;             /* one past the highest reduction number seen */
 } census_counts_t;
+
+/* A caller of tern_array_done_inserting waiting for the outcome. */
+typedef struct census_waiter {
+    struct census_waiter *next;
+    tern_future_t f;
+} census_waiter_t;
 
 /* A PE's part in the wave under way: its answer and its children's. */
 typedef struct core_census {
@@ -53,9 +66,12 @@ typedef struct core_census {
     int running;
     int again;                /* done_inserting called again meanwhile */
     int ok_waves;             /* consecutive waves that found everything settled */
+    uint64_t hold_from;       /* T, once the first wave has fixed it (else UINT64_MAX) */
     double since;
     int warned;
     uint32_t next_wave, next_ver;
+    census_waiter_t *waiting; /* answered by this census */
+    census_waiter_t *next_waiting; /* asked while it ran: the next one answers them */
 } core_census_t;
 
 static size_t bitmap_bytes(core_pe_t *pe) { return ((size_t)pe->num_pes + 7) / 8; }
@@ -78,7 +94,9 @@ static void census_send(core_pe_t *pe, core_coll_t *c, int kind, int dest, uint3
 {
     core_hdr_t hdr;
     core_hdr_init(&hdr, kind, pe->my_pe);
-    hdr.u.census = (core_part_census_t){.cid = c->cid, .wave = wave};
+    hdr.u.census = (core_part_census_t){.cid = c->cid, .wave = wave,
+                                        .hold_from = c->census ? c->census->hold_from
+                                                               : UINT64_MAX};
     tern_iov_t iov[2] = {{a, alen}, {b, blen}};
     tern_status_t st = core_send_iov(pe, dest, &hdr, iov, a ? 2 : 0);
     if (st != TERN_OK)
@@ -130,8 +148,11 @@ tern_status_t tern_array_insert(const tern_proxy_t *array, const int32_t *idx, i
     hdr.ndims = array->ndims;
     memcpy(hdr.idx, ix, sizeof hdr.idx);
     st = core_send_iov(pe, pe_to, &hdr, args, nargs);
-    if (st == TERN_OK)
-        core_coll_get(pe, array->cid, 1)->ins_issued++;
+    if (st == TERN_OK) {
+        core_coll_t *c = core_coll_get(pe, array->cid, 1);
+        c->ins_issued++;
+        c->ins_closed = 0;
+    }
     return st;
 }
 
@@ -156,6 +177,7 @@ void core_h_insert(core_pe_t *pe, tern_msg_t *m)
     ch->fresh = 1;
     ch->bcast_seq = c->bcast_done;
     c->nfresh++;
+    c->ins_closed = 0;
     core_coll_add_local(c, ch);
     /* A new life: whatever this PE believed of the index before no longer holds. */
     util_hashmap_del(&c->where, key);
@@ -188,7 +210,25 @@ tern_status_t tern_array_done_inserting(const tern_proxy_t *array)
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_CENSUS_START, pe->my_pe);
     hdr.u.census.cid = array->cid;
-    return core_send_iov(pe, (int)(array->cid >> 40), &hdr, NULL, 0);
+    /* From a coroutine, wait for the outcome: reductions started afterwards count the new
+     * elements. */
+    int wait = core_ult_current(&pe->ults) != NULL;
+    tern_future_t f;
+    tern_status_t st;
+    if (wait) {
+        if ((st = tern_future_create(1, &f)) != TERN_OK)
+            return st;
+        hdr.flags |= CORE_HDR_WANT_DONE;
+        hdr.reply_pe = f.pe;
+        hdr.reply_id = f.id;
+    }
+    st = core_send_iov(pe, (int)(array->cid >> 40), &hdr, NULL, 0);
+    if (wait) {
+        if (st == TERN_OK)
+            st = tern_future_wait(&f);
+        tern_future_free(&f);
+    }
+    return st;
 }
 
 static void wave_start(core_pe_t *pe, core_coll_t *c)
@@ -205,20 +245,37 @@ static void wave_retry(void *arg)
         wave_start(pe, c);
 }
 
-void core_h_census_start(core_pe_t *pe, tern_msg_t *m)
+static void census_begin(core_pe_t *pe, core_coll_t *c)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.census.cid, 1);
-    core_msg_release(&pe->pool, m);
-    core_census_t *k = census_of(pe, c);
-    if (k->running) {
-        k->again = 1;
-        return;
-    }
+    core_census_t *k = c->census;
     k->running = 1;
     k->ok_waves = 0;
+    k->hold_from = UINT64_MAX;
     k->since = core_now();
     k->warned = 0;
     wave_start(pe, c);
+}
+
+void core_h_census_start(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, m->hdr.u.census.cid, 1);
+    core_census_t *k = census_of(pe, c);
+    if (m->hdr.flags & CORE_HDR_WANT_DONE) {
+        census_waiter_t *w = malloc(sizeof *w);
+        if (!w)
+            tern_abort("out of memory counting the elements of array %#llx",
+                       (unsigned long long)c->cid);
+        w->f = (tern_future_t){m->hdr.reply_pe, 0, m->hdr.reply_id};
+        census_waiter_t **list = k->running ? &k->next_waiting : &k->waiting;
+        w->next = *list;
+        *list = w;
+    }
+    core_msg_release(&pe->pool, m);
+    if (k->running) {
+        k->again = 1; /* insertions made before this call may have come too late */
+        return;
+    }
+    census_begin(pe, c);
 }
 
 static void counts_add(census_counts_t *a, const census_counts_t *b)
@@ -261,7 +318,16 @@ void core_h_census_ask(core_pe_t *pe, tern_msg_t *m)
     core_tree_forward(pe, m);
     core_census_t *k = census_of(pe, c);
     k->wave = m->hdr.u.census.wave;
+    uint64_t hold = m->hdr.u.census.hold_from;
     core_msg_release(&pe->pool, m);
+    if (hold != c->hold_from) {
+        /* Contributions to reductions from `hold` on wait for the outcome; a raised mark
+         * lets those below it go (their reductions began before the mark was known). */
+        c->hold_from = hold;
+        for (uint64_t i = 0; i < c->nlocal; i++)
+            if (c->local[i]->hcontribs && !c->local[i]->fresh)
+                core_red_release_held(pe, c->local[i], hold);
+    }
     int kids[TOPO_TREE_MAX_KIDS(64)];
     k->nkids = topo_tree_children(&pe->all, root_of(c), pe->fanout, pe->my_pe, kids);
     k->got = 0;
@@ -313,10 +379,19 @@ static void wave_done(core_pe_t *pe, core_coll_t *c)
 {
     core_census_t *k = c->census;
     const census_counts_t *s = &k->sum;
-    /* No reduction may be under way: the counted elements are all at one number, and no
-     * PE has seen a later one (from an element destroyed since, say). */
-    int settled = s->issued == s->homed && s->moves == 0 &&
-                  (s->present == 0 || (s->min_seq == s->max_seq && s->hwm <= s->max_seq));
+    uint64_t top = s->present && s->max_seq > s->hwm ? s->max_seq : s->hwm;
+    int settled = s->issued == s->homed && s->moves == 0, quick = 0;
+    if (k->hold_from == UINT64_MAX) {
+        /* The first wave fixes T: no reduction from there on has begun. */
+        k->hold_from = top;
+        settled = 0;
+        quick = 1;
+    } else if (s->hwm > k->hold_from) {
+        k->hold_from = s->hwm; /* one began before its PE heard of T */
+        settled = 0;
+    } else {
+        settled = settled && (s->present == 0 || s->min_seq >= k->hold_from);
+    }
     k->ok_waves = settled ? k->ok_waves + 1 : 0;
     if (k->ok_waves < 2) {
         double waited = core_now() - k->since;
@@ -324,34 +399,39 @@ static void wave_done(core_pe_t *pe, core_coll_t *c)
             k->warned = 1;
             util_log_warn("tern_array_done_inserting: array %#llx has not settled after %.0f "
                           "s: %llu of %llu insertions made, %llu moves under way, its "
-                          "elements at reductions %llu to %llu, reductions seen up to %llu "
-                          "(no reduction may be under way)", (unsigned long long)c->cid,
-                          waited, (unsigned long long)s->homed, (unsigned long long)s->issued,
-                          (unsigned long long)s->moves,
+                          "elements at reductions %llu to %llu (all must reach %llu)",
+                          (unsigned long long)c->cid, waited, (unsigned long long)s->homed,
+                          (unsigned long long)s->issued, (unsigned long long)s->moves,
                           (unsigned long long)(s->present ? s->min_seq : 0),
-                          (unsigned long long)s->max_seq, (unsigned long long)s->hwm);
+                          (unsigned long long)s->max_seq, (unsigned long long)k->hold_from);
         }
-        if (settled)
+        /* Things under way: give them a moment. */
+        if (settled || quick)
             wave_start(pe, c);
         else if (tern_timer_after(CENSUS_RETRY_S, wave_retry, c) != TERN_OK)
             tern_abort("counting the elements of array %#llx: no timer",
                        (unsigned long long)c->cid);
         return;
     }
-    /* The outcome: K, the version, the total, which PEs hold elements. */
+    /* The outcome: T, the version, the total, which PEs hold elements. */
     uint64_t out[3];
-    out[0] = s->present ? s->max_seq : s->hwm;
+    out[0] = k->hold_from;
     out[1] = ++k->next_ver;
     out[2] = s->present + s->fresh;
     census_send(pe, c, CORE_K_FREEZE, pe->my_pe, k->wave, out, sizeof out, k->pes,
                 bitmap_bytes(pe));
+    while (k->waiting) {
+        census_waiter_t *w = k->waiting;
+        k->waiting = w->next;
+        core_future_answer(pe, &w->f, -1, 1, NULL, 0);
+        free(w);
+    }
     k->running = 0;
     if (k->again) {
         k->again = 0;
-        k->running = 1;
-        k->ok_waves = 0;
-        k->since = core_now();
-        wave_start(pe, c);
+        k->waiting = k->next_waiting;
+        k->next_waiting = NULL;
+        census_begin(pe, c);
     }
 }
 
@@ -384,6 +464,8 @@ void core_h_freeze(core_pe_t *pe, tern_msg_t *m)
     }
     core_msg_release(&pe->pool, m);
     c->census_busy = 0;
+    c->ins_closed = 1;
+    c->hold_from = UINT64_MAX;
     c->total = out[2];
     c->has_members = 1;
     /* From reduction `from` on, this PE counts the elements it holds. A fresh element
@@ -418,9 +500,13 @@ void core_h_freeze(core_pe_t *pe, tern_msg_t *m)
         ch->red_ver = ver;
     }
     core_red_version(pe, c, ver, from, pes, n);
+    /* What was held (fresh elements' contributions, and those from T on) goes now. */
     for (uint64_t i = 0; i < nfresh; i++)
-        core_red_release_held(pe, fresh[i]);
+        core_red_release_held(pe, fresh[i], UINT64_MAX);
     free(fresh);
+    for (uint64_t i = 0; i < c->nlocal; i++)
+        if (c->local[i]->hcontribs && !c->local[i]->fresh)
+            core_red_release_held(pe, c->local[i], UINT64_MAX);
     core_waiters_wake(pe, &c->fresh_waiters);
     core_loc_fail_held(pe, c);
 }
@@ -428,8 +514,17 @@ void core_h_freeze(core_pe_t *pe, tern_msg_t *m)
 void core_census_free(core_pe_t *pe, core_coll_t *c)
 {
     (void)pe;
-    if (c->census)
+    if (c->census) {
+        for (census_waiter_t *w = c->census->waiting, *n; w; w = n) {
+            n = w->next;
+            free(w);
+        }
+        for (census_waiter_t *w = c->census->next_waiting, *n; w; w = n) {
+            n = w->next;
+            free(w);
+        }
         free(c->census->pes);
+    }
     free(c->census);
     c->census = NULL;
 }

@@ -194,10 +194,12 @@ void core_loc_miss(core_pe_t *pe, core_coll_t *c, tern_msg_t *m, uint64_t key)
         }
     }
     int home = core_coll_home(pe, c, m->hdr.idx, key);
-    if (home == pe->my_pe)
-        hold(pe, c, m, key);
-    else
+    if (home != pe->my_pe)
         forward(pe, c, m, home);
+    else if (c->ins_closed)
+        core_loc_fail(pe, c, m, key, "was never inserted");
+    else
+        hold(pe, c, m, key);
 }
 
 void core_loc_send(core_pe_t *pe, core_coll_t *c, uint64_t key, const int32_t *idx, int dest,
@@ -268,8 +270,10 @@ void core_h_loc(core_pe_t *pe, tern_msg_t *m)
         core_coll_pend(pe, c, m);
         return;
     }
-    if (p->what == CORE_LOC_BORN && core_coll_home(pe, c, m->hdr.idx, key) == pe->my_pe)
+    if (p->what == CORE_LOC_BORN && core_coll_home(pe, c, m->hdr.idx, key) == pe->my_pe) {
         c->ins_homed++;
+        c->ins_closed = 0;
+    }
     core_loc_learn(pe, c, key, m->hdr.idx, p->pe, p->epoch, (int)p->what);
     core_msg_release(&pe->pool, m);
 }

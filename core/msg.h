@@ -127,6 +127,7 @@ typedef struct {
     uint64_t cid;
     uint32_t wave;
     uint32_t pad;
+    uint64_t hold_from; /* ASK: hold contributions to reductions from this one on */
 } core_part_census_t;
 typedef struct {
     uint64_t id;    /* the future, on the receiving PE */

@@ -99,11 +99,13 @@ typedef struct core_coll {
     struct core_census *census; /* at the root: a census under way */
     uint32_t census_wave;   /* the wave this PE last answered (moves wait meanwhile) */
     uint8_t census_busy;    /* between answering a wave and its outcome */
+    uint8_t ins_closed;     /* a census said insertions are over (none made here since) */
     uint8_t has_members;    /* reduction trees exist (created with elements, or counted) */
     struct core_red *reds;  /* reductions in flight here */
     struct core_red *red_spare; /* the last one finished, for reuse */
     struct core_rver *rvers; /* membership versions (reduction trees), newest first */
     uint64_t red_hwm;       /* one past the highest reduction number seen here */
+    uint64_t hold_from;     /* a census holds contributions to reductions from here on */
     struct core_waiter *fresh_waiters; /* allreduce calls of fresh members: the census */
 } core_coll_t;
 
@@ -332,9 +334,9 @@ void core_red_elem_gone(core_pe_t *pe, core_chare_t *ch);
 /* A census made version `id` from reduction `from` over the n PEs `pes` (taken over). */
 void core_red_version(core_pe_t *pe, core_coll_t *c, uint32_t id, uint64_t from, int *pes,
                       int n);
-/* A fresh element's held contributions: made now (it was counted), dropped, packed (out
- * NULL: the size) and unpacked. */
-void core_red_release_held(core_pe_t *pe, core_chare_t *ch);
+/* An element's held contributions: made now (those a census holds back from reduction
+ * `below` on stay), dropped, packed (out NULL: the size) and unpacked. */
+void core_red_release_held(core_pe_t *pe, core_chare_t *ch, uint64_t below);
 void core_red_drop_held(core_chare_t *ch);
 size_t core_red_pack_held(const core_chare_t *ch, unsigned char *out);
 void core_red_unpack_held(core_chare_t *ch, const unsigned char *in, size_t len,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/index.h"
+#include "core/loc.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "util/log.h"
@@ -29,9 +30,14 @@ tern_status_t core_proxy_elem(const char *call, const tern_proxy_t *coll, const 
     } else if ((coll->kind == TERN_PROXY_ARRAY || coll->kind == TERN_PROXY_ARRAY_ELEM) &&
                coll->ndims >= 1 && coll->ndims <= TERN_MAX_DIMS) {
         int32_t ix[TERN_MAX_DIMS] = {0};
+        uint64_t key;
         for (int i = 0; i < coll->ndims; i++)
             ix[i] = idx[i];
-        if (!core_index_in_range(coll->ndims, coll->dims, ix)) {
+        if (coll->flags & TERN_PROXY_SPARSE) {
+            if (!core_loc_key(call, TERN_PROXY_ARRAY, coll->flags, coll->ndims, coll->dims, ix,
+                              &key))
+                return TERN_ERR_RANGE;
+        } else if (!core_index_in_range(coll->ndims, coll->dims, ix)) {
             char buf[160];
             int n = 0;
             for (int i = 0; i < coll->ndims; i++)

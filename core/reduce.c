@@ -912,19 +912,21 @@ void core_h_red_stand(core_pe_t *pe, tern_msg_t *m)
     red_check_all(pe, c);
 }
 
+static uint64_t first_unsent(const core_chare_t *ch);
+
 void core_red_elem_gone(core_pe_t *pe, core_chare_t *ch)
 {
     core_coll_t *c = ch->coll;
     if (ch->fresh || c->kind != TERN_PROXY_ARRAY)
         return; /* counted nowhere yet */
+    uint64_t from = first_unsent(ch);
     if (ch->red_pe == pe->my_pe) {
-        ver_leave(pe, c, ver_needed(pe, c, ch->red_ver, "a departure", pe->my_pe),
-                  ch->red_seq);
+        ver_leave(pe, c, ver_needed(pe, c, ch->red_ver, "a departure", pe->my_pe), from);
         return;
     }
     core_hdr_t hdr;
     core_hdr_init(&hdr, CORE_K_RED_LEAVE, pe->my_pe);
-    hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = ch->red_seq, .ver = ch->red_ver};
+    hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = from, .ver = ch->red_ver};
     tern_status_t st = core_send_iov(pe, ch->red_pe, &hdr, NULL, 0);
     if (st != TERN_OK)
         tern_abort("sending a reduction tree update to PE %d failed: %s", ch->red_pe,
@@ -943,9 +945,13 @@ void core_red_version(core_pe_t *pe, core_coll_t *c, uint32_t id, uint64_t from,
 
 /* ---- the public calls ---- */
 
-/* A contribution of a fresh member, kept until the census gives it its numbers. */
+/* A contribution kept in its element: a fresh element's, until the census gives it its
+ * number (seq is then unset), or one a census holds back because its reduction will
+ * count the census's new members (seq set). */
 typedef struct core_hcontrib {
     struct core_hcontrib *next;
+    uint64_t seq;
+    int numbered;
     tern_reducer_t reducer;
     tern_callback_t cb;
     size_t len;
@@ -954,7 +960,7 @@ typedef struct core_hcontrib {
 
 static tern_status_t hold_contribution(core_chare_t *ch, const char *call, const void *data,
                                        size_t len, tern_reducer_t reducer,
-                                       const tern_callback_t *cb)
+                                       const tern_callback_t *cb, int numbered, uint64_t seq)
 {
     core_hcontrib_t *h = malloc(sizeof *h + len);
     if (!h) {
@@ -962,6 +968,8 @@ static tern_status_t hold_contribution(core_chare_t *ch, const char *call, const
         return TERN_ERR_NOMEM;
     }
     h->next = NULL;
+    h->seq = seq;
+    h->numbered = numbered;
     h->reducer = reducer;
     h->cb = *cb;
     h->len = len;
@@ -1007,14 +1015,13 @@ static core_chare_t *contrib_check(core_pe_t *pe, const char *call, const void *
     return ch;
 }
 
-/* Contribute for ch (checked, not fresh); its reduction's number in *seq. An allreduce's
- * state here gets one more waiter. */
-static void contribute(core_pe_t *pe, const char *call, core_chare_t *ch, const void *data,
-                       size_t len, uint32_t gid, const tern_callback_t *cb, uint64_t *seq)
+/* Make ch's contribution to reduction seq: here if this PE counts ch, else sent to the PE
+ * that does. */
+static void contribute_at(core_pe_t *pe, const char *call, core_chare_t *ch, uint64_t seq,
+                          const void *data, size_t len, uint32_t gid, const tern_callback_t *cb)
 {
     core_coll_t *c = ch->coll;
-    *seq = ch->red_seq++;
-    red_seen(c, *seq);
+    red_seen(c, seq);
     const void *in = data;
     uint64_t in_len = len, each = len;
     unsigned char *rec = NULL;
@@ -1030,22 +1037,17 @@ static void contribute(core_pe_t *pe, const char *call, core_chare_t *ch, const 
         in = rec;
         each = 0;
     }
-    int allreduce = cb->kind == CB_ALLREDUCE;
     if (ch->red_pe == pe->my_pe) {
-        core_red_t *r = red_get(c, *seq, 1);
+        core_red_t *r = red_get(c, seq, 1);
         red_set_ver(c, r, ch->red_ver);
-        r->nwait += (uint64_t)allreduce;
         red_add(c, r, gid, each, cb, in, in_len);
         r->nlocal++;
         r->ncontrib++;
         red_check(pe, c, r);
     } else {
-        /* Counted on another PE: the contribution goes there. */
-        if (allreduce)
-            red_get(c, *seq, 1)->nwait++;
         core_hdr_t hdr;
         core_hdr_init(&hdr, CORE_K_RED_CONTRIB, pe->my_pe);
-        hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = *seq, .each = each,
+        hdr.u.red = (core_part_red_t){.cid = c->cid, .seq = seq, .each = each,
                                       .reducer = gid, .ncontrib = 1, .ver = ch->red_ver};
         tern_iov_t iov[2] = {{cb, sizeof *cb}, {in, in_len}};
         tern_status_t st = core_send_iov(pe, ch->red_pe, &hdr, iov, 2);
@@ -1054,6 +1056,26 @@ static void contribute(core_pe_t *pe, const char *call, core_chare_t *ch, const 
                        tern_strerror(st));
     }
     free(rec);
+}
+
+/* Contribute for ch (checked): its reduction's number in *seq. Kept in ch while it is
+ * fresh or a census holds the number back. An allreduce's state here gets a waiter. */
+static tern_status_t contribute(core_pe_t *pe, const char *call, core_chare_t *ch,
+                                const void *data, size_t len, tern_reducer_t reducer,
+                                uint32_t gid, const tern_callback_t *cb, uint64_t *seq)
+{
+    core_coll_t *c = ch->coll;
+    if (ch->fresh)
+        return hold_contribution(ch, call, data, len, reducer, cb, 0, 0);
+    *seq = ch->red_seq++;
+    if (cb->kind == CB_ALLREDUCE) {
+        core_red_t *r = red_get(c, *seq, 1);
+        r->nwait++; /* before the result can come */
+    }
+    if (*seq >= c->hold_from)
+        return hold_contribution(ch, call, data, len, reducer, cb, 1, *seq);
+    contribute_at(pe, call, ch, *seq, data, len, gid, cb);
+    return TERN_OK;
 }
 
 tern_status_t tern_contribute(const void *self, const void *data, size_t len,
@@ -1073,27 +1095,42 @@ tern_status_t tern_contribute(const void *self, const void *data, size_t len,
                                      &st);
     if (!ch)
         return st;
-    if (ch->fresh)
-        return hold_contribution(ch, "tern_contribute", data, len, reducer, cb);
     uint64_t seq;
-    contribute(pe, "tern_contribute", ch, data, len, gid, cb, &seq);
-    return TERN_OK;
+    return contribute(pe, "tern_contribute", ch, data, len, reducer, gid, cb, &seq);
 }
 
-void core_red_release_held(core_pe_t *pe, core_chare_t *ch)
+/* Make what ch holds: all of it (below UINT64_MAX), or what a raised threshold lets go. */
+void core_red_release_held(core_pe_t *pe, core_chare_t *ch, uint64_t below)
 {
-    while (ch->hcontribs) {
-        core_hcontrib_t *h = ch->hcontribs;
-        ch->hcontribs = h->next;
+    core_hcontrib_t **pp = &ch->hcontribs;
+    while (*pp) {
+        core_hcontrib_t *h = *pp;
+        if (h->numbered && h->seq >= below) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
         ch->nheld_contribs--;
         uint32_t gid;
         const char *why;
         if (core_red_resolve(h->reducer, h->len, &gid, &why) != TERN_OK)
             tern_abort("a held contribution's reducer no longer resolves: %s", why);
-        uint64_t seq;
-        contribute(pe, "tern_contribute", ch, h->data, h->len, gid, &h->cb, &seq);
+        uint64_t seq = h->numbered ? h->seq : ch->red_seq++;
+        if (!h->numbered && h->cb.kind == CB_ALLREDUCE)
+            red_get(ch->coll, seq, 1)->nwait++;
+        contribute_at(pe, "tern_contribute", ch, seq, h->data, h->len, gid, &h->cb);
         free(h);
     }
+}
+
+/* The first reduction ch has not given to its counting PE (for its departure). */
+static uint64_t first_unsent(const core_chare_t *ch)
+{
+    uint64_t first = ch->red_seq;
+    for (const core_hcontrib_t *h = ch->hcontribs; h; h = h->next)
+        if (h->numbered && h->seq < first)
+            first = h->seq;
+    return first;
 }
 
 void core_red_drop_held(core_chare_t *ch)
@@ -1106,19 +1143,24 @@ void core_red_drop_held(core_chare_t *ch)
     ch->nheld_contribs = 0;
 }
 
+#define HC_HEAD (16 + 8 + sizeof(tern_callback_t))
+
 size_t core_red_pack_held(const core_chare_t *ch, unsigned char *out)
 {
     size_t n = 0;
     for (const core_hcontrib_t *h = ch->hcontribs; h; h = h->next) {
         uint64_t len = h->len;
         if (out) {
+            uint32_t numbered = (uint32_t)h->numbered;
             memcpy(out + n, &len, 8);
             memcpy(out + n + 8, &h->reducer, 4);
-            memcpy(out + n + 16, &h->cb, sizeof h->cb);
+            memcpy(out + n + 12, &numbered, 4);
+            memcpy(out + n + 16, &h->seq, 8);
+            memcpy(out + n + 24, &h->cb, sizeof h->cb);
             if (len)
-                memcpy(out + n + 16 + sizeof h->cb, h->data, len);
+                memcpy(out + n + HC_HEAD, h->data, len);
         }
-        n += 16 + sizeof h->cb + ((len + 7) & ~(uint64_t)7);
+        n += HC_HEAD + ((len + 7) & ~(uint64_t)7);
     }
     return n;
 }
@@ -1128,22 +1170,24 @@ void core_red_unpack_held(core_chare_t *ch, const unsigned char *in, size_t len,
 {
     size_t n = 0;
     for (uint32_t i = 0; i < count; i++) {
-        uint64_t l;
+        uint64_t l, seq;
+        uint32_t numbered;
         tern_reducer_t red;
         tern_callback_t cb;
-        if (n + 16 + sizeof cb > len)
+        if (n + HC_HEAD > len)
             tern_abort("a moved element's held contributions are malformed");
         memcpy(&l, in + n, 8);
         memcpy(&red, in + n + 8, 4);
-        memcpy(&cb, in + n + 16, sizeof cb);
-        if (l > len - n - 16 - sizeof cb)
+        memcpy(&numbered, in + n + 12, 4);
+        memcpy(&seq, in + n + 16, 8);
+        memcpy(&cb, in + n + 24, sizeof cb);
+        if (l > len - n - HC_HEAD)
             tern_abort("a moved element's held contributions are malformed");
-        if (hold_contribution(ch, "migration", in + n + 16 + sizeof cb, l, red, &cb) !=
-            TERN_OK)
+        if (hold_contribution(ch, "migration", in + n + HC_HEAD, l, red, &cb, (int)numbered,
+                              seq) != TERN_OK)
             tern_abort("out of memory moving an element");
-        n += 16 + sizeof cb + ((l + 7) & ~(uint64_t)7);
+        n += HC_HEAD + ((l + 7) & ~(uint64_t)7);
     }
-    ch->nheld_contribs = count;
 }
 
 /* tern_allreduce() and tern_barrier(), with the caller's name in error messages. */
@@ -1168,7 +1212,8 @@ static tern_status_t allreduce(const char *call, const void *self, const void *d
     while (ch->fresh) /* inserted: it takes part once the census has counted it */
         core_wait_on(pe, &c->fresh_waiters, CORE_WAIT_REDUCE, c->cid, ch->red_seq);
     uint64_t seq;
-    contribute(pe, call, ch, data, len, gid, &cb, &seq);
+    if ((st = contribute(pe, call, ch, data, len, reducer, gid, &cb, &seq)) != TERN_OK)
+        return st;
     core_red_t *r;
     while (!(r = red_get(c, seq, 0))->have_result)
         core_wait_on(pe, &r->waiters, CORE_WAIT_REDUCE, c->cid, seq);

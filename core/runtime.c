@@ -167,6 +167,8 @@ static void core_loop(core_pe_t *pe)
          * transports, which holds its senders back (shm's rings fill, credits are not
          * returned). Messages this PE sends itself do not count: they cannot lock it out. */
         int got = pe->rx_queued < pe->recv_queue_max ? core_transports_progress(pe) : 0;
+        if (pe->pending_chares) /* moves asked for by methods that ran on arrival */
+            core_chares_settle(pe);
         if (pe->nbacklog || (pe->fc && pe->fc->nowed))
             core_backlog_progress(pe);
         /* Coroutines made ready and queued messages each get a turn of their own, so
@@ -179,6 +181,10 @@ static void core_loop(core_pe_t *pe)
                 pe->rx_queued--;
             }
             core_dispatch(pe, m);
+            /* A move asked for happens as its method ends: what is queued for the element
+             * follows it. */
+            if (pe->pending_chares)
+                core_chares_settle(pe);
             core_transports_flush(pe);
             ran++;
         }

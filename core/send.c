@@ -252,7 +252,7 @@ static int direct_dispatch(core_pe_t *pe, tern_msg_t *m, const unsigned char *bo
 {
     const core_hdr_t *hdr = &m->hdr;
     if (hdr->prio || pe->exiting || core_sched_count(&pe->sched) || pe->inv_plain ||
-        core_ult_current(&pe->ults) || core_ult_any_ready(&pe->ults))
+        core_ult_current(&pe->ults) || core_ult_any_ready(&pe->ults) || pe->pending_chares)
         return 0;
     core_chare_t *ch = core_entry_target(pe, hdr);
     const core_ep_t *e = ch ? core_ep_by_gid(hdr->u.entry.ep) : NULL;

@@ -332,13 +332,15 @@ TERN_API tern_status_t tern_array_insert(const tern_proxy_t *array, const int32_
                                          const tern_iov_t *args, int nargs);
 
 /*
- * Say that no PE inserts into the array any more (call it once, from any PE, after every
- * insertion was made: e.g. after a barrier or quiescence). The runtime then counts the
- * elements and builds the reduction tree over their PEs: contributions of the elements
- * inserted since the last call wait until then. Messages still waiting for an element
- * that was never inserted fail (their futures get an error naming the index). Call it
- * again after later insertions. It must not be called while a reduction of the array is
- * under way (the runtime waits for the elements to agree).
+ * Say that the insertions into the array are made (call it once, from any PE, after
+ * every insertion was asked for: e.g. after a barrier or quiescence). The runtime then
+ * counts the elements and builds the reduction tree over their PEs: the inserted
+ * elements take part in reductions from then on (their contributions made before wait
+ * until then); reductions under way finish without them. From a coroutine the call
+ * returns once that is settled, so reductions the caller starts afterwards count every
+ * element; elsewhere it returns at once. Messages held for an element that was never
+ * inserted fail (their futures get an error naming the index), and so do later ones,
+ * until insertions start again. Call it again after later insertions.
  */
 TERN_API tern_status_t tern_array_done_inserting(const tern_proxy_t *array);
 
