@@ -36,6 +36,10 @@ foreach(cfg "4;2;2" "8;3;2" "8;4;1" "7;3;3")
   foreach(mode ops gather sync inflight callbacks coro)
     tern_hosts_test(mp.reduce.${mode} ${np} ${k} ${fanout} $<TARGET_FILE:mp_reduce> ${mode})
   endforeach()
+  foreach(mode bcast reduce insert sparse)
+    tern_hosts_test(mp.migrate.${mode} ${np} ${k} ${fanout} $<TARGET_FILE:mp_migrate> ${mode})
+  endforeach()
+  tern_hosts_test(mp.migstress ${np} ${k} ${fanout} $<TARGET_FILE:mp_migstress> 300000)
 endforeach()
 
 # Binding (TERN_BIND), as the verbose start-up lines report it. This machine has at least

@@ -5,6 +5,8 @@
 # reductions and checks that every message arrives exactly once.
 add_executable(mp_migrate mp/mp_migrate.c)
 target_link_libraries(mp_migrate PRIVATE tern)
+add_executable(mp_migstress mp/mp_migstress.c)
+target_link_libraries(mp_migstress PRIVATE tern)
 
 foreach(np 1 2 3 4 8)
   foreach(mode state bcast reduce maps insert sparse)
@@ -23,4 +25,10 @@ foreach(np 1 2 3 4 8)
     --stderr "tern_array_create_opts: 0x12345 is not a placement map"
     --stderr "tern_array_create_opts: unknown flags 0x80"
     ARGS $<TARGET_FILE:mp_migrate> errors)
+endforeach()
+
+# The stress test: 1,000,000 messages, elements moving every 24 they receive.
+foreach(np 1 2 3 4 8)
+  tern_mp_test(mp.migstress.np${np} ${np} CHECKS --code 0 ${LEAKS} --within 60
+               ARGS $<TARGET_FILE:mp_migstress> 1000000 24)
 endforeach()

@@ -54,6 +54,24 @@ foreach(v ${tp_variants})
   endforeach()
   tern_tp_test(${p}.stress.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
                ARGS $<TARGET_FILE:mp_stress> 20000)
+  # Elements moving under load, 1,000,000 messages each time. Over TCP a message takes
+  # long enough to chase an element that moves every 24 messages from PE to PE for many
+  # hops: there the elements move every 256.
+  if(v MATCHES "tcp")
+    set(every 256)
+  else()
+    set(every 24)
+  endif()
+  foreach(np 2 4 8)
+    tern_tp_test(${p}.migstress.np${np} ${np} ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
+                 ARGS $<TARGET_FILE:mp_migstress> 1000000 ${every})
+  endforeach()
+  tern_tp_test(${p}.migrate.state.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
+               ARGS $<TARGET_FILE:mp_migrate> state)
+  tern_tp_test(${p}.migrate.bcast.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS}
+               ARGS $<TARGET_FILE:mp_migrate> bcast)
+  tern_tp_test(${p}.migrate.insert.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
+               ARGS $<TARGET_FILE:mp_migrate> insert)
   tern_tp_test(${p}.future.bcast.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
                ARGS $<TARGET_FILE:mp_future> bcast)
   tern_tp_test(${p}.reduce.ops.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS}
