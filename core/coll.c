@@ -99,18 +99,26 @@ static tern_msg_t *keepable(core_pe_t *pe, tern_msg_t *m)
 
 void core_coll_add_local(core_coll_t *c, core_chare_t *ch)
 {
+    if (!c->local_cap) {
+        c->local = &c->local_one;
+        c->local_cap = 1;
+    }
     if (c->nlocal == c->local_cap) {
-        uint64_t cap = c->local_cap ? c->local_cap * 2 : 8;
-        core_chare_t **n = realloc(c->local, cap * sizeof *n);
+        uint64_t cap = c->local_cap < 8 ? 8 : c->local_cap * 2;
+        core_chare_t **n = c->local == &c->local_one ? malloc(cap * sizeof *n)
+                                                     : realloc(c->local, cap * sizeof *n);
         if (!n)
             tern_abort("out of memory adding a member to collection %#llx",
                        (unsigned long long)c->cid);
+        if (c->local == &c->local_one)
+            n[0] = c->local_one;
         c->local = n;
         c->local_cap = cap;
     }
     ch->pos = c->nlocal;
     c->local[c->nlocal++] = ch;
-    if (util_hashmap_put(&c->elems, ch->lin, ch) != TERN_OK)
+    /* A single chare is found without the map (local_member). */
+    if (c->kind != TERN_PROXY_CHARE && util_hashmap_put(&c->elems, ch->lin, ch) != TERN_OK)
         tern_abort("out of memory adding a member to collection %#llx",
                    (unsigned long long)c->cid);
 }
@@ -120,7 +128,8 @@ void core_coll_remove_local(core_coll_t *c, core_chare_t *ch)
     core_chare_t *last = c->local[--c->nlocal];
     c->local[ch->pos] = last;
     last->pos = ch->pos;
-    util_hashmap_del(&c->elems, ch->lin);
+    if (c->kind != TERN_PROXY_CHARE)
+        util_hashmap_del(&c->elems, ch->lin);
     if (c->last_chare == ch)
         c->last_chare = NULL;
 }
@@ -289,6 +298,8 @@ static uint64_t msg_lin(core_pe_t *pe, const core_coll_t *c, const tern_msg_t *m
 /* The member of live collection c that a message with this index is for, if it is here. */
 static core_chare_t *local_member(core_coll_t *c, uint64_t lin)
 {
+    if (c->kind == TERN_PROXY_CHARE)
+        return c->nlocal ? c->local[0] : NULL;
     core_chare_t *ch = c->last_chare;
     if (ch && c->last_lin == lin)
         return ch;
@@ -460,7 +471,8 @@ void core_colls_free(core_pe_t *pe)
             core_msg_release(&pe->pool, m);
             m = next;
         }
-        free(c->local);
+        if (c->local != &c->local_one)
+            free(c->local);
         core_red_coll_free(pe, c);
         core_loc_free(pe, c);
         core_abcast_free(pe, c);

@@ -73,6 +73,7 @@ typedef struct core_coll {
     util_hashmap_t elems;   /* key -> core_chare_t*, local members */
     core_chare_t **local;   /* local members, in no order (core_chare_t.pos) */
     uint64_t nlocal, local_cap;
+    core_chare_t *local_one; /* `local` until a second member: a single chare needs no more */
     tern_msg_t *pend_head;  /* messages that arrived before the collection */
     tern_msg_t *pend_tail;
     double pend_since;      /* when the first of them came */
