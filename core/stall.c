@@ -248,6 +248,20 @@ static char *report_mine(core_pe_t *pe)
             if (core_red_describe(pe, c, reds, sizeof reds))
                 util_log_append(buf, STALL_TEXT_MAX, &len, "%s%s", lines++ ? "\n" : "", reds);
         }
+        if (c->live && c->nheld) {
+            util_log_append(buf, STALL_TEXT_MAX, &len,
+                            "%s%llu message%s wait%s here, at their home, for elements of "
+                            "array %#llx that were not inserted (tern_array_insert; "
+                            "tern_array_done_inserting fails them)", lines++ ? "\n" : "",
+                            (unsigned long long)c->nheld, c->nheld == 1 ? "" : "s",
+                            c->nheld == 1 ? "s" : "", (unsigned long long)c->cid);
+        }
+        if (c->live && c->census_busy) {
+            util_log_append(buf, STALL_TEXT_MAX, &len,
+                            "%sa census of array %#llx (tern_array_done_inserting) is under "
+                            "way: moves wait for it", lines++ ? "\n" : "",
+                            (unsigned long long)c->cid);
+        }
     }
     if (!lines) {
         free(buf);

@@ -8,6 +8,8 @@
  * is checked for partition properties: the PE ranges are ordered, contiguous, cover
  * [0, total), differ in size by at most one, and core_block_pe agrees with them.
  */
+#include <string.h>
+
 #include "core/index.h"
 
 #include <stdlib.h>
@@ -292,6 +294,68 @@ static void test_blocks(void)
     }
 }
 
+/* Sparse keys: every dimension count, the range edges, round trips, order as indices,
+ * never the hash map's reserved key. */
+static void test_sparse(void)
+{
+    CHECK_EQ(core_sparse_bits(1), 32);
+    CHECK_EQ(core_sparse_bits(2), 31);
+    CHECK_EQ(core_sparse_bits(3), 21);
+    CHECK_EQ(core_sparse_bits(4), 15);
+    CHECK_EQ(core_sparse_bits(5), 12);
+    CHECK_EQ(core_sparse_bits(6), 10);
+    test_rng_t rng;
+    rng_seed(&rng, 6);
+    for (int nd = 1; nd <= 6; nd++) {
+        int bits = core_sparse_bits(nd);
+        int64_t lo = -((int64_t)1 << (bits - 1)), hi = ((int64_t)1 << (bits - 1)) - 1;
+        int32_t idx[6], back[6];
+        uint64_t key, prev = 0;
+        /* Out of range on either side, in any coordinate: refused. */
+        for (int d = 0; d < nd; d++) {
+            for (int i = 0; i < nd; i++)
+                idx[i] = 0;
+            if (bits < 32) {
+                idx[d] = (int32_t)(hi + 1);
+                CHECK(!core_sparse_key(nd, idx, &key));
+                idx[d] = (int32_t)(lo - 1);
+                CHECK(!core_sparse_key(nd, idx, &key));
+            }
+        }
+        /* The corners round-trip; the highest is not UINT64_MAX. */
+        for (int i = 0; i < nd; i++)
+            idx[i] = (int32_t)hi;
+        CHECK(core_sparse_key(nd, idx, &key));
+        CHECK(key != UINT64_MAX);
+        core_sparse_index(nd, key, back);
+        CHECK_MEM(back, idx, (size_t)nd * 4);
+        for (int i = 0; i < nd; i++)
+            idx[i] = (int32_t)lo;
+        CHECK(core_sparse_key(nd, idx, &key));
+        CHECK_EQ_U(key, 0);
+        /* Random indices: round trip, and keys ordered as the indices are. */
+        int32_t last[6] = {0};
+        for (int t = 0; t < 2000; t++) {
+            for (int i = 0; i < nd; i++)
+                idx[i] = (int32_t)(lo + (int64_t)rng_range(&rng, 0, (uint64_t)(hi - lo)));
+            if (!CHECK(core_sparse_key(nd, idx, &key)))
+                break;
+            core_sparse_index(nd, key, back);
+            if (!CHECK_MEM(back, idx, (size_t)nd * 4))
+                break;
+            if (t) {
+                int cmp = 0;
+                for (int i = 0; i < nd && !cmp; i++)
+                    cmp = (idx[i] > last[i]) - (idx[i] < last[i]);
+                if (!CHECK_EQ((key > prev) - (key < prev), cmp))
+                    break;
+            }
+            memcpy(last, idx, sizeof last);
+            prev = key;
+        }
+    }
+}
+
 int main(void)
 {
     check_start();
@@ -299,5 +363,6 @@ int main(void)
     test_in_range();
     test_total();
     test_blocks();
+    test_sparse();
     return check_finish("unit.index");
 }
