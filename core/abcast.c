@@ -56,7 +56,9 @@ static void offer(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m, uint64_t seq)
         core_msg_unref(pe, m); /* had it */
         return;
     }
-    if (seq > ch->bcast_seq + 1) {
+    if (seq > ch->bcast_seq + 1 || core_chare_leaving(ch)) {
+        /* An element still owed earlier ones, or about to leave: it waits with it (and
+         * follows it if it leaves). */
         core_bheld_t **pp = &ch->bheld;
         while (*pp && (*pp)->seq < seq)
             pp = &(*pp)->next;
@@ -74,8 +76,13 @@ static void offer(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m, uint64_t seq)
         return;
     }
     run(pe, ch, m, seq);
-    /* What waited for this one. */
-    while (ch->bheld && ch->bheld->seq <= ch->bcast_seq + 1) {
+    core_abcast_resume(pe, ch);
+}
+
+void core_abcast_resume(core_pe_t *pe, core_chare_t *ch)
+{
+    /* What waited for the last one run (unless ch is about to leave again). */
+    while (ch->bheld && ch->bheld->seq <= ch->bcast_seq + 1 && !core_chare_leaving(ch)) {
         core_bheld_t *h = ch->bheld;
         ch->bheld = h->next;
         if (h->seq <= ch->bcast_seq)
@@ -146,12 +153,7 @@ void core_abcast_deliver(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
 
 void core_h_bcast_elem(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.bcast.cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
-        return;
-    }
-    core_chare_t *ch = core_elem_target(pe, c, m);
+    core_chare_t *ch = core_elem_msg_target(pe, m); /* u.bcast starts as u.entry does */
     if (!ch)
         return;
     if (!(m = core_msg_detach(&pe->pool, m))) /* it may wait with the element */

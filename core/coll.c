@@ -333,11 +333,16 @@ core_chare_t *core_entry_target(core_pe_t *pe, const core_hdr_t *h)
 core_chare_t *core_coll_member(core_coll_t *c, uint64_t key) { return local_member(c, key); }
 
 /* m (ENTRY, DESTROY, BCAST_ELEM) is for one element of c: the chare if it is here; if not,
- * m has gone on its way (forwarded, held or failed). */
+ * m has gone on its way (forwarded, held or failed). An element about to move or be
+ * destroyed is not here any more: m waits to follow it. */
 core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
 {
     uint64_t lin = msg_lin(pe, c, m);
     core_chare_t *ch = local_member(c, lin);
+    if (ch && core_chare_leaving(ch)) {
+        core_chare_follow(pe, ch, m);
+        return NULL;
+    }
     if (ch)
         return ch;
     if (c->kind != TERN_PROXY_ARRAY)
@@ -348,18 +353,31 @@ core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m)
     return NULL;
 }
 
+core_coll_t *core_coll_live(core_pe_t *pe, uint64_t cid, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_get(pe, cid, 1);
+    if (c->live)
+        return c;
+    core_coll_pend(pe, c, m);
+    return NULL;
+}
+
+core_chare_t *core_elem_msg_target(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c = core_coll_live(pe, m->hdr.u.entry.cid, m);
+    if (!c)
+        return NULL;
+    core_chare_t *ch = core_elem_target(pe, c, m);
+    if (ch && m->hdr.hops)
+        core_loc_tell(pe, ch, m->hdr.src_pe);
+    return ch;
+}
+
 void core_h_entry(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.entry.cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
-        return;
-    }
-    core_chare_t *ch = core_elem_target(pe, c, m);
+    core_chare_t *ch = core_elem_msg_target(pe, m);
     if (!ch)
         return;
-    if (m->hdr.hops)
-        core_loc_tell(pe, ch, m->hdr.src_pe);
     m = keepable(pe, m);
     m->refs = 1;
     core_invoke(pe, ch, m);
@@ -461,10 +479,7 @@ void core_colls_free(core_pe_t *pe)
             core_chare_t *ch = c->local[i];
             if (t && t->dtor)
                 t->dtor(ch->state);
-            core_abcast_drop(pe, ch);
-            core_red_drop_held(ch);
-            ch->magic = 0;
-            free(ch);
+            core_chare_drop(pe, ch);
         }
         for (tern_msg_t *m = c->pend_head; m;) {
             tern_msg_t *next = m->next;

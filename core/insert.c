@@ -158,11 +158,9 @@ tern_status_t tern_array_insert(const tern_proxy_t *array, const int32_t *idx, i
 
 void core_h_insert(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.create.cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
+    core_coll_t *c = core_coll_live(pe, m->hdr.u.create.cid, m);
+    if (!c)
         return;
-    }
     const core_type_t *t = core_type_by_gid(c->type);
     uint64_t key;
     char buf[96];
@@ -310,11 +308,9 @@ static void wave_reply(core_pe_t *pe, core_coll_t *c)
 
 void core_h_census_ask(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.census.cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
+    core_coll_t *c = core_coll_live(pe, m->hdr.u.census.cid, m);
+    if (!c)
         return;
-    }
     core_tree_forward(pe, m);
     core_census_t *k = census_of(pe, c);
     k->wave = m->hdr.u.census.wave;
@@ -437,11 +433,9 @@ static void wave_done(core_pe_t *pe, core_coll_t *c)
 
 void core_h_freeze(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.census.cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
+    core_coll_t *c = core_coll_live(pe, m->hdr.u.census.cid, m);
+    if (!c)
         return;
-    }
     core_tree_forward(pe, m);
     size_t alen, blen;
     const void *a = core_msg_seg(m, 0, &alen);

@@ -80,14 +80,56 @@ void core_chare_want_settle(core_pe_t *pe, core_chare_t *ch)
     pe->pending_chares = ch;
 }
 
+void core_chare_follow(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
+{
+    if (!(m = core_msg_detach(&pe->pool, m)))
+        tern_abort("out of memory keeping a message for an element about to move");
+    m->next = NULL;
+    if (ch->follow_tail)
+        ch->follow_tail->next = m;
+    else
+        ch->follow = m;
+    ch->follow_tail = m;
+}
+
+/* The messages that waited for ch to go, taken from it. */
+static tern_msg_t *take_followers(core_chare_t *ch)
+{
+    tern_msg_t *m = ch->follow;
+    ch->follow = ch->follow_tail = NULL;
+    return m;
+}
+
+/* Dispatch them again, in order: they go after the element (forwarded, or failed if it was
+ * destroyed), or to it if it stayed. */
+static void release_followers(core_pe_t *pe, tern_msg_t *m)
+{
+    while (m) {
+        tern_msg_t *next = m->next;
+        m->next = NULL;
+        core_dispatch(pe, m);
+        m = next;
+    }
+}
+
+void core_chare_drop(core_pe_t *pe, core_chare_t *ch)
+{
+    core_abcast_drop(pe, ch);
+    core_red_drop_held(ch);
+    for (tern_msg_t *m = take_followers(ch); m;) {
+        tern_msg_t *next = m->next;
+        core_msg_release(&pe->pool, m);
+        m = next;
+    }
+    ch->magic = 0;
+    free(ch);
+}
+
 static void chare_free(core_pe_t *pe, core_chare_t *ch, const core_type_t *t)
 {
     if (t->dtor)
         t->dtor(ch->state);
-    core_abcast_drop(pe, ch);
-    core_red_drop_held(ch);
-    ch->magic = 0;
-    free(ch);
+    core_chare_drop(pe, ch);
 }
 
 static void destroy(core_pe_t *pe, core_chare_t *ch)
@@ -176,7 +218,9 @@ int core_chares_settle(core_pe_t *pe)
         if (ch->running)
             continue; /* inv_finish queues it again once the last one ends */
         if (ch->destroy) {
+            tern_msg_t *f = take_followers(ch);
             destroy(pe, ch);
+            release_followers(pe, f);
             n++;
         } else if (ch->move_to >= 0) {
             if (ch->coll->census_busy) {
@@ -185,10 +229,14 @@ int core_chares_settle(core_pe_t *pe)
             }
             int dest = ch->move_to;
             ch->move_to = -1;
+            tern_msg_t *f = take_followers(ch);
             if (dest != pe->my_pe) {
                 move_out(pe, ch, dest);
                 n++;
+            } else {
+                core_abcast_resume(pe, ch); /* what waited for the move that was not */
             }
+            release_followers(pe, f);
         }
     }
     return n;
@@ -307,16 +355,9 @@ tern_status_t tern_elem_destroy(const tern_proxy_t *elem)
 
 void core_h_destroy(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.entry.cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
-        return;
-    }
-    core_chare_t *ch = core_elem_target(pe, c, m);
+    core_chare_t *ch = core_elem_msg_target(pe, m);
     if (!ch)
         return;
-    if (m->hdr.hops)
-        core_loc_tell(pe, ch, m->hdr.src_pe);
     core_msg_release(&pe->pool, m);
     ch->destroy = 1;
     settle_later(pe, ch);
@@ -325,11 +366,9 @@ void core_h_destroy(core_pe_t *pe, tern_msg_t *m)
 void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
 {
     const core_part_mig_t *p = &m->hdr.u.mig;
-    core_coll_t *c = core_coll_get(pe, p->cid, 1);
-    if (!c->live) {
-        core_coll_pend(pe, c, m);
+    core_coll_t *c = core_coll_live(pe, p->cid, m);
+    if (!c)
         return;
-    }
     const core_type_t *t = type_of(c);
     uint64_t key;
     char buf[96];

@@ -50,6 +50,8 @@ typedef struct core_chare {
     uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
     struct core_hcontrib *hcontribs; /* them, in order */
     struct core_chare *pending_next;
+    struct tern_msg *follow, *follow_tail; /* messages that came after its move or
+                                              destruction was asked for: they follow it */
     int32_t idx[TERN_MAX_DIMS];
     _Alignas(16) unsigned char state[];
 } core_chare_t;
@@ -155,6 +157,8 @@ typedef struct core_pe {
     double t0;
     core_ults_t ults;       /* coroutines */
     struct core_inv *inv_plain; /* the entry method running on the scheduler's stack */
+    int direct_ok;          /* the scheduler is polling with nothing else under way: a
+                               message may run on arrival (core/send.c) */
     util_hashmap_t futures; /* id -> record, futures this PE created */
     uint64_t next_fid;
     char *fut_last_err;     /* the error of the last failed future released here */
@@ -271,6 +275,8 @@ core_coll_t *core_coll_get(core_pe_t *pe, uint64_t cid, int create);
 core_chare_t *core_chare_of(const char *call, const void *self);
 /* Hold m until c is built here (replayed in order then). */
 void core_coll_pend(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
+/* Collection cid if it is built here; else NULL, and m is held for it. */
+core_coll_t *core_coll_live(core_pe_t *pe, uint64_t cid, tern_msg_t *m);
 /* A new chare of c (zeroed state, key, index; counted by this PE); not yet a member. */
 core_chare_t *core_chare_alloc(core_pe_t *pe, core_coll_t *c, const core_type_t *t,
                                uint64_t key, const int32_t *idx);
@@ -280,8 +286,21 @@ core_chare_t *core_coll_member(core_coll_t *c, uint64_t key);
 /* The local member m (ENTRY, DESTROY, BCAST_ELEM) is for; NULL when it is not here (m has
  * then been forwarded, held or failed). */
 core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
+/* The same for m's own collection (held if that is not built here yet), telling m's
+ * sender where the element is when m was forwarded. */
+core_chare_t *core_elem_msg_target(core_pe_t *pe, tern_msg_t *m);
 
 /* moves and destruction (core/migrate.c) */
+/* ch has a move or destruction asked for and no method running: it is as good as gone, and
+ * what comes for it now follows it (core_chare_follow). */
+static inline int core_chare_leaving(const core_chare_t *ch)
+{
+    return !ch->running && (ch->destroy || ch->move_to >= 0);
+}
+/* Keep m (for ch, which is leaving) until ch has gone; then m goes where ch went. */
+void core_chare_follow(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m);
+/* Free ch (its destructor has run) and what it held: broadcasts, contributions, followers. */
+void core_chare_drop(core_pe_t *pe, core_chare_t *ch);
 void core_chare_want_settle(core_pe_t *pe, core_chare_t *ch);
 /* Make the moves and destructions whose chares are idle; how many were made. */
 int core_chares_settle(core_pe_t *pe);
@@ -301,6 +320,9 @@ void core_abcast_leave(core_pe_t *pe, core_coll_t *c, core_chare_t *ch, int dest
 void core_abcast_arrived(core_pe_t *pe, core_coll_t *c, uint64_t key, uint32_t epoch,
                          uint64_t done_there);
 void core_abcast_drop(core_pe_t *pe, core_chare_t *ch);
+/* Run the broadcasts ch holds that are next in its order (after a move that did not
+ * happen, or one run). */
+void core_abcast_resume(core_pe_t *pe, core_chare_t *ch);
 void core_abcast_free(core_pe_t *pe, core_coll_t *c);
 
 /* insertion and the census (core/insert.c) */

@@ -757,19 +757,30 @@ static void red_seen(core_coll_t *c, uint64_t seq)
         c->red_hwm = seq + 1;
 }
 
-void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
+/* Fold the input that m carries (a child's partial, or a contribution sent here) into its
+ * reduction; the callback it names in *cb. */
+static core_red_t *red_input(core_pe_t *pe, tern_msg_t *m, core_coll_t **coll,
+                             tern_callback_t *cb)
 {
     core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
-    tern_callback_t cbv;
     const void *data;
     size_t len;
-    red_msg_parts(m, &cbv, &data, &len);
+    red_msg_parts(m, cb, &data, &len);
     core_red_t *r = red_get(c, msg_seq(m), 1);
     red_seen(c, r->seq);
     red_set_ver(c, r, m->hdr.u.red.ver);
-    red_add(c, r, m->hdr.u.red.reducer, m->hdr.u.red.each, &cbv, data, len);
-    r->nkids++;
+    red_add(c, r, m->hdr.u.red.reducer, m->hdr.u.red.each, cb, data, len);
     r->ncontrib += m->hdr.u.red.ncontrib;
+    *coll = c;
+    return r;
+}
+
+void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
+{
+    core_coll_t *c;
+    tern_callback_t cbv;
+    core_red_t *r = red_input(pe, m, &c, &cbv);
+    r->nkids++;
     core_msg_release(&pe->pool, m);
     red_check(pe, c, r);
 }
@@ -777,17 +788,10 @@ void core_h_red_part(core_pe_t *pe, tern_msg_t *m)
 /* A contribution of an element counted here, made on the PE that sent it. */
 void core_h_red_contrib(core_pe_t *pe, tern_msg_t *m)
 {
-    core_coll_t *c = core_coll_get(pe, m->hdr.u.red.cid, 1);
+    core_coll_t *c;
     tern_callback_t cbv;
-    const void *data;
-    size_t len;
-    red_msg_parts(m, &cbv, &data, &len);
-    core_red_t *r = red_get(c, msg_seq(m), 1);
-    red_seen(c, r->seq);
-    red_set_ver(c, r, m->hdr.u.red.ver);
-    red_add(c, r, m->hdr.u.red.reducer, m->hdr.u.red.each, &cbv, data, len);
+    core_red_t *r = red_input(pe, m, &c, &cbv);
     r->nlocal++;
-    r->ncontrib += m->hdr.u.red.ncontrib;
     if (cbv.kind == CB_ALLREDUCE) {
         int src = m->hdr.src_pe, known = 0;
         for (int i = 0; i < r->nremote; i++)

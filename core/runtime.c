@@ -155,7 +155,9 @@ static void idle_sleep(core_pe_t *pe)
      * wait for credits wait for a message, which does. Otherwise sleep until woken (the
      * 1 s bound only guards against a lost wake-up). */
     int retry = pe->bl_tp_blocked || (pe->fc && pe->fc->nowed);
+    pe->direct_ok = 1;
     core_transports_wait(pe, due_within(pe, retry ? 200 : 1000000));
+    pe->direct_ok = 0;
 }
 
 static void core_loop(core_pe_t *pe)
@@ -166,7 +168,12 @@ static void core_loop(core_pe_t *pe)
         /* Enough taken in and not yet run is work enough: what else has come waits in the
          * transports, which holds its senders back (shm's rings fill, credits are not
          * returned). Messages this PE sends itself do not count: they cannot lock it out. */
-        int got = pe->rx_queued < pe->recv_queue_max ? core_transports_progress(pe) : 0;
+        int got = 0;
+        if (pe->rx_queued < pe->recv_queue_max) {
+            pe->direct_ok = 1;
+            got = core_transports_progress(pe);
+            pe->direct_ok = 0;
+        }
         if (pe->pending_chares) /* moves asked for by methods that ran on arrival */
             core_chares_settle(pe);
         if (pe->nbacklog || (pe->fc && pe->fc->nowed))

@@ -244,19 +244,23 @@ void core_tree_forward(core_pe_t *pe, tern_msg_t *m)
  * The fast way in: a plain entry method for a chare that is here, while nothing waits
  * before it and no entry method runs (so no chare can see another method of its own
  * begin before the first ended), is run at once on the transport's buffer - no copy, no
- * trip through the queue. Anything else (a priority, a coroutine method, an element not
+ * trip through the queue. Only when the scheduler polls: a transport polled from inside
+ * a handler (a send that waits for room) must not run a later message before the one
+ * being handled. Anything else (a priority, a coroutine method, an element not
  * here, a collection not built) takes the queue's way. Returns non-zero when it ran it.
  */
 static int direct_dispatch(core_pe_t *pe, tern_msg_t *m, const unsigned char *body,
                            tp_rx_ref_t *ref)
 {
     const core_hdr_t *hdr = &m->hdr;
-    if (hdr->prio || pe->exiting || core_sched_count(&pe->sched) || pe->inv_plain ||
+    if (!pe->direct_ok || hdr->prio || pe->exiting || core_sched_count(&pe->sched) ||
+        pe->inv_plain ||
         core_ult_current(&pe->ults) || core_ult_any_ready(&pe->ults) || pe->pending_chares)
         return 0;
     core_chare_t *ch = core_entry_target(pe, hdr);
     const core_ep_t *e = ch ? core_ep_by_gid(hdr->u.entry.ep) : NULL;
-    if (!e || (e->flags & TERN_EP_COROUTINE) || e->type_gid != ch->coll->type)
+    if (!e || (e->flags & TERN_EP_COROUTINE) || e->type_gid != ch->coll->type ||
+        core_chare_leaving(ch))
         return 0;
     m->next = NULL;
     m->rx_ref = NULL;

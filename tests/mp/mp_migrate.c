@@ -144,6 +144,7 @@ static void cell_ping(void *self, const tern_msg_t *msg)
     cell_t *c = self;
     uint64_t v;
     memcpy(&v, tern_msg_data(msg), sizeof v);
+    CHECK_EQ(tern_my_pe(), c->want_pe); /* a ping after a move was asked follows it */
     c->pings++;
     c->ping_sum += v;
 }
@@ -164,6 +165,7 @@ static void cell_bc(void *self, const tern_msg_t *msg)
     cell_t *c = self;
     uint64_t k;
     memcpy(&k, tern_msg_data(msg), sizeof k);
+    CHECK_EQ(tern_my_pe(), c->want_pe);
     if (k != c->bcasts + 1)
         tern_abort("element %lld got broadcast %llu after %llu", (long long)c->lin,
                    (unsigned long long)k, (unsigned long long)c->bcasts);
@@ -177,6 +179,7 @@ static void cell_red(void *self, const tern_msg_t *msg)
     cell_t *c = self;
     tern_future_t f[2];
     memcpy(f, tern_msg_data(msg), sizeof f);
+    CHECK_EQ(tern_my_pe(), c->want_pe);
     int64_t v[2] = {1, c->lin};
     tern_callback_t cb0 = tern_cb_future(&f[0]), cb1 = tern_cb_future(&f[1]);
     CHECK_OK(tern_contribute(self, v, sizeof v, TERN_REDUCER(TERN_OP_SUM, TERN_DT_INT64), &cb0));

@@ -39,7 +39,7 @@ typedef struct {
     uint64_t got, sum, moves;
     int64_t sent;        /* this round */
     int32_t round;
-    int32_t pad;
+    int32_t want_pe;     /* where its last move was asked to go: every method runs there */
     uint64_t move_rng;
     tern_future_t done;  /* the main function's, for this round's reduction */
 } walker_t;
@@ -87,6 +87,7 @@ static void w_ctor(void *self, const tern_msg_t *args)
     CHECK(w->from != NULL);
     w->move_rng = (uint64_t)w->lin * 104729 + 7;
     w->round = -1;
+    w->want_pe = tern_my_pe();
 }
 
 static void w_dtor(void *self)
@@ -130,6 +131,7 @@ static void w_round(void *self, const tern_msg_t *msg)
 {
     walker_t *w = self;
     const round_msg_t *r = tern_msg_data(msg);
+    CHECK_EQ(tern_my_pe(), w->want_pe);
     CHECK_EQ(r->round, w->round + 1);
     w->round = r->round;
     w->done = r->done;
@@ -147,6 +149,7 @@ static void w_msg(void *self, const tern_msg_t *msg)
 {
     walker_t *w = self;
     const wmsg_t *m = tern_msg_data(msg);
+    CHECK_EQ(tern_my_pe(), w->want_pe); /* what came after a move was asked followed it */
     CHECK(m->src >= 0 && m->src < w->n);
     CHECK_EQ(msg_dest(m->src, m->round, m->k, w->n), w->lin);
     CHECK_EQ(m->value, msg_value(m->src, m->round, m->k));
@@ -157,6 +160,7 @@ static void w_msg(void *self, const tern_msg_t *msg)
         int pe = (int)(mp_rand(&w->move_rng) % (uint64_t)tern_num_pes());
         if (pe != tern_my_pe())
             w->moves++;
+        w->want_pe = pe;
         CHECK_OK(tern_migrate(self, pe));
     }
 }
