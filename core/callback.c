@@ -64,6 +64,9 @@ void core_cb_fire(core_pe_t *pe, const tern_callback_t *cb, const void *data, si
                        cb->ep, tern_strerror(st));
         return;
     }
+    case CORE_CB_LB:
+        core_lb_all_synced(pe, cb->proxy.cid);
+        return;
     default:
         tern_abort("a callback of unknown kind %u", cb->kind);
     }

@@ -258,6 +258,8 @@ void core_h_create_coll(core_pe_t *pe, tern_msg_t *m)
                                                      c->pflags) != TERN_OK)
         tern_abort("malformed creation of collection %#llx from PE %d",
                    (unsigned long long)c->cid, m->hdr.src_pe);
+    if ((c->pflags & TERN_PROXY_BALANCED) && pe->lb_strategy)
+        core_lb_coll_init(pe, c); /* loads are measured from the constructors on */
     if (sparse || (p->ckind == TERN_PROXY_ARRAY && (m->hdr.flags & CORE_HDR_EMPTY))) {
         c->total = 0; /* counted by the first census */
         coll_construct(pe, c, NULL, 0, 0, m);
@@ -489,6 +491,7 @@ void core_colls_free(core_pe_t *pe)
         if (c->local != &c->local_one)
             free(c->local);
         core_red_coll_free(pe, c);
+        core_lb_coll_free(pe, c);
         core_loc_free(pe, c);
         core_abcast_free(pe, c);
         core_census_free(pe, c);
@@ -631,10 +634,25 @@ static tern_status_t array_create(const char *call, tern_type_t type, int ndims,
     unsigned pflags = t->migratable ? TERN_PROXY_MOBILE : 0;
     uint32_t map = opts ? opts->map : TERN_MAP_DEFAULT;
     int empty = opts && (opts->flags & TERN_ARRAY_EMPTY);
-    if (opts && (opts->flags & ~TERN_ARRAY_EMPTY)) {
-        util_log_error("%s: unknown flags %#x", call, opts->flags & ~TERN_ARRAY_EMPTY);
+    const unsigned known = TERN_ARRAY_EMPTY | TERN_ARRAY_AT_SYNC;
+    if (opts && (opts->flags & ~known)) {
+        util_log_error("%s: unknown flags %#x", call, opts->flags & ~known);
         return TERN_ERR_INVALID;
     }
+    double period = opts ? opts->lb_period : 0;
+    if (!(period >= 0) || period > 1e6 ||
+        (period > 0 && opts && (opts->flags & TERN_ARRAY_AT_SYNC))) {
+        util_log_error("%s: %s", call, period > 0 && period <= 1e6
+                                           ? "an array balances at sync points "
+                                             "(TERN_ARRAY_AT_SYNC) or periodically "
+                                             "(lb_period), not both"
+                                           : "lb_period must be in [0, 1e6] seconds");
+        return TERN_ERR_INVALID;
+    }
+    if (opts && (opts->flags & TERN_ARRAY_AT_SYNC))
+        pflags |= TERN_PROXY_BALANCED | TERN_PROXY_AT_SYNC;
+    if (period > 0)
+        pflags |= TERN_PROXY_BALANCED;
     int32_t d[TERN_MAX_DIMS] = {0};
     if (!dims) {
         pflags |= TERN_PROXY_SPARSE | TERN_PROXY_INSERTED;
@@ -652,8 +670,14 @@ static tern_status_t array_create(const char *call, tern_type_t type, int ndims,
         pflags |= TERN_PROXY_INSERTED;
     if ((st = core_loc_map_check(call, map, pflags)) != TERN_OK)
         return st;
-    return create_coll(pe, call, t, TERN_PROXY_ARRAY, ndims, d, pflags, map, empty, args,
-                       nargs, out);
+    if ((st = create_coll(pe, call, t, TERN_PROXY_ARRAY, ndims, d, pflags, map, empty, args,
+                          nargs, out)) != TERN_OK)
+        return st;
+    /* This PE drives the array's balancing steps: it knows before anyone can ask. */
+    if ((pflags & TERN_PROXY_BALANCED) && pe->lb_strategy &&
+        (st = core_lb_configure(pe, core_coll_get(pe, out->cid, 1), period)) != TERN_OK)
+        util_log_error("%s: %s", call, tern_strerror(st));
+    return st;
 }
 
 tern_status_t tern_array_create(tern_type_t type, int ndims, const int32_t *dims,

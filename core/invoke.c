@@ -67,7 +67,30 @@ static void coro_main(void *arg)
     inv_finish(pe, &inv);
 }
 
+static void invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m);
+
+/* Balanced arrays: the method's wall time is the element's load (a coroutine method's
+ * until it first suspends). */
+static __attribute__((noinline)) void timed_invoke(core_pe_t *pe, core_chare_t *ch,
+                                                   tern_msg_t *m)
+{
+    double t0 = core_now();
+    invoke(pe, ch, m);
+    double dt = core_now() - t0;
+    if (!(ch->lbf & CORE_LBF_USER))
+        ch->lb_time += dt;
+    pe->lb_obj_time += dt;
+}
+
 void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
+{
+    if (__builtin_expect(ch->coll->lb != NULL, 0))
+        timed_invoke(pe, ch, m);
+    else
+        invoke(pe, ch, m);
+}
+
+static void invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
 {
     core_inv_t inv = {.ch = ch, .m = m};
     if (__builtin_expect(core_chare_leaving(ch), 0)) /* what comes now must follow it */

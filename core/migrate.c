@@ -183,6 +183,9 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
                                      .epoch = ch->epoch + 1, .red_pe = ch->red_pe,
                                      .red_ver = ch->red_ver,
                                      .flags = (ch->fresh ? CORE_MIG_FRESH : 0) |
+                                              (ch->lbf & CORE_LBF_MOVING ? CORE_MIG_LB : 0) |
+                                              (ch->lbf & CORE_LBF_SYNCED ? CORE_MIG_SYNCED
+                                                                         : 0) |
                                               (uint32_t)ch->nheld_contribs << 8,
                                      .pup_len = (uint32_t)extra};
     if (extra > UINT32_MAX)
@@ -196,6 +199,8 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
         tern_abort("out of memory recording a move");
     pe->moves_out++;
     c->moves_out++;
+    if (ch->lbf & CORE_LBF_MOVING)
+        core_lb_moved_out(pe, c, m->hdr.body_len);
     tern_status_t st = core_send_msg_remote(pe, dest, m);
     if (st != TERN_OK)
         tern_abort("moving an element of chare type '%s' to PE %d failed: %s", t->name, dest,
@@ -306,13 +311,24 @@ tern_status_t tern_migrate(const void *self, int dest)
                        pe->num_pes);
         return TERN_ERR_RANGE;
     }
-    if (ch->destroy) {
-        util_log_error("tern_migrate: element %s of array %#llx is being destroyed",
+    if (ch->destroy || (ch->lbf & CORE_LBF_SYNCED)) {
+        util_log_error("tern_migrate: element %s of array %#llx %s",
                        core_loc_idx_str(ch->coll->ndims, ch->idx, buf, sizeof buf),
-                       (unsigned long long)ch->coll->cid);
+                       (unsigned long long)ch->coll->cid,
+                       ch->destroy ? "is being destroyed"
+                                   : "waits for load balancing (tern_at_sync): the balancer "
+                                     "places it");
         return TERN_ERR_STATE;
     }
+    ch->lbf &= (uint8_t)~CORE_LBF_MOVING;
     return core_chare_move(pe, ch, dest);
+}
+
+void core_chare_move_lb(core_pe_t *pe, core_chare_t *ch, int dest)
+{
+    ch->lbf |= CORE_LBF_MOVING;
+    if (core_chare_move(pe, ch, dest) != TERN_OK)
+        tern_abort("internal: a load balancing move to PE %d was refused", dest);
 }
 
 tern_status_t tern_self_destroy(const void *self)
@@ -389,6 +405,9 @@ void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
     ch->red_pe = p->red_pe;
     ch->red_ver = p->red_ver;
     ch->fresh = (p->flags & CORE_MIG_FRESH) != 0;
+    uint32_t mflags = p->flags;
+    if (mflags & CORE_MIG_SYNCED)
+        ch->lbf |= CORE_LBF_SYNCED;
     memcpy(ch->state, m->body, t->state_size);
     if (t->pup) {
         tern_pup_t pp = {TERN_PUP_UNPACK, m->body + state, extra, 0, t->name};
@@ -422,6 +441,8 @@ void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
     core_loc_release(pe, c, key);
     if (t->arrived)
         t->arrived(ch->state);
+    if (mflags & CORE_MIG_LB)
+        core_lb_arrived(pe, c); /* may resume the step's elements here */
 }
 
 void core_h_arrived(core_pe_t *pe, tern_msg_t *m)

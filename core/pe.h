@@ -46,7 +46,9 @@ typedef struct core_chare {
     uint8_t destroy;   /* destruction asked for */
     uint8_t fresh;     /* inserted since the last census: not yet in a reduction tree */
     uint8_t queued;    /* on pe->pending_chares */
-    uint8_t pad;
+    uint8_t lbf;       /* CORE_LBF_*: load balancing (lb/step.c) */
+    double lb_time;    /* balanced arrays: seconds in its entry methods since the last step
+                          (or the load it reported, with CORE_LBF_USER) */
     uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
     struct core_hcontrib *hcontribs; /* them, in order */
     struct core_chare *pending_next;
@@ -56,8 +58,12 @@ typedef struct core_chare {
     _Alignas(16) unsigned char state[];
 } core_chare_t;
 
+#define CORE_LBF_SYNCED 0x1u /* called tern_at_sync; not yet resumed */
+#define CORE_LBF_USER 0x2u   /* lb_time is a load it reported (tern_set_load) */
+
 struct core_held;
 struct core_departed;
+struct core_lbc;
 struct core_census;
 struct core_rver;
 
@@ -110,6 +116,7 @@ typedef struct core_coll {
     uint64_t red_hwm;       /* one past the highest reduction number seen here */
     uint64_t hold_from;     /* a census holds contributions to reductions from here on */
     struct core_waiter *fresh_waiters; /* allreduce calls of fresh members: the census */
+    struct core_lbc *lb;    /* balanced arrays: load balancing state (lb/step.c) */
 } core_coll_t;
 
 struct core_inv;
@@ -159,6 +166,12 @@ typedef struct core_pe {
     struct core_inv *inv_plain; /* the entry method running on the scheduler's stack */
     int direct_ok;          /* the scheduler is polling with nothing else under way: a
                                message may run on arrival (core/send.c) */
+    /* Load balancing (lb/step.c): the job's strategy, and this PE's time so far asleep
+     * and in elements of balanced arrays (the rest of its wall time is background). */
+    const struct lb_strategy *lb_strategy;
+    double lb_tolerance;
+    int lb_report;          /* 0: quiet; 1: a line a step; 2: and each PE's load */
+    double idle_time, lb_obj_time;
     util_hashmap_t futures; /* id -> record, futures this PE created */
     uint64_t next_fid;
     char *fut_last_err;     /* the error of the last failed future released here */
@@ -290,6 +303,25 @@ core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
  * sender where the element is when m was forwarded. */
 core_chare_t *core_elem_msg_target(core_pe_t *pe, tern_msg_t *m);
 
+/* load balancing (lb/step.c) */
+#define CORE_CB_LB 0x200u /* internal callback kind: the elements' tern_at_sync completed */
+#define CORE_LBF_MOVING 0x4u /* chare: its move was asked by a load balancing step */
+/* Read +balancer NAME / --balancer[=]NAME (removed from argv) and the TERN_LB options. */
+tern_status_t core_lb_options(core_pe_t *pe, int *argc, char **argv);
+tern_status_t core_lb_register(void);
+tern_status_t core_lb_configure(core_pe_t *pe, core_coll_t *c, double period);
+void core_lb_coll_init(core_pe_t *pe, core_coll_t *c);
+void core_lb_coll_free(core_pe_t *pe, core_coll_t *c);
+void core_lb_all_synced(core_pe_t *pe, uint64_t cid);
+void core_lb_arrived(core_pe_t *pe, core_coll_t *c);
+void core_lb_moved_out(core_pe_t *pe, core_coll_t *c, size_t bytes);
+/* An empty contribution of ch to the next reduction of its collection, with an internal
+ * callback (core/reduce.c). */
+tern_status_t core_red_contribute_internal(core_pe_t *pe, const char *call, core_chare_t *ch,
+                                           const tern_callback_t *cb);
+/* An uncounted timer of the runtime's own (quiescence detection ignores it). */
+tern_status_t core_timer_internal(core_pe_t *pe, double seconds, tern_timer_fn fn, void *arg);
+
 /* moves and destruction (core/migrate.c) */
 /* ch has a move or destruction asked for and no method running: it is as good as gone, and
  * what comes for it now follows it (core_chare_follow). */
@@ -306,6 +338,8 @@ void core_chare_want_settle(core_pe_t *pe, core_chare_t *ch);
 int core_chares_settle(core_pe_t *pe);
 /* The runtime moves ch to dest (once none of its entry methods runs). */
 tern_status_t core_chare_move(core_pe_t *pe, core_chare_t *ch, int dest);
+/* The same, asked by a load balancing step (its arrival is counted for the step). */
+void core_chare_move_lb(core_pe_t *pe, core_chare_t *ch, int dest);
 void core_h_migrate(core_pe_t *pe, tern_msg_t *m);
 void core_h_arrived(core_pe_t *pe, tern_msg_t *m);
 void core_h_destroy(core_pe_t *pe, tern_msg_t *m);

@@ -1103,6 +1103,17 @@ tern_status_t tern_contribute(const void *self, const void *data, size_t len,
     return contribute(pe, "tern_contribute", ch, data, len, reducer, gid, cb, &seq);
 }
 
+tern_status_t core_red_contribute_internal(core_pe_t *pe, const char *call, core_chare_t *ch,
+                                           const tern_callback_t *cb)
+{
+    uint32_t gid;
+    tern_status_t st;
+    if (!contrib_check(pe, call, ch->state, NULL, 0, TERN_REDUCER_NOP, &gid, &st))
+        return st;
+    uint64_t seq;
+    return contribute(pe, call, ch, NULL, 0, TERN_REDUCER_NOP, gid, cb, &seq);
+}
+
 /* Make what ch holds: all of it (below UINT64_MAX), or what a raised threshold lets go. */
 void core_red_release_held(core_pe_t *pe, core_chare_t *ch, uint64_t below)
 {

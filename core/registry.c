@@ -207,6 +207,24 @@ tern_status_t tern_type_migratable(tern_type_t type, tern_pup_fn pup, tern_arriv
     return TERN_OK;
 }
 
+tern_status_t core_type_set_resume(const char *call, tern_type_t type, tern_ep_t ep)
+{
+    if (frozen) {
+        util_log_error("%s: registration is closed once tern_run has started", call);
+        return TERN_ERR_STATE;
+    }
+    if (type >= ntypes || ep >= neps || eps[ep].type != type) {
+        util_log_error("%s: %s", call, type >= ntypes ? "not a registered chare type"
+                                       : ep >= neps   ? "not a registered entry method"
+                                                      : "the entry method is not one of the "
+                                                        "type's");
+        return TERN_ERR_INVALID;
+    }
+    types[type].has_resume = 1;
+    types[type].resume_ep = ep;
+    return TERN_OK;
+}
+
 static int cmp_map(const void *a, const void *b)
 {
     return strcmp((*(core_map_t *const *)a)->name, (*(core_map_t *const *)b)->name);

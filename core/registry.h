@@ -24,6 +24,8 @@ typedef struct {
     int migratable;        /* tern_type_migratable was called */
     tern_pup_fn pup;       /* may be NULL: the state is plain data */
     tern_arrived_fn arrived;
+    int has_resume;        /* tern_type_resume was called */
+    tern_ep_t resume_ep;   /* local handle of its resume-from-sync entry method */
 } core_type_t;
 
 typedef struct core_ep {
@@ -68,5 +70,7 @@ const core_reducer_t *core_reducer_local(tern_reducer_t r);
 const core_reducer_t *core_reducer_by_gid(uint32_t gid);
 const core_map_t *core_map_local(tern_map_t m);
 const core_map_t *core_map_by_gid(uint32_t gid);
+/* tern_type_resume, for `call`. */
+tern_status_t core_type_set_resume(const char *call, tern_type_t type, tern_ep_t ep);
 
 #endif

@@ -147,7 +147,9 @@ static void idle_sleep(core_pe_t *pe)
          * nothing; sleeping keeps it from burning a core until its launcher's timeout. */
         long us = due_within(pe, 10000);
         struct timespec ts = {0, us * 1000};
+        double t0 = now_s();
         nanosleep(&ts, NULL);
+        pe->idle_time += now_s() - t0;
         return;
     }
     /* With messages held back by a transport that pushed back (a full ring), or credits
@@ -156,7 +158,9 @@ static void idle_sleep(core_pe_t *pe)
      * 1 s bound only guards against a lost wake-up). */
     int retry = pe->bl_tp_blocked || (pe->fc && pe->fc->nowed);
     pe->direct_ok = 1;
+    double t0 = now_s();
     core_transports_wait(pe, due_within(pe, retry ? 200 : 1000000));
+    pe->idle_time += now_s() - t0;
     pe->direct_ok = 0;
 }
 
@@ -418,7 +422,8 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     core_pool_init(&pe->pool);
     util_hashmap_init(&pe->colls);
     util_hashmap_init(&pe->futures);
-    if (read_options(pe) != TERN_OK || boot_open(&pe->boot) != TERN_OK) {
+    if (read_options(pe) != TERN_OK || core_lb_options(pe, &argc, argv) != TERN_OK ||
+        core_lb_register() != TERN_OK || boot_open(&pe->boot) != TERN_OK) {
         util_log_error("tern_run: start-up failed");
         return 1;
     }

@@ -17,6 +17,7 @@ typedef struct core_timer {
     uint64_t seq;
     tern_timer_fn fn;
     void *arg;
+    int counted;  /* quiescence detection counts it (the program's timers) */
 } core_timer_t;
 
 double core_now(void)
@@ -31,7 +32,8 @@ static int before(const core_timer_t *a, const core_timer_t *b)
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
-static tern_status_t timer_push(core_pe_t *pe, double when, tern_timer_fn fn, void *arg)
+static tern_status_t timer_push(core_pe_t *pe, double when, tern_timer_fn fn, void *arg,
+                                int counted)
 {
     if (pe->ntimers == pe->timers_cap) {
         size_t cap = pe->timers_cap ? pe->timers_cap * 2 : 16;
@@ -41,14 +43,14 @@ static tern_status_t timer_push(core_pe_t *pe, double when, tern_timer_fn fn, vo
         pe->timers = n;
         pe->timers_cap = cap;
     }
-    core_timer_t t = {when, ++pe->timer_seq, fn, arg};
+    core_timer_t t = {when, ++pe->timer_seq, fn, arg, counted};
     size_t i = pe->ntimers++;
     while (i > 0 && before(&t, &pe->timers[(i - 1) / 2])) {
         pe->timers[i] = pe->timers[(i - 1) / 2];
         i = (i - 1) / 2;
     }
     pe->timers[i] = t;
-    pe->qd_sent++;
+    pe->qd_sent += (uint64_t)counted;
     return TERN_OK;
 }
 
@@ -78,7 +80,7 @@ int core_timers_run(core_pe_t *pe, double now)
     int ran = 0;
     while (pe->ntimers && pe->timers[0].when <= now && !pe->exiting) {
         core_timer_t t = timer_pop(pe);
-        pe->qd_recvd++;
+        pe->qd_recvd += (uint64_t)t.counted;
         t.fn(t.arg);
         ran++;
     }
@@ -112,7 +114,7 @@ tern_status_t tern_timer_after(double seconds, tern_timer_fn fn, void *arg)
     }
     if (pe->exiting)
         return core_exiting(pe, "tern_timer_after");
-    return timer_push(pe, core_now() + seconds, fn, arg);
+    return timer_push(pe, core_now() + seconds, fn, arg, 1);
 }
 
 /* A message that tern_timer_send will send. */
@@ -160,7 +162,7 @@ tern_status_t tern_timer_send(double seconds, const tern_proxy_t *to, tern_ep_t 
     t->len = len;
     if (len)
         memcpy(t->data, data, len);
-    st = timer_push(pe, core_now() + seconds, timed_send, t);
+    st = timer_push(pe, core_now() + seconds, timed_send, t, 1);
     if (st != TERN_OK)
         free(t);
     return st;
@@ -185,7 +187,7 @@ tern_status_t tern_sleep(double seconds)
     if (!me)
         return TERN_ERR_STATE;
     double until = core_now() + seconds;
-    tern_status_t st = timer_push(pe, until, wake_sleeper, me);
+    tern_status_t st = timer_push(pe, until, wake_sleeper, me, 1);
     if (st != TERN_OK)
         return st;
     /* Other wake-ups (none are expected) must not cut the sleep short. */
@@ -195,4 +197,9 @@ tern_status_t tern_sleep(double seconds)
     while (core_now() < until && !pe->exiting);
     me->wait_kind = CORE_WAIT_NONE;
     return TERN_OK;
+}
+
+tern_status_t core_timer_internal(core_pe_t *pe, double seconds, tern_timer_fn fn, void *arg)
+{
+    return timer_push(pe, core_now() + seconds, fn, arg, 0);
 }

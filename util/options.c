@@ -77,6 +77,16 @@ static const util_opt_t opt_table[] = {
      "after which messages held for a collection never created are reported (0: never)"},
     {"TERN_STALL_ACTION", "warn",
      "what a stalled job does: warn (say so once and wait) or abort (end with an error)"},
+    {"TERN_LB", "",
+     "load balancing strategy of balanced arrays (as +balancer NAME or --balancer NAME on "
+     "the command line): GreedyRefine, Greedy, Refine, HostGreedyRefine, Rotate, Dummy, "
+     "or empty/none (no balancing; tern_at_sync resumes at once)"},
+    {"TERN_LB_TOLERANCE", "1.02",
+     "how far above the best maximum load a strategy that keeps objects in place may "
+     "leave a PE (GreedyRefine, Refine)"},
+    {"TERN_LB_REPORT", "1",
+     "0: no report; 1: one line on stderr per load balancing step (loads before and after, "
+     "moves, strategy time, bytes moved, predicted and measured balance); 2: and each PE's"},
     {"TERN_RECV_QUEUE", "2048",
      "a PE takes no new messages from its transports while this many wait in its "
      "scheduler queue, so that a slow PE holds its senders back instead of growing"},

@@ -212,6 +212,8 @@ typedef enum {
 /* Proxy flags (set by the runtime). */
 #define TERN_PROXY_SPARSE 0x1u /* an array without bounds: dims are 0, elements inserted */
 #define TERN_PROXY_MOBILE 0x2u /* an array whose elements may move (a migratable type) */
+#define TERN_PROXY_BALANCED 0x8u /* an array whose elements' loads are measured and balanced */
+#define TERN_PROXY_AT_SYNC 0x10u /* ... at steps its elements ask for (tern_at_sync) */
 #define TERN_PROXY_INSERTED 0x4u /* an array created empty: its elements are inserted */
 
 typedef struct tern_proxy {
@@ -303,11 +305,14 @@ typedef int (*tern_map_fn)(const int32_t *idx, int ndims, const int32_t *dims, i
 /* Register a map by name, before tern_run (same rules as tern_type_register). */
 TERN_API tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out);
 
-#define TERN_ARRAY_EMPTY 0x1u /* create no element: the program inserts them */
+#define TERN_ARRAY_EMPTY 0x1u   /* create no element: the program inserts them */
+#define TERN_ARRAY_AT_SYNC 0x2u /* load balancing when every element called tern_at_sync */
 
 typedef struct tern_array_opts {
-    tern_map_t map;  /* TERN_MAP_DEFAULT, a built-in map or a registered one */
-    unsigned flags;  /* TERN_ARRAY_* */
+    tern_map_t map;    /* TERN_MAP_DEFAULT, a built-in map or a registered one */
+    unsigned flags;    /* TERN_ARRAY_* */
+    double lb_period;  /* > 0: load balancing every lb_period seconds, at moments when the
+                          elements are between entry methods; 0: none */
 } tern_array_opts_t;
 
 /*
@@ -392,6 +397,47 @@ TERN_API void tern_pup_bytes(tern_pup_t *p, void *data, size_t len);
  * element.
  */
 TERN_API tern_status_t tern_migrate(const void *self, int pe);
+
+/*
+ * Load balancing. The runtime measures the wall time of each element's entry methods in
+ * arrays created with TERN_ARRAY_AT_SYNC or an lb_period (tern_array_opts_t), and, at each
+ * step, gathers the loads to the array's creating PE, runs the strategy chosen for the job
+ * and moves elements of migratable types (others count as fixed load). The strategy comes
+ * from the command line (`+balancer GreedyRefineLB` or `--balancer GreedyRefine`, removed
+ * from argv before the main function sees it) or TERN_LB; without one, nothing is
+ * measured and tern_at_sync resumes each element at once. Strategies: GreedyRefine,
+ * Greedy, Refine, HostGreedyRefine, Rotate, Dummy (a trailing "LB" is allowed).
+ *
+ * tern_at_sync: the calling element (of an array created with TERN_ARRAY_AT_SYNC) is ready
+ * for balancing. When every element of the array has called it, a step runs; then each
+ * element gets its type's resume entry method (tern_type_resume) on the PE where the step
+ * put it. Contributions to reductions of the array must be made in the same order by every
+ * element around it (it is one itself). A waiting element may not be moved with
+ * tern_migrate.
+ */
+TERN_API tern_status_t tern_at_sync(const void *self);
+/* The entry method (of `type`, no payload) that elements get after a step they waited for. */
+TERN_API tern_status_t tern_type_resume(tern_type_t type, tern_ep_t ep);
+/* Report the calling element's load since the last step (seconds; replaces the measured
+ * time at the next step). */
+TERN_API tern_status_t tern_set_load(const void *self, double seconds);
+
+/* The last step of an array, on the array's creating PE (TERN_ERR_STATE elsewhere or
+ * before its first step). Loads are seconds; max and avg over the PEs. */
+typedef struct tern_lb_report {
+    uint32_t step;         /* steps so far */
+    uint32_t objects;      /* elements measured */
+    uint32_t moves;        /* elements the step moved */
+    int32_t pes;
+    double max_before, avg_before; /* PE loads measured for the step */
+    double max_after, avg_after;   /* PE loads the placement predicts */
+    double bound;          /* lower bound on any placement's max */
+    double strategy_s;     /* time the strategy took */
+    uint64_t bytes_moved;  /* by the previous step's moves (known at this step) */
+} tern_lb_report_t;
+TERN_API tern_status_t tern_lb_last_report(const tern_proxy_t *array, tern_lb_report_t *out);
+/* The strategy of this job (NULL: no load balancing). */
+TERN_API const char *tern_lb_strategy(void);
 
 /* ---------------------------------------------------------------------------------------
  * Invocation

@@ -474,7 +474,7 @@ static void run_maps(void)
     const int32_t dims[2] = {5, 7};
     tern_map_t maps[4] = {TERN_MAP_ROUND_ROBIN, TERN_MAP_HASH, MAP_REVERSE, TERN_MAP_BLOCK};
     for (int m = 0; m < 4; m++) {
-        tern_array_opts_t o = {maps[m], 0};
+        tern_array_opts_t o = {.map = maps[m]};
         tern_proxy_t a;
         CHECK_OK(tern_array_create_opts(T_CELL, 2, dims, NULL, 0, &o, &a));
         CHECK_EQ(a.map, maps[m]);
@@ -513,7 +513,7 @@ static void expect_error(tern_future_t *f, const char *a, const char *b)
 static void run_insert(void)
 {
     int npes = tern_num_pes();
-    tern_array_opts_t o = {TERN_MAP_DEFAULT, TERN_ARRAY_EMPTY};
+    tern_array_opts_t o = {.map = TERN_MAP_DEFAULT, .flags = TERN_ARRAY_EMPTY};
     tern_proxy_t a;
     CHECK_OK(tern_array_create_opts(T_CELL, 1, TERN_IDX(20), NULL, 0, &o, &a));
     CHECK(a.flags & TERN_PROXY_INSERTED);
@@ -677,7 +677,7 @@ static void run_errors(void)
     CHECK_OK(tern_call(&ce, EP_MOVE, &iov, 1, TERN_CALL_DONE, NULL, &f)); /* checked inside */
     CHECK_OK(tern_future_wait(&f));
     tern_future_free(&f);
-    tern_array_opts_t o = {TERN_MAP_BLOCK, 0};
+    tern_array_opts_t o = {.map = TERN_MAP_BLOCK};
     CHECK_EQ(tern_array_create_opts(T_CELL, 2, NULL, NULL, 0, &o, &a), TERN_ERR_INVALID);
     o.map = 0x12345;
     CHECK_EQ(tern_array_create_opts(T_CELL, 1, TERN_IDX(4), NULL, 0, &o, &a), TERN_ERR_INVALID);
