@@ -114,6 +114,7 @@ static void release_followers(core_pe_t *pe, tern_msg_t *m)
 
 void core_chare_drop(core_pe_t *pe, core_chare_t *ch)
 {
+    core_lb_chare_free(ch);
     core_abcast_drop(pe, ch);
     core_red_drop_held(ch);
     for (tern_msg_t *m = take_followers(ch); m;) {

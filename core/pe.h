@@ -49,6 +49,8 @@ typedef struct core_chare {
     uint8_t lbf;       /* CORE_LBF_*: load balancing (lb/step.c) */
     double lb_time;    /* balanced arrays: seconds in its entry methods since the last step
                           (or the load it reported, with CORE_LBF_USER) */
+    struct core_lbcomm *comm; /* balanced arrays: what it sent to other elements since the
+                                 last step (lb/step.c) */
     uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
     struct core_hcontrib *hcontribs; /* them, in order */
     struct core_chare *pending_next;
@@ -315,6 +317,10 @@ void core_lb_coll_free(core_pe_t *pe, core_coll_t *c);
 void core_lb_all_synced(core_pe_t *pe, uint64_t cid);
 void core_lb_arrived(core_pe_t *pe, core_coll_t *c);
 void core_lb_moved_out(core_pe_t *pe, core_coll_t *c, size_t bytes);
+/* A message of `bytes` to element `key` of balanced array cid: an edge of the
+ * communication graph when an element of the same array sends it. */
+void core_lb_note_send(core_pe_t *pe, uint64_t cid, uint64_t key, size_t bytes);
+void core_lb_chare_free(core_chare_t *ch);
 /* An empty contribution of ch to the next reduction of its collection, with an internal
  * callback (core/reduce.c). */
 tern_status_t core_red_contribute_internal(core_pe_t *pe, const char *call, core_chare_t *ch,

@@ -114,6 +114,8 @@ static tern_proxy_t coll_proxy(const core_coll_t *c)
     p.kind = c->kind;
     p.ndims = c->ndims;
     p.pe = -1;
+    p.flags = c->pflags; /* sparse, mobile, balanced... */
+    p.map = c->map;      /* without it, homes would follow the default map */
     memcpy(p.dims, c->dims, sizeof p.dims);
     return p;
 }

@@ -205,6 +205,8 @@ static void core_loop(core_pe_t *pe)
             ran += core_chares_settle(pe); /* moves and destructions asked for */
         if (ran || got) {
             core_transports_flush(pe); /* for handlers run on arrival, coroutines, timers */
+            if (idle_since >= 0) /* polled in vain a while: idle time, for load balancing */
+                pe->idle_time += now_s() - idle_since;
             idle_since = -1;
             spins = 0;
             core_stall_active(pe);
@@ -233,6 +235,8 @@ static void core_loop(core_pe_t *pe)
             core_stall_idle(pe, now);
             if (pe->exiting || core_sched_count(&pe->sched) || core_ult_any_ready(&pe->ults))
                 continue;
+            if (idle_since >= 0)
+                pe->idle_time += now - idle_since;
             idle_sleep(pe);
             idle_since = -1;
             spins = 0;

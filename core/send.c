@@ -454,7 +454,17 @@ tern_status_t core_send_check(core_pe_t *pe, const char *call, const tern_proxy_
         return st;
     if (pe->exiting)
         return core_exiting(pe, call);
-    return send_prepare(pe, call, to, e, ep, opts, hdr, dest);
+    st = send_prepare(pe, call, to, e, ep, opts, hdr, dest);
+    if (__builtin_expect(to->flags & TERN_PROXY_BALANCED, 0) && st == TERN_OK &&
+        to->kind == TERN_PROXY_ARRAY_ELEM && pe->lb_strategy) {
+        size_t bytes = 0;
+        for (int i = 0; i < niov; i++)
+            bytes += iov[i].len;
+        uint64_t key;
+        if (core_loc_key(NULL, TERN_PROXY_ARRAY, to->flags, to->ndims, to->dims, to->idx, &key))
+            core_lb_note_send(pe, to->cid, key, bytes);
+    }
+    return st;
 }
 
 tern_status_t tern_send(const tern_proxy_t *to, tern_ep_t ep, const tern_iov_t *iov, int niov,

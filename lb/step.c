@@ -27,9 +27,11 @@
 #include <strings.h>
 
 #include "core/handler.h"
+#include "core/invoke.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "lb/lb.h"
+#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/options.h"
 
@@ -43,7 +45,7 @@ typedef struct {
     double bg;       /* STATS: background seconds */
     double wall;     /* STATS: seconds of the interval */
     uint32_t flags;  /* LB_AT_SYNC */
-    uint32_t pad;
+    uint32_t nedges; /* STATS: edges of the communication graph after the records */
 } lb_part_t;
 _Static_assert(sizeof(lb_part_t) <= CORE_PART_MAX, "the part fits the header");
 
@@ -62,6 +64,26 @@ typedef struct {
     int32_t pad;
 } lb_move_t;
 
+/* An edge of the communication graph on the wire: messages from one element to another. */
+typedef struct {
+    uint64_t src, dst; /* keys */
+    uint64_t bytes;
+    uint32_t msgs;
+    uint32_t pad;
+} lb_wedge_t;
+
+/* What an element sent to other elements of its array since the last step: a few
+ * destinations in a small open-addressed table; the rest counted only. */
+#define LB_COMM_SLOTS 8
+typedef struct core_lbcomm {
+    uint64_t key[LB_COMM_SLOTS];
+    uint64_t bytes[LB_COMM_SLOTS];
+    uint32_t msgs[LB_COMM_SLOTS];
+    uint8_t used[LB_COMM_SLOTS];
+    uint32_t n;
+    uint64_t other_msgs, other_bytes;
+} core_lbcomm_t;
+
 /* The root's state of an array. */
 typedef struct {
     double period;
@@ -77,6 +99,8 @@ typedef struct {
     double wall;            /* the longest interval a PE reported */
     uint64_t bytes;         /* moved by the previous step */
     double predicted;       /* max/avg the previous step's placement predicted; 0: none */
+    lb_wedge_t *edges;      /* the communication graph gathered */
+    size_t nedges, edges_cap;
     tern_lb_report_t last;
     int have_last;
 } lb_root_t;
@@ -193,6 +217,7 @@ static void root_free(lb_root_t *r)
     free(r->from);
     free(r->fixed);
     free(r->bg);
+    free(r->edges);
     free(r);
 }
 
@@ -244,6 +269,48 @@ tern_status_t core_lb_configure(core_pe_t *pe, core_coll_t *c, double period)
     if (!l->root->bg)
         return TERN_ERR_NOMEM;
     return TERN_OK;
+}
+
+/* ---- the communication graph ---- */
+
+void core_lb_note_send(core_pe_t *pe, uint64_t cid, uint64_t key, size_t bytes)
+{
+    core_inv_t *inv = pe->inv_plain;
+    if (!inv) {
+        core_ult_t *u = core_ult_current(&pe->ults);
+        inv = u ? u->local : NULL;
+    }
+    core_chare_t *ch = inv ? inv->ch : NULL;
+    if (!ch || ch->coll->cid != cid || ch->lin == key || !ch->coll->lb)
+        return; /* not from an element of the array to another */
+    core_lbcomm_t *t = ch->comm;
+    if (!t && !(t = ch->comm = calloc(1, sizeof *t)))
+        return; /* no memory: the graph misses it */
+    uint32_t h = (uint32_t)((key * 0x9e3779b97f4a7c15ULL) >> 61); /* 3 bits */
+    for (int i = 0; i < LB_COMM_SLOTS; i++) {
+        uint32_t j = (h + (uint32_t)i) & (LB_COMM_SLOTS - 1);
+        if (t->used[j] && t->key[j] == key) {
+            t->msgs[j]++;
+            t->bytes[j] += bytes;
+            return;
+        }
+        if (!t->used[j]) {
+            t->used[j] = 1;
+            t->key[j] = key;
+            t->msgs[j] = 1;
+            t->bytes[j] = bytes;
+            t->n++;
+            return;
+        }
+    }
+    t->other_msgs++;
+    t->other_bytes += bytes;
+}
+
+void core_lb_chare_free(core_chare_t *ch)
+{
+    free(ch->comm);
+    ch->comm = NULL;
 }
 
 /* ---- the elements' calls ---- */
@@ -370,6 +437,7 @@ static void root_begin(core_pe_t *pe, core_lbc_t *l, uint32_t flags)
     r->step++;
     r->nstats = 0;
     r->nobj = 0;
+    r->nedges = 0;
     r->wall = 0;
     r->bytes = 0;
     lb_part_t p = {.cid = l->coll->cid, .step = r->step, .flags = flags};
@@ -386,8 +454,13 @@ static void h_query(core_pe_t *pe, tern_msg_t *m)
         return;
     core_msg_release(&pe->pool, m);
     core_lbc_t *l = lbc_get(pe, c);
-    lb_rec_t *rec = malloc((c->nlocal ? c->nlocal : 1) * sizeof *rec);
-    if (!rec)
+    size_t nedges = 0;
+    for (uint64_t i = 0; i < c->nlocal; i++)
+        if (c->local[i]->comm && !core_chare_leaving(c->local[i]))
+            nedges += c->local[i]->comm->n;
+    size_t len = c->nlocal * sizeof(lb_rec_t) + nedges * sizeof(lb_wedge_t);
+    unsigned char *body = malloc(len ? len : 1);
+    if (!body)
         tern_abort("out of memory gathering loads of %llu elements",
                    (unsigned long long)c->nlocal);
     uint32_t n = 0;
@@ -396,10 +469,25 @@ static void h_query(core_pe_t *pe, tern_msg_t *m)
         core_chare_t *ch = c->local[i];
         if (core_chare_leaving(ch))
             continue; /* it is going: its new PE may count it */
-        rec[n++] = (lb_rec_t){.key = ch->lin, .load = ch->lb_time,
-                              .fixed = !mobile || ch->running};
+        lb_rec_t x = {.key = ch->lin, .load = ch->lb_time, .fixed = !mobile || ch->running};
+        memcpy(body + n++ * sizeof x, &x, sizeof x);
         ch->lb_time = 0;
         ch->lbf &= (uint8_t)~CORE_LBF_USER;
+    }
+    unsigned char *e = body + (size_t)n * sizeof(lb_rec_t);
+    for (uint64_t i = 0; i < c->nlocal; i++) {
+        core_chare_t *ch = c->local[i];
+        if (!ch->comm || core_chare_leaving(ch))
+            continue;
+        for (int j = 0; j < LB_COMM_SLOTS; j++) {
+            if (!ch->comm->used[j])
+                continue;
+            lb_wedge_t w = {.src = ch->lin, .dst = ch->comm->key[j],
+                            .bytes = ch->comm->bytes[j], .msgs = ch->comm->msgs[j]};
+            memcpy(e, &w, sizeof w);
+            e += sizeof w;
+        }
+        memset(ch->comm, 0, sizeof *ch->comm);
     }
     double now = now_s();
     double wall = now - l->snap_wall;
@@ -412,8 +500,9 @@ static void h_query(core_pe_t *pe, tern_msg_t *m)
     l->snap_idle = pe->idle_time;
     l->snap_obj = pe->lb_obj_time;
     l->bytes_out = 0;
-    lb_send(pe, root, LB_STATS, &p, rec, (size_t)n * sizeof *rec);
-    free(rec);
+    p.nedges = (uint32_t)nedges;
+    lb_send(pe, root, LB_STATS, &p, body, (size_t)(e - body));
+    free(body);
 }
 
 static void root_grow(lb_root_t *r, size_t need)
@@ -454,8 +543,20 @@ static void h_stats(core_pe_t *pe, tern_msg_t *m)
                    src, pe->my_pe);
     size_t len;
     const lb_rec_t *rec = core_msg_seg(m, 0, &len);
-    if (len != (size_t)p.n * sizeof *rec)
+    if (len != (size_t)p.n * sizeof *rec + (size_t)p.nedges * sizeof(lb_wedge_t))
         tern_abort("load balancing: malformed loads from PE %d", src);
+    if (r->nedges + p.nedges > r->edges_cap) {
+        size_t cap = r->edges_cap ? r->edges_cap : 1024;
+        while (cap < r->nedges + p.nedges)
+            cap *= 2;
+        lb_wedge_t *ne = realloc(r->edges, cap * sizeof *ne);
+        if (!ne)
+            tern_abort("out of memory gathering the communication graph");
+        r->edges = ne;
+        r->edges_cap = cap;
+    }
+    memcpy(r->edges + r->nedges, rec + p.n, (size_t)p.nedges * sizeof(lb_wedge_t));
+    r->nedges += p.nedges;
     root_grow(r, r->nobj + p.n);
     for (uint32_t i = 0; i < p.n; i++) {
         lb_rec_t x;
@@ -488,12 +589,14 @@ static void report(core_pe_t *pe, core_lbc_t *l, const lb_input_t *in, const int
                      x->max_before / x->avg_before);
         fprintf(stderr,
                 "tern: lb: array %#llx step %u (%s): %u objects on %d PEs, max/avg %.3f -> "
-                "%.3f (bound %.3f), %u moves, strategy %.3f ms%s\n",
+                "%.3f (bound %.3f), %u moves, strategy %.3f ms, %llu messages between "
+                "elements, %.0f%% -> %.0f%% of their bytes between PEs%s\n",
                 (unsigned long long)l->coll->cid, x->step, pe->lb_strategy->name, x->objects,
                 x->pes, x->avg_before > 0 ? x->max_before / x->avg_before : 0,
                 x->avg_after > 0 ? x->max_after / x->avg_after : 0,
                 x->avg_before > 0 ? x->bound / x->avg_before : 0, x->moves,
-                x->strategy_s * 1e3, prev);
+                x->strategy_s * 1e3, (unsigned long long)x->comm_msgs,
+                100 * x->comm_off_before, 100 * x->comm_off_after, prev);
     }
     if (pe->lb_report >= 2) {
         for (int p = 0; p < in->npes; p++) {
@@ -522,6 +625,29 @@ static void root_decide(core_pe_t *pe, core_lbc_t *l, uint32_t flags)
                      .host = hosts ? (const int32_t *)hosts->pe_host : NULL,
                      .nhosts = hosts ? hosts->nhosts : 1,
                      .tolerance = pe->lb_tolerance};
+    /* The communication graph, by object number. */
+    lb_edge_t *edges = malloc((r->nedges ? r->nedges : 1) * sizeof *edges);
+    util_hashmap_t num;
+    util_hashmap_init(&num);
+    if (!edges)
+        tern_abort("out of memory building the communication graph");
+    for (size_t i = 0; i < r->nobj; i++)
+        if (util_hashmap_put(&num, r->key[i], (void *)(uintptr_t)(i + 1)) != TERN_OK)
+            tern_abort("out of memory building the communication graph");
+    size_t ne = 0;
+    uint64_t comm_msgs = 0, comm_bytes = 0;
+    for (size_t k = 0; k < r->nedges; k++) {
+        uintptr_t a = (uintptr_t)util_hashmap_get(&num, r->edges[k].src);
+        uintptr_t b = (uintptr_t)util_hashmap_get(&num, r->edges[k].dst);
+        comm_msgs += r->edges[k].msgs;
+        comm_bytes += r->edges[k].bytes;
+        if (a && b) /* both measured this step */
+            edges[ne++] = (lb_edge_t){(uint32_t)(a - 1), (uint32_t)(b - 1), r->edges[k].msgs,
+                                      r->edges[k].bytes};
+    }
+    util_hashmap_fini(&num);
+    in.edges = edges;
+    in.nedges = ne;
     int32_t *to = malloc((r->nobj ? r->nobj : 1) * sizeof *to);
     double *before = malloc((size_t)np * sizeof *before), *after = malloc((size_t)np * sizeof *after);
     uint64_t *expect = calloc((size_t)np, sizeof *expect);
@@ -535,12 +661,23 @@ static void root_decide(core_pe_t *pe, core_lbc_t *l, uint32_t flags)
     double spent = now_s() - t0;
     if (lb_quality(&in, r->from, before, &qb) || lb_quality(&in, to, after, &qa))
         tern_abort("out of memory measuring a placement");
+    double off_before = 0, off_after = 0, all = 0;
+    for (size_t k = 0; k < ne; k++) {
+        all += (double)edges[k].bytes;
+        if (r->from[edges[k].a] != r->from[edges[k].b])
+            off_before += (double)edges[k].bytes;
+        if (to[edges[k].a] != to[edges[k].b])
+            off_after += (double)edges[k].bytes;
+    }
     tern_lb_report_t *x = &r->last;
     double prev_pred = r->predicted;
     *x = (tern_lb_report_t){.step = r->step, .objects = (uint32_t)r->nobj, .moves = qa.moves,
                             .pes = np, .max_before = qb.max, .avg_before = qb.avg,
                             .max_after = qa.max, .avg_after = qa.avg, .bound = qb.bound,
-                            .strategy_s = spent, .bytes_moved = r->bytes};
+                            .strategy_s = spent, .bytes_moved = r->bytes,
+                            .comm_msgs = comm_msgs, .comm_bytes = comm_bytes,
+                            .comm_off_before = all > 0 ? off_before / all : 0,
+                            .comm_off_after = all > 0 ? off_after / all : 0};
     r->have_last = 1;
     r->predicted = prev_pred;
     report(pe, l, &in, to, before, after);
@@ -577,6 +714,7 @@ static void root_decide(core_pe_t *pe, core_lbc_t *l, uint32_t flags)
     free(after);
     free(expect);
     free(nmoves);
+    free(edges);
 }
 
 /* AtSync: resume the local elements once the step's arrivals are all here. */

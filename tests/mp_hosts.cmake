@@ -40,6 +40,11 @@ foreach(cfg "4;2;2" "8;3;2" "8;4;1" "7;3;3")
     tern_hosts_test(mp.migrate.${mode} ${np} ${k} ${fanout} $<TARGET_FILE:mp_migrate> ${mode})
   endforeach()
   tern_hosts_test(mp.migstress ${np} ${k} ${fanout} $<TARGET_FILE:mp_migstress> 300000)
+  foreach(mode atsync periodic)
+    tern_hosts_test(mp.lb.${mode} ${np} ${k} ${fanout} $<TARGET_FILE:mp_lb> ${mode})
+    set_property(TEST mp.lb.${mode}.hosts${k}.k${fanout}.np${np} APPEND PROPERTY ENVIRONMENT
+                 TERN_LB=HostGreedyRefine)
+  endforeach()
 endforeach()
 
 # Binding (TERN_BIND), as the verbose start-up lines report it. This machine has at least

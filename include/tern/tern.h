@@ -434,6 +434,8 @@ typedef struct tern_lb_report {
     double bound;          /* lower bound on any placement's max */
     double strategy_s;     /* time the strategy took */
     uint64_t bytes_moved;  /* by the previous step's moves (known at this step) */
+    uint64_t comm_msgs, comm_bytes; /* sent from element to element since the last step */
+    double comm_off_before, comm_off_after; /* the share of those bytes between PEs */
 } tern_lb_report_t;
 TERN_API tern_status_t tern_lb_last_report(const tern_proxy_t *array, tern_lb_report_t *out);
 /* The strategy of this job (NULL: no load balancing). */

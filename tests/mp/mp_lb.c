@@ -112,6 +112,7 @@ static void advance(ring_t *r)
         int32_t it = r->iter;
         spin(work_us(r));
         tern_proxy_t me = tern_self_proxy(r), right;
+        CHECK(me.flags & TERN_PROXY_BALANCED);
         int32_t idx = (int32_t)((r->lin + 1) % r->n);
         CHECK_OK(tern_proxy_elem(&me, &idx, &right));
         int64_t msg[2] = {it, r->lin * 1000 + it};
@@ -251,6 +252,9 @@ static int run_ring(int periodic)
         if (!periodic) {
             CHECK_EQ(lr.step, NSTEPS);
             CHECK_EQ(lr.objects, (uint32_t)n);
+            /* The graph: each element sent its neighbour one message an iteration. */
+            CHECK_EQ(lr.comm_msgs, (uint64_t)n * SYNC_EVERY);
+            CHECK_EQ(lr.comm_bytes, (uint64_t)n * SYNC_EVERY * 2 * sizeof(int64_t));
         } else {
             CHECK(lr.step >= 1);
             CHECK(lr.objects <= (uint32_t)n);

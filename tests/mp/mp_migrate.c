@@ -289,6 +289,9 @@ static void spot_bc(void *self, const tern_msg_t *msg)
     (void)msg;
     spot_t *s = self;
     s->bcasts++;
+    tern_proxy_t me = tern_self_proxy(self); /* it knows the array is sparse and mobile */
+    CHECK((me.flags & (TERN_PROXY_SPARSE | TERN_PROXY_MOBILE)) ==
+          (TERN_PROXY_SPARSE | TERN_PROXY_MOBILE));
 }
 
 static void spot_report(void *self, const tern_msg_t *msg)
