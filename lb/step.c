@@ -555,7 +555,8 @@ static void h_stats(core_pe_t *pe, tern_msg_t *m)
         r->edges = ne;
         r->edges_cap = cap;
     }
-    memcpy(r->edges + r->nedges, rec + p.n, (size_t)p.nedges * sizeof(lb_wedge_t));
+    if (p.nedges)
+        memcpy(r->edges + r->nedges, rec + p.n, (size_t)p.nedges * sizeof(lb_wedge_t));
     r->nedges += p.nedges;
     root_grow(r, r->nobj + p.n);
     for (uint32_t i = 0; i < p.n; i++) {
