@@ -297,13 +297,73 @@ def bench_futures(opts, results):
                                         "baseline": "tern_future_wait_all"}
 
 
+def bench_imbalance(opts, results):
+    """The imbalanced stencil (tern_imbalance.c) with GreedyRefine against the same program
+    without a strategy, at 2 PEs (one per core: loads are wall times)."""
+    np_ = 2
+    tern, _ = launchers(opts.build, np_, "imbalance", [], False)
+    tern += ["-iters", "60", "-work-us", "20"] if opts.quick else []
+    samples = {"none": [], "GreedyRefine": []}
+    for i in range(opts.runs):
+        order = ["none", "GreedyRefine"]
+        if i % 2:
+            order.reverse()
+        for who in order:
+            env = dict(os.environ, TERN_LB_REPORT="0")
+            env.pop("TERN_LB", None)
+            if who != "none":
+                env["TERN_LB"] = who
+            for (_m, _x), v in run(tern, env, opts.timeout).items():
+                samples[who].append(v)
+    base = statistics.median(samples["none"])
+    lb = statistics.median(samples["GreedyRefine"])
+    row = {"x": "%d PEs" % np_, "tern_median": lb, "mpi_median": base, "ratio": lb / base,
+           "goal_met": lb < base, "tern": samples["GreedyRefine"], "mpi": samples["none"]}
+    print()
+    print("== imbalance: the CharmPy paper's synthetic imbalance, tern_at_sync every 30 "
+          "iterations (s, lower is better; goal: faster with GreedyRefine)")
+    print("%-10s %12s %12s %10s %6s" % ("PEs", "GreedyRefine", "no LB", "LB/none", "goal"))
+    print("%-10s %12s %12s %10s %6s" % (row["x"], fmt(lb), fmt(base), fmt(lb / base),
+                                         "met" if row["goal_met"] else "MISSED"))
+    results["benchmarks"]["imbalance"] = {"unit": "s", "better": "lower", "rows": [row],
+                                          "baseline": "no load balancing"}
+
+
+def bench_lbstrategies(opts, results):
+    """Strategy time and quality on simulated loads (lb_strategies.c)."""
+    exe = os.path.join(opts.build, "perf", "lb_strategies")
+    cmd = [exe, "-reps", str(max(opts.runs, 1))]
+    if opts.quick:
+        cmd += ["-max-objs", "100000"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=opts.timeout)
+    if p.returncode != 0:
+        sys.exit("perf/run.py: %s failed:\n%s" % (" ".join(cmd), p.stderr.strip()))
+    rows = []
+    print()
+    print("== lbstrategies: strategies on simulated loads (ms, lower is better; baseline: "
+          "qsort of the loads; goal: GreedyRefine on 10^6 objects and 10^4 PEs < 1 s, "
+          "max within 5 % of the lower bound)")
+    for line in p.stdout.splitlines():
+        print(line)
+        f = line.split()
+        if len(f) >= 9 and f[2].isdigit():
+            rows.append({"x": "%s %s %s/%s" % (f[0], f[1], f[2], f[3]),
+                         "tern_median": float(f[4]), "mpi_median": float(f[5]),
+                         "ratio": float(f[6]), "quality": float(f[7]), "moves": int(f[8]),
+                         "goal_met": {"met": True, "MISSED": False}.get(
+                             f[9] if len(f) > 9 else "", None)})
+    results["benchmarks"]["lbstrategies"] = {"unit": "ms", "better": "lower", "rows": rows,
+                                             "baseline": "qsort of the loads"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="build directory (default: build)")
     ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
     ap.add_argument("--only",
                     default="pingpong,msgrate,bcast,alltoall,allreduce,migrate,create,flood,"
-                            "futures,micro",
+                            "futures,imbalance,lbstrategies,micro",
                     help="comma-separated benchmarks (default: all)")
     ap.add_argument("--pes", default="2,4,8",
                     help="PE counts for bcast, alltoall and allreduce")
@@ -316,8 +376,10 @@ def main():
     opts.pes = [int(p) for p in opts.pes.split(",") if p]
     only = [b for b in opts.only.split(",") if b]
     for b in only:
-        if b not in BENCHES and b not in ("micro", "flood", "futures"):
-            ap.error("unknown benchmark %r (have %s, flood, futures, micro)" %
+        if b not in BENCHES and b not in ("micro", "flood", "futures", "imbalance",
+                                          "lbstrategies"):
+            ap.error("unknown benchmark %r (have %s, flood, futures, imbalance, "
+                     "lbstrategies, micro)" %
                      (b, ", ".join(BENCHES)))
     if opts.runs < 1:
         ap.error("--runs must be at least 1")
@@ -342,6 +404,10 @@ def main():
             bench_flood(opts, results)
         elif b == "futures":
             bench_futures(opts, results)
+        elif b == "imbalance":
+            bench_imbalance(opts, results)
+        elif b == "lbstrategies":
+            bench_lbstrategies(opts, results)
         else:
             bench_multi(b, opts, results)
     path = opts.json or os.path.join(opts.build, "perf-results.json")
