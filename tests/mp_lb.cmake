@@ -13,6 +13,11 @@ foreach(np 1 2 3 4 8)
       set_property(TEST mp.lb.${mode}.${s}.np${np} APPEND PROPERTY ENVIRONMENT TERN_LB=${s})
     endforeach()
   endforeach()
+  # A type that cannot move: measured and reported, never moved.
+  tern_mp_test(mp.lb.fixed.np${np} ${np} CHECKS --code 0 ${LEAKS} --within 30
+               --stderr "step 3 .GreedyRefine.: [0-9]+ objects on ${np} PEs, .*, 0 moves"
+               ARGS $<TARGET_FILE:mp_lb> fixed)
+  set_property(TEST mp.lb.fixed.np${np} APPEND PROPERTY ENVIRONMENT TERN_LB=GreedyRefine)
   # No strategy: tern_at_sync resumes at once, nothing is measured or moved.
   tern_mp_test(mp.lb.atsync.none.np${np} ${np} CHECKS --code 0 ${LEAKS} --within 30
                --forbid "tern: lb:"

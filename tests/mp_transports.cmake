@@ -66,13 +66,14 @@ foreach(v ${tp_variants})
     tern_tp_test(${p}.migstress.np${np} ${np} ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
                  ARGS $<TARGET_FILE:mp_migstress> 1000000 ${every})
   endforeach()
-  # Load balancing steps over the path: Rotate moves every element every step.
-  foreach(s GreedyRefine Rotate)
-    tern_tp_test(${p}.lb.atsync.${s}.np4 4 ENV ${env} TERN_LB=${s}
-                 CHECKS --code 0 ${LEAKS} --within 60 ARGS $<TARGET_FILE:mp_lb> atsync)
+  # Load balancing steps over the path, with every strategy (Rotate moves every element
+  # every step).
+  foreach(s ${TERN_LB_STRATEGIES})
+    foreach(mode atsync periodic)
+      tern_tp_test(${p}.lb.${mode}.${s}.np3 3 ENV ${env} TERN_LB=${s}
+                   CHECKS --code 0 ${LEAKS} --within 60 ARGS $<TARGET_FILE:mp_lb> ${mode})
+    endforeach()
   endforeach()
-  tern_tp_test(${p}.lb.periodic.Rotate.np3 3 ENV ${env} TERN_LB=Rotate
-               CHECKS --code 0 ${LEAKS} --within 60 ARGS $<TARGET_FILE:mp_lb> periodic)
   tern_tp_test(${p}.migrate.state.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
                ARGS $<TARGET_FILE:mp_migrate> state)
   tern_tp_test(${p}.migrate.bcast.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS}

@@ -15,6 +15,7 @@
  *             the strategies that balance. Without a strategy: resumed at once, nothing moves.
  *   periodic  the same ring without tern_at_sync, in an array balanced every 5 ms: steps
  *             happen while messages flow; every message arrives once.
+ *   fixed     atsync with a type that is not migratable: measured, reported, never moved.
  *   errors    tern_at_sync outside a balanced array and twice, tern_migrate of an element
  *             waiting for a step, AtSync with a period, a bad period: errors, no abort.
  */
@@ -28,14 +29,15 @@
 #define SYNC_EVERY 6
 #define NSTEPS (ITERS / SYNC_EVERY - 1) /* syncs after iterations 5, 11, 17 (not the last) */
 
-static tern_type_t T_RING, T_PLAIN;
-static tern_ep_t EP_GO, EP_GHOST, EP_RESUME, EP_SYNC_TWICE, EP_PLAIN_SYNC;
+static tern_type_t T_RING, T_FIXED, T_PLAIN;
+static tern_ep_t EP_GO, EP_GHOST, EP_RESUME, EP_SYNC_TWICE, EP_PLAIN_SYNC, EP_FIXED_GO,
+    EP_FIXED_GHOST, EP_FIXED_RESUME, EP_FIXED_SYNC_TWICE;
 
 typedef struct {
     int64_t lin;
     int32_t n, periodic;
     int32_t iter;        /* iterations done */
-    int32_t resumes, waiting, reported, pad;
+    int32_t resumes, waiting, reported, fixed; /* fixed: of type RingFixed */
     int32_t ghosts[ITERS]; /* messages received for each iteration */
     uint32_t blen;
     unsigned char *buf;
@@ -66,7 +68,8 @@ static void ring_ctor(void *self, const tern_msg_t *args)
     const int64_t *a = tern_msg_data(args);
     r->lin = tern_self_index(self)[0];
     r->n = (int32_t)a[0];
-    r->periodic = (int32_t)a[1];
+    r->periodic = (int32_t)(a[1] & 1);
+    r->fixed = (int32_t)(a[1] >> 1);
     memcpy(&r->done, a + 2, sizeof r->done);
     r->blen = (uint32_t)(32 + r->lin * 13 % 500);
     r->buf = malloc(r->blen);
@@ -116,7 +119,7 @@ static void advance(ring_t *r)
         int32_t idx = (int32_t)((r->lin + 1) % r->n);
         CHECK_OK(tern_proxy_elem(&me, &idx, &right));
         int64_t msg[2] = {it, r->lin * 1000 + it};
-        CHECK_OK(tern_send_buf(&right, EP_GHOST, msg, sizeof msg));
+        CHECK_OK(tern_send_buf(&right, r->fixed ? EP_FIXED_GHOST : EP_GHOST, msg, sizeof msg));
         r->iter++;
         if (r->iter == ITERS)
             break;
@@ -126,7 +129,7 @@ static void advance(ring_t *r)
             return;
         }
         if (r->iter % 2 == 0) { /* let messages in between: go on from the queue */
-            CHECK_OK(tern_send_buf(&me, EP_GO, NULL, 0));
+            CHECK_OK(tern_send_buf(&me, r->fixed ? EP_FIXED_GO : EP_GO, NULL, 0));
             return;
         }
     }
@@ -199,7 +202,7 @@ static void plain_sync(void *self, const tern_msg_t *msg)
     tern_return(NULL, 0);
 }
 
-static int run_ring(int periodic)
+static int run_ring(int periodic, int fixed)
 {
     int np = tern_num_pes();
     int32_t n = np * 4 < 8 ? 8 : np * 4;
@@ -207,15 +210,16 @@ static int run_ring(int periodic)
     CHECK_OK(tern_future_create(n, &done));
     int64_t a[2 + sizeof done / sizeof(int64_t) + 1];
     a[0] = n;
-    a[1] = periodic;
+    a[1] = periodic | fixed << 1;
     memcpy(a + 2, &done, sizeof done);
     tern_iov_t iov = {a, sizeof a};
     tern_array_opts_t o = {.flags = periodic ? 0 : TERN_ARRAY_AT_SYNC,
                            .lb_period = periodic ? 0.005 : 0};
     tern_proxy_t arr;
-    CHECK_OK(tern_array_create_opts(T_RING, 1, TERN_IDX(n), &iov, 1, &o, &arr));
+    CHECK_OK(tern_array_create_opts(fixed ? T_FIXED : T_RING, 1, TERN_IDX(n), &iov, 1, &o,
+                                    &arr));
     CHECK(arr.flags & TERN_PROXY_BALANCED);
-    CHECK_OK(tern_send(&arr, EP_GO, NULL, 0, NULL));
+    CHECK_OK(tern_send(&arr, fixed ? EP_FIXED_GO : EP_GO, NULL, 0, NULL));
     ring_report_t *rep = calloc((size_t)n, sizeof *rep);
     CHECK(rep != NULL);
     CHECK_OK(tern_future_wait(&done));
@@ -238,9 +242,9 @@ static int run_ring(int periodic)
             want += (uint64_t)(left * 1000 + it);
         CHECK_EQ(rep[i].sum, want);
         CHECK_EQ(rep[i].resumes, periodic ? 0 : NSTEPS);
-        if (rotate && !periodic) { /* block map: element i starts on i * np / n */
+        if ((rotate && !periodic) || fixed) { /* block map: element i starts on i * np / n */
             int64_t home = (int64_t)i * np / n;
-            CHECK_EQ(rep[i].pe, (home + NSTEPS) % np);
+            CHECK_EQ(rep[i].pe, fixed ? home : (home + NSTEPS) % np);
         }
     }
     tern_lb_report_t lr;
@@ -261,16 +265,16 @@ static int run_ring(int periodic)
         }
         CHECK_EQ(lr.pes, np);
         CHECK(lr.max_before >= lr.avg_before && lr.bound <= lr.max_before * (1 + 1e-9));
-        if (strcmp(strategy, "Dummy") == 0)
+        if (strcmp(strategy, "Dummy") == 0 || fixed) /* a type that cannot move: fixed load */
             CHECK_EQ(lr.moves, 0);
-        if (rotate && !periodic)
+        if (rotate && !periodic && !fixed)
             CHECK_EQ(lr.moves, np > 1 ? (uint32_t)n : 0);
         /* The refining strategies never make the maximum worse; Greedy places anew, within
          * twice the lower bound (list scheduling). */
         if (strcmp(strategy, "GreedyRefine") == 0 || strcmp(strategy, "Refine") == 0 ||
             strcmp(strategy, "HostGreedyRefine") == 0)
             CHECK(lr.max_after <= lr.max_before * (1 + 1e-9));
-        if (strcmp(strategy, "Greedy") == 0)
+        if (strcmp(strategy, "Greedy") == 0 && !fixed)
             CHECK(lr.max_after <= 2 * lr.bound * (1 + 1e-9));
         printf("lb %s %s: step %u, %u objects, max/avg %.3f -> %.3f, %u moves\n",
                periodic ? "periodic" : "atsync", strategy, lr.step, lr.objects,
@@ -318,9 +322,11 @@ static void start(int argc, char **argv)
         CHECK(strcmp(argv[i], "+balancer") != 0 && strncmp(argv[i], "--balancer", 10) != 0);
     const char *mode = argc > 1 ? argv[1] : "atsync";
     if (strcmp(mode, "atsync") == 0)
-        run_ring(0);
+        run_ring(0, 0);
     else if (strcmp(mode, "periodic") == 0)
-        run_ring(1);
+        run_ring(1, 0);
+    else if (strcmp(mode, "fixed") == 0)
+        run_ring(0, 1);
     else if (strcmp(mode, "errors") == 0)
         run_errors();
     else
@@ -341,6 +347,16 @@ int main(int argc, char **argv)
     const tern_ep_def_t plain_eps[] = {{"sync", plain_sync, 0, &EP_PLAIN_SYNC}, {0}};
     CHECK_OK(tern_type_define("Ring", sizeof(ring_t), ring_ctor, ring_dtor, ring_eps, &T_RING));
     CHECK_OK(tern_type_migratable(T_RING, ring_pup, NULL));
+    const tern_ep_def_t fixed_eps[] = {
+        {"go", ring_go, 0, &EP_FIXED_GO},
+        {"ghost", ring_ghost, 0, &EP_FIXED_GHOST},
+        {"resume", ring_resume, 0, &EP_FIXED_RESUME},
+        {"sync_twice", ring_sync_twice, 0, &EP_FIXED_SYNC_TWICE},
+        {0},
+    };
+    CHECK_OK(tern_type_define("RingFixed", sizeof(ring_t), ring_ctor, ring_dtor, fixed_eps,
+                              &T_FIXED));
+    CHECK_OK(tern_type_resume(T_FIXED, EP_FIXED_RESUME));
     CHECK_OK(tern_type_define("Plain", sizeof(plain_t), plain_ctor, NULL, plain_eps, &T_PLAIN));
     CHECK_OK(tern_type_resume(T_RING, EP_RESUME));
     if (argc > 1 && strcmp(argv[argc - 1], "errors") == 0)
