@@ -166,7 +166,7 @@ static void idle_sleep(core_pe_t *pe)
 
 static void core_loop(core_pe_t *pe)
 {
-    double idle_since = -1;
+    double idle_since = -1, idle_mark = 0;
     unsigned spins = 0;
     while (!pe->exiting) {
         /* Enough taken in and not yet run is work enough: what else has come waits in the
@@ -205,8 +205,6 @@ static void core_loop(core_pe_t *pe)
             ran += core_chares_settle(pe); /* moves and destructions asked for */
         if (ran || got) {
             core_transports_flush(pe); /* for handlers run on arrival, coroutines, timers */
-            if (idle_since >= 0) /* polled in vain a while: idle time, for load balancing */
-                pe->idle_time += now_s() - idle_since;
             idle_since = -1;
             spins = 0;
             core_stall_active(pe);
@@ -224,7 +222,13 @@ static void core_loop(core_pe_t *pe)
          * never reads it. */
         if (pe->spin_us > 0 && (++spins & 15) != 0)
             continue;
+        /* Polling in vain is idle time (for load balancing's background loads), counted
+         * when the clock is read anyway: the turns before the first read, and since the
+         * last one when work comes, are not. */
         double now = now_s();
+        if (idle_since >= 0)
+            pe->idle_time += now - idle_mark;
+        idle_mark = now;
         if (pe->spin_us > 0 && idle_since < 0) {
             idle_since = now;
             if (pe->oversubscribed)
@@ -235,8 +239,6 @@ static void core_loop(core_pe_t *pe)
             core_stall_idle(pe, now);
             if (pe->exiting || core_sched_count(&pe->sched) || core_ult_any_ready(&pe->ults))
                 continue;
-            if (idle_since >= 0)
-                pe->idle_time += now - idle_since;
             idle_sleep(pe);
             idle_since = -1;
             spins = 0;
