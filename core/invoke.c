@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "core/future.h"
@@ -71,12 +72,21 @@ static void invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m);
 
 /* Balanced arrays: the method's wall time is the element's load (a coroutine method's
  * until it first suspends). */
+static double lb_clock(const core_pe_t *pe)
+{
+    if (!pe->lb_cpu_clock)
+        return core_now();
+    struct timespec ts; /* the thread's CPU time: what a PE sharing a core really spent */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static __attribute__((noinline)) void timed_invoke(core_pe_t *pe, core_chare_t *ch,
                                                    tern_msg_t *m)
 {
-    double t0 = core_now();
+    double t0 = lb_clock(pe);
     invoke(pe, ch, m);
-    double dt = core_now() - t0;
+    double dt = lb_clock(pe) - t0;
     if (!(ch->lbf & CORE_LBF_USER))
         ch->lb_time += dt;
     pe->lb_obj_time += dt;

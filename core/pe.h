@@ -173,6 +173,7 @@ typedef struct core_pe {
     const struct lb_strategy *lb_strategy;
     double lb_tolerance;
     int lb_report;          /* 0: quiet; 1: a line a step; 2: and each PE's load */
+    int lb_cpu_clock;       /* elements' loads in thread CPU time, not wall time */
     double idle_time, lb_obj_time;
     util_hashmap_t futures; /* id -> record, futures this PE created */
     uint64_t next_fid;

@@ -455,7 +455,7 @@ tern_status_t core_send_check(core_pe_t *pe, const char *call, const tern_proxy_
     if (pe->exiting)
         return core_exiting(pe, call);
     st = send_prepare(pe, call, to, e, ep, opts, hdr, dest);
-    if (__builtin_expect(to->flags & TERN_PROXY_BALANCED, 0) && st == TERN_OK &&
+    if (st == TERN_OK && __builtin_expect(to->flags & TERN_PROXY_BALANCED, 0) &&
         to->kind == TERN_PROXY_ARRAY_ELEM && pe->lb_strategy) {
         size_t bytes = 0;
         for (int i = 0; i < niov; i++)

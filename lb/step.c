@@ -182,6 +182,12 @@ tern_status_t core_lb_options(core_pe_t *pe, int *argc, char **argv)
         util_opt_long("TERN_LB_REPORT", 0, 2, &report) != TERN_OK)
         return TERN_ERR_INVALID;
     pe->lb_report = (int)report;
+    const char *clk = util_opt_str("TERN_LB_CLOCK");
+    if (clk && strcmp(clk, "cpu") != 0 && strcmp(clk, "wall") != 0) {
+        util_log_error("tern_run: TERN_LB_CLOCK=%s: wall or cpu", clk);
+        return TERN_ERR_INVALID;
+    }
+    pe->lb_cpu_clock = clk && strcmp(clk, "cpu") == 0;
     return TERN_OK;
 }
 

@@ -1,7 +1,8 @@
 /*
  * An imbalanced stencil, as the CharmPy paper's stencil3d with synthetic imbalance, in one
  * dimension: a ring of blocks, `-per-pe` a PE (a block-mapped array), each iteration a
- * kernel then a ghost message to each neighbour; an iteration starts when both ghosts of
+ * kernel (a fixed amount of work, calibrated on PE 0) then a ghost message to each
+ * neighbour; an iteration starts when both ghosts of
  * the previous one came. The kernel of block i lasts `-work-us` times alpha_i / 10, where,
  * with B "MPI blocks" (one per PE, each holding -per-pe array elements) and b the MPI
  * block of element i: alpha = 10 when b <= 0.2 B or b >= 0.8 B, else
@@ -29,7 +30,7 @@ static double work_us = 40;
 /* What every element needs to know (start() runs on PE 0 only). */
 typedef struct {
     int32_t n, iters, sync_every, per_pe;
-    double work_us;
+    double work_us, rounds_per_us;
     tern_future_t done;
 } params_t;
 
@@ -60,13 +61,28 @@ static double alpha(const blk_t *b, int iter)
     return 100.0 * blk / B + 5 * ceil(iter / 30.0);
 }
 
-static void kernel(double us)
+/* A fixed amount of work: `n` rounds of a short dependent chain (not a wall-time spin, so
+ * that a PE sharing its core takes longer for the same work). */
+static void kernel_rounds(uint64_t n)
 {
-    double end = tern_wall_time() + us * 1e-6;
     volatile double x = 1;
-    while (tern_wall_time() < end)
+    for (uint64_t r = 0; r < n; r++)
         for (int i = 0; i < 64; i++)
             x = x * 1.0000001 + 1e-9;
+}
+
+/* Rounds per microsecond, measured on PE 0 before the run. */
+static double calibrate(void)
+{
+    uint64_t n = 1000;
+    for (;;) {
+        double t0 = tern_wall_time();
+        kernel_rounds(n);
+        double dt = tern_wall_time() - t0;
+        if (dt > 0.02)
+            return (double)n / (dt * 1e6);
+        n *= 2;
+    }
 }
 
 static void blk_ctor(void *self, const tern_msg_t *args)
@@ -89,7 +105,7 @@ static void advance(blk_t *b)
 {
     while (!b->waiting && b->iter < b->p.iters &&
            (b->iter == 0 || (b->got[0] && b->got[1]))) {
-        kernel(b->p.work_us * alpha(b, b->iter) / 10);
+        kernel_rounds((uint64_t)(b->p.rounds_per_us * b->p.work_us * alpha(b, b->iter) / 10));
         neighbour_send(b, (b->lin + b->n - 1) % b->n, 1); /* I am its right neighbour */
         neighbour_send(b, (b->lin + 1) % b->n, 0);
         b->iter++;
@@ -163,9 +179,9 @@ static void start(int argc, char **argv)
         tern_exit(2);
         return;
     }
-    double t[100];
+    double t[100], rpu = calibrate();
     for (int r = 0; r < reps; r++) {
-        params_t p = {n, iters, sync_every, per_pe, work_us, {0, 0, 0}};
+        params_t p = {n, iters, sync_every, per_pe, work_us, rpu, {0, 0, 0}};
         OK(tern_future_create(n, &p.done));
         tern_future_t done = p.done;
         tern_iov_t iov = {&p, sizeof p};

@@ -50,3 +50,13 @@ foreach(np 1 3)
   set_property(TEST mp.lb.errors.GreedyRefine.np${np} APPEND PROPERTY ENVIRONMENT
                TERN_LB=GreedyRefine)
 endforeach()
+# Loads in CPU time (TERN_LB_CLOCK=cpu), and a clock that does not exist.
+tern_mp_test(mp.lb.atsync.cpuclock.np3 3 CHECKS --code 0 ${LEAKS} --within 30
+             --stderr "step 3 .GreedyRefine."
+             ARGS $<TARGET_FILE:mp_lb> atsync)
+set_property(TEST mp.lb.atsync.cpuclock.np3 APPEND PROPERTY ENVIRONMENT TERN_LB=GreedyRefine
+             TERN_LB_CLOCK=cpu)
+tern_mp_test(mp.lb.badclock.np2 2 CHECKS --code 1 --within 10
+             --stderr "TERN_LB_CLOCK=sundial: wall or cpu" ARGS $<TARGET_FILE:mp_lb> atsync)
+set_property(TEST mp.lb.badclock.np2 APPEND PROPERTY ENVIRONMENT TERN_LB=GreedyRefine
+             TERN_LB_CLOCK=sundial)

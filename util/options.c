@@ -84,6 +84,9 @@ static const util_opt_t opt_table[] = {
     {"TERN_LB_TOLERANCE", "1.02",
      "how far above the best maximum load a strategy that keeps objects in place may "
      "leave a PE (GreedyRefine, Refine)"},
+    {"TERN_LB_CLOCK", "wall",
+     "what an element's load is: wall (the wall time of its entry methods) or cpu (the "
+     "thread's CPU time in them: for PEs that share cores)"},
     {"TERN_LB_REPORT", "1",
      "0: no report; 1: one line on stderr per load balancing step (loads before and after, "
      "moves, strategy time, bytes moved, predicted and measured balance); 2: and each PE's"},
