@@ -380,6 +380,10 @@ void core_h_entry(core_pe_t *pe, tern_msg_t *m)
     core_chare_t *ch = core_elem_msg_target(pe, m);
     if (!ch)
         return;
+    if (m->hdr.u.entry.ep == CORE_EP_CHAN) { /* no method: into the channel's end */
+        core_chan_deliver(pe, ch, m);
+        return;
+    }
     m = keepable(pe, m);
     m->refs = 1;
     core_invoke(pe, ch, m);

@@ -288,6 +288,7 @@ void core_loc_fail(core_pe_t *pe, core_coll_t *c, tern_msg_t *m, uint64_t key,
         e = m->hdr.u.entry.ep == CORE_EP_PING ? NULL : core_ep_by_gid(m->hdr.u.entry.ep);
     const char *what = m->hdr.kind == CORE_K_DESTROY ? "destruction"
                        : m->hdr.kind == CORE_K_BCAST_ELEM ? "broadcast"
+                       : m->hdr.u.entry.ep == CORE_EP_CHAN ? "channel message"
                        : e ? "message" : "tern_await_created";
     snprintf(text, sizeof text, "%s%s%s%s for element %s of array %#llx (type '%s'): the "
              "element %s", what, e ? " to '" : "", e ? e->name : "", e ? "'" : "",

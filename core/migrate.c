@@ -115,6 +115,7 @@ static void release_followers(core_pe_t *pe, tern_msg_t *m)
 void core_chare_drop(core_pe_t *pe, core_chare_t *ch)
 {
     core_lb_chare_free(ch);
+    core_chan_free(pe, ch);
     core_abcast_drop(pe, ch);
     core_red_drop_held(ch);
     for (tern_msg_t *m = take_followers(ch); m;) {
@@ -158,7 +159,9 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
     tern_pup_t p = {TERN_PUP_SIZE, NULL, 0, 0, t->name};
     if (t->pup)
         t->pup(ch->state, &p);
-    size_t extra = p.len;
+    /* After the state: the channels' ends (their length first), then what pup writes. */
+    size_t chans = core_chan_pack(ch, NULL);
+    size_t user = p.len, extra = 8 + chans + user;
     size_t held = core_red_pack_held(ch, NULL);
     size_t state = (t->state_size + 15) & ~(size_t)15;
     tern_msg_t *m = core_msg_alloc(&pe->pool, state + extra + held);
@@ -166,12 +169,15 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
         tern_abort("out of memory moving an element of chare type '%s'", t->name);
     memcpy(m->body, ch->state, t->state_size);
     memset(m->body + t->state_size, 0, state - t->state_size);
+    uint64_t clen = chans;
+    memcpy(m->body + state, &clen, 8);
+    core_chan_pack(ch, m->body + state + 8);
     if (t->pup) {
-        p = (tern_pup_t){TERN_PUP_PACK, m->body + state, extra, 0, t->name};
+        p = (tern_pup_t){TERN_PUP_PACK, m->body + state + 8 + chans, user, 0, t->name};
         t->pup(ch->state, &p);
-        if (p.pos != extra)
+        if (p.pos != user)
             tern_abort("the pup function of chare type '%s' packed %zu bytes after counting "
-                       "%zu", t->name, p.pos, extra);
+                       "%zu", t->name, p.pos, user);
     }
     core_red_pack_held(ch, m->body + state + extra);
     core_hdr_init(&m->hdr, CORE_K_MIGRATE, pe->my_pe);
@@ -410,12 +416,17 @@ void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
     if (mflags & CORE_MIG_SYNCED)
         ch->lbf |= CORE_LBF_SYNCED;
     memcpy(ch->state, m->body, t->state_size);
+    uint64_t clen;
+    if (extra < 8 || (memcpy(&clen, m->body + state, 8), clen > extra - 8) ||
+        core_chan_unpack(pe, ch, m->body + state + 8, clen) != clen)
+        tern_abort("malformed element package from PE %d (its channels)", m->hdr.src_pe);
+    uint64_t user = extra - 8 - clen;
     if (t->pup) {
-        tern_pup_t pp = {TERN_PUP_UNPACK, m->body + state, extra, 0, t->name};
+        tern_pup_t pp = {TERN_PUP_UNPACK, m->body + state + 8 + clen, user, 0, t->name};
         t->pup(ch->state, &pp);
-        if (pp.pos != extra)
+        if (pp.pos != user)
             tern_abort("the pup function of chare type '%s' read %zu of the %llu bytes it "
-                       "packed", t->name, pp.pos, (unsigned long long)extra);
+                       "packed", t->name, pp.pos, (unsigned long long)user);
     }
     core_red_unpack_held(ch, m->body + state + extra, m->hdr.body_len - state - extra,
                          p->flags >> 8);

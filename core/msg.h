@@ -82,6 +82,7 @@ typedef enum {
 /* The entry method id of a message that invokes nothing: it only answers its future once
  * the chares it names exist (tern_await_created). */
 #define CORE_EP_PING UINT32_MAX
+#define CORE_EP_CHAN (UINT32_MAX - 1) /* a channel message (core/chan.c) */
 
 /* The kinds' parts of the header: named fields, nothing reused with another meaning. */
 typedef struct {

@@ -51,6 +51,7 @@ typedef struct core_chare {
                           (or the load it reported, with CORE_LBF_USER) */
     struct core_lbcomm *comm; /* balanced arrays: what it sent to other elements since the
                                  last step (lb/step.c) */
+    struct core_chans *chans; /* its ends of channels (core/chan.c) */
     uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
     struct core_hcontrib *hcontribs; /* them, in order */
     struct core_chare *pending_next;
@@ -305,6 +306,13 @@ core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
 /* The same for m's own collection (held if that is not built here yet), telling m's
  * sender where the element is when m was forwarded. */
 core_chare_t *core_elem_msg_target(core_pe_t *pe, tern_msg_t *m);
+
+/* channels (core/chan.c) */
+void core_chan_deliver(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m);
+/* Pack ch's channel ends into out (NULL: only count); returns the bytes. */
+size_t core_chan_pack(core_chare_t *ch, unsigned char *out);
+size_t core_chan_unpack(core_pe_t *pe, core_chare_t *ch, const unsigned char *in, size_t len);
+void core_chan_free(core_pe_t *pe, core_chare_t *ch);
 
 /* load balancing (lb/step.c) */
 #define CORE_CB_LB 0x200u /* internal callback kind: the elements' tern_at_sync completed */

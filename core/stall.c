@@ -190,6 +190,11 @@ static void describe_wait(core_pe_t *pe, const wait_group_t *g, char *buf, size_
                  "(tern_allreduce or tern_barrier)", (unsigned long long)g->aux,
                  (unsigned long long)g->id);
         break;
+    case CORE_WAIT_CHANNEL:
+        snprintf(what, sizeof what, "a channel to member %llu of collection %#llx "
+                 "(tern_channel_recv or tern_channel_wait_any)", (unsigned long long)g->aux,
+                 (unsigned long long)g->id);
+        break;
     default:
         snprintf(what, sizeof what, "something (wait kind %d)", g->kind);
         break;

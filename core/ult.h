@@ -38,6 +38,7 @@ typedef enum {
     CORE_WAIT_ITER = 2,    /* id: the iterator's first pending future, aux: how many */
     CORE_WAIT_REDUCE = 3,  /* id: the collection, aux: the reduction's number */
     CORE_WAIT_SLEEP = 4,   /* tern_sleep */
+    CORE_WAIT_CHANNEL = 5, /* id: the other end's collection, aux: its key */
 } core_wait_kind_t;
 
 typedef struct core_ult {

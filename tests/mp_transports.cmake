@@ -74,6 +74,11 @@ foreach(v ${tp_variants})
                    CHECKS --code 0 ${LEAKS} --within 60 ARGS $<TARGET_FILE:mp_lb> ${mode})
     endforeach()
   endforeach()
+  # Channels over the path: a stream each way, and ends that move.
+  foreach(mode stress migrate)
+    tern_tp_test(${p}.chan.${mode}.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
+                 ARGS $<TARGET_FILE:mp_chan> ${mode})
+  endforeach()
   tern_tp_test(${p}.migrate.state.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS}
                ARGS $<TARGET_FILE:mp_migrate> state)
   tern_tp_test(${p}.migrate.bcast.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS}

@@ -650,6 +650,41 @@ TERN_API void tern_raise(const char *fmt, ...) __attribute__((format(printf, 1, 
 TERN_API tern_status_t tern_await_created(const tern_proxy_t *ps, int n);
 
 /* ---------------------------------------------------------------------------------------
+ * Channels: ordered streams between two chares (Charm4py's Channel)
+ * ------------------------------------------------------------------------------------- */
+
+/* One end of a channel, a plain value kept in the chare's state (it moves with it). */
+typedef struct tern_channel {
+    tern_proxy_t remote; /* the other end's chare */
+    uint32_t k;          /* the k-th channel this chare opened to that chare */
+    uint32_t magic;
+} tern_channel_t;
+
+/*
+ * Open the calling chare's next channel to `remote` (a single chare, a group member or an
+ * array element, of any collection). The k-th channel A opens to B is joined to the k-th
+ * channel B opens to A; several channels between the same two chares are allowed. Messages
+ * that come before the end is opened wait for it. From an entry method or a constructor.
+ */
+TERN_API tern_status_t tern_channel_open(const void *self, const tern_proxy_t *remote,
+                                         tern_channel_t *out);
+/* Send len bytes (copied) on the channel; asynchronous. They arrive in order, once, even
+ * while either end moves. */
+TERN_API tern_status_t tern_channel_send(const void *self, const tern_channel_t *ch,
+                                         const void *data, size_t len);
+/* From a coroutine: suspend until the channel's next message is here, copy it into buf
+ * and its size into *len (may be NULL). TERN_ERR_RANGE when it is larger than cap (it
+ * stays, *len says how large). */
+TERN_API tern_status_t tern_channel_recv(const void *self, const tern_channel_t *ch, void *buf,
+                                         size_t cap, size_t *len);
+/* Non-zero when a message waits on the channel (recv would not suspend). */
+TERN_API int tern_channel_ready(const void *self, const tern_channel_t *ch);
+/* From a coroutine: suspend until one of chs[0..n) has a message; its index (the lowest
+ * ready one), -1 on bad arguments (Charm4py's charm.iwait over channels: call it again
+ * after each recv to take them as they become ready). */
+TERN_API int tern_channel_wait_any(const void *self, const tern_channel_t *chs, int n);
+
+/* ---------------------------------------------------------------------------------------
  * Callbacks: where a reduction's result or a quiescence notice goes
  * ------------------------------------------------------------------------------------- */
 
