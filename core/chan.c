@@ -405,8 +405,11 @@ static void count_msg(core_chan_msg_t *x, void *arg)
 size_t core_chan_pack(core_chare_t *ch, unsigned char *out)
 {
     core_chans_t *cs = ch->chans;
-    if (!cs)
-        return 0;
+    if (!cs) { /* just the count */
+        if (out)
+            memset(out, 0, 8);
+        return 8;
+    }
     size_t n = 8;
     for (uint32_t i = 0; i < cs->n; i++) {
         n += sizeof(chan_packed_t);

@@ -205,7 +205,18 @@ static tern_status_t call(const char *name, const tern_proxy_t *to, tern_ep_t ep
     if (st != TERN_OK)
         return st;
     uint64_t n = 1;
-    if (hdr.kind == CORE_K_BCAST) {
+    if (to->kind == TERN_PROXY_SECTION) {
+        if (want != TERN_CALL_DONE) {
+            util_log_error("%s: a call to a section answers completion only (TERN_CALL_DONE)",
+                           name);
+            return TERN_ERR_INVALID;
+        }
+        n = (uint64_t)to->dims[0];
+        if (!n) {
+            util_log_error("%s: the section has no member (a part of a split)", name);
+            return TERN_ERR_INVALID;
+        }
+    } else if (hdr.kind == CORE_K_BCAST) {
         n = to->kind == TERN_PROXY_GROUP ? (uint64_t)pe->num_pes : core_proxy_total(to);
         if (!n) {
             util_log_error("%s: a call to a whole array needs its size: this one was created "

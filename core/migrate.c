@@ -116,6 +116,7 @@ void core_chare_drop(core_pe_t *pe, core_chare_t *ch)
 {
     core_lb_chare_free(ch);
     core_chan_free(pe, ch);
+    core_sec_chare_free(ch);
     core_abcast_drop(pe, ch);
     core_red_drop_held(ch);
     for (tern_msg_t *m = take_followers(ch); m;) {
@@ -160,7 +161,7 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
     if (t->pup)
         t->pup(ch->state, &p);
     /* After the state: the channels' ends (their length first), then what pup writes. */
-    size_t chans = core_chan_pack(ch, NULL);
+    size_t chans = core_chan_pack(ch, NULL) + core_sec_pack(ch, NULL);
     size_t user = p.len, extra = 8 + chans + user;
     size_t held = core_red_pack_held(ch, NULL);
     size_t state = (t->state_size + 15) & ~(size_t)15;
@@ -171,7 +172,8 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
     memset(m->body + t->state_size, 0, state - t->state_size);
     uint64_t clen = chans;
     memcpy(m->body + state, &clen, 8);
-    core_chan_pack(ch, m->body + state + 8);
+    size_t cb = core_chan_pack(ch, m->body + state + 8);
+    core_sec_pack(ch, m->body + state + 8 + cb);
     if (t->pup) {
         p = (tern_pup_t){TERN_PUP_PACK, m->body + state + 8 + chans, user, 0, t->name};
         t->pup(ch->state, &p);
@@ -417,8 +419,10 @@ void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
         ch->lbf |= CORE_LBF_SYNCED;
     memcpy(ch->state, m->body, t->state_size);
     uint64_t clen;
+    size_t cb = 0;
     if (extra < 8 || (memcpy(&clen, m->body + state, 8), clen > extra - 8) ||
-        core_chan_unpack(pe, ch, m->body + state + 8, clen) != clen)
+        (cb = core_chan_unpack(pe, ch, m->body + state + 8, clen)) > clen ||
+        cb + core_sec_unpack(ch, m->body + state + 8 + cb, clen - cb) != clen)
         tern_abort("malformed element package from PE %d (its channels)", m->hdr.src_pe);
     uint64_t user = extra - 8 - clen;
     if (t->pup) {

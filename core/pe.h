@@ -52,6 +52,7 @@ typedef struct core_chare {
     struct core_lbcomm *comm; /* balanced arrays: what it sent to other elements since the
                                  last step (lb/step.c) */
     struct core_chans *chans; /* its ends of channels (core/chan.c) */
+    struct core_secctr *secs; /* its contributions so far to each section (core/section.c) */
     uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
     struct core_hcontrib *hcontribs; /* them, in order */
     struct core_chare *pending_next;
@@ -176,6 +177,7 @@ typedef struct core_pe {
     int lb_report;          /* 0: quiet; 1: a line a step; 2: and each PE's load */
     int lb_cpu_clock;       /* elements' loads in thread CPU time, not wall time */
     double idle_time, lb_obj_time;
+    util_hashmap_t *sections; /* the sections made here (core/section.c) */
     util_hashmap_t futures; /* id -> record, futures this PE created */
     uint64_t next_fid;
     char *fut_last_err;     /* the error of the last failed future released here */
@@ -306,6 +308,14 @@ core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
 /* The same for m's own collection (held if that is not built here yet), telling m's
  * sender where the element is when m was forwarded. */
 core_chare_t *core_elem_msg_target(core_pe_t *pe, tern_msg_t *m);
+
+/* sections (core/section.c) */
+tern_status_t core_sections_register(void);
+void core_sections_free(core_pe_t *pe);
+void core_section_hdr(const tern_proxy_t *to, core_hdr_t *hdr, int *dest);
+size_t core_sec_pack(core_chare_t *ch, unsigned char *out);
+size_t core_sec_unpack(core_chare_t *ch, const unsigned char *in, size_t len);
+void core_sec_chare_free(core_chare_t *ch);
 
 /* channels (core/chan.c) */
 void core_chan_deliver(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m);

@@ -366,6 +366,7 @@ static void core_finalize(core_pe_t *pe)
     core_qd_free(pe);
     core_stall_close(pe);
     core_colls_free(pe);
+    core_sections_free(pe);
     drop_incoming(pe);
     for (int p = 0; p < pe->num_pes; p++)
         core_bl_clear(&pe->backlog[p], &pe->pool);
@@ -429,7 +430,8 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     util_hashmap_init(&pe->colls);
     util_hashmap_init(&pe->futures);
     if (read_options(pe) != TERN_OK || core_lb_options(pe, &argc, argv) != TERN_OK ||
-        core_lb_register() != TERN_OK || boot_open(&pe->boot) != TERN_OK) {
+        core_lb_register() != TERN_OK || core_sections_register() != TERN_OK ||
+        boot_open(&pe->boot) != TERN_OK) {
         util_log_error("tern_run: start-up failed");
         return 1;
     }

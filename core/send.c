@@ -407,6 +407,13 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
     case TERN_PROXY_ARRAY:
         core_bcast_hdr(pe, to, hdr, dest);
         return TERN_OK;
+    case TERN_PROXY_SECTION:
+        if (to->pe < 0 || to->pe >= pe->num_pes) {
+            util_log_error("%s: the section proxy is malformed (root PE %d)", call, to->pe);
+            return TERN_ERR_INVALID;
+        }
+        core_section_hdr(to, hdr, dest);
+        return TERN_OK;
     default:
         util_log_error("%s: the proxy is malformed (kind %d)", call, to->kind);
         return TERN_ERR_INVALID;

@@ -74,6 +74,11 @@ foreach(v ${tp_variants})
                    CHECKS --code 0 ${LEAKS} --within 60 ARGS $<TARGET_FILE:mp_lb> ${mode})
     endforeach()
   endforeach()
+  # Sections over the path: random sections, and members that move.
+  foreach(mode random migrate)
+    tern_tp_test(${p}.sect.${mode}.np4 4 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60
+                 ARGS $<TARGET_FILE:mp_sect> ${mode})
+  endforeach()
   # Channels over the path: a stream each way, and ends that move.
   foreach(mode stress migrate)
     tern_tp_test(${p}.chan.${mode}.np3 3 ENV ${env} CHECKS --code 0 ${LEAKS} --within 60

@@ -207,6 +207,7 @@ typedef enum {
     TERN_PROXY_GROUP_ELEM = 3, /* one member of a group */
     TERN_PROXY_ARRAY = 4,      /* a whole array: sends are broadcasts */
     TERN_PROXY_ARRAY_ELEM = 5, /* one element of an array */
+    TERN_PROXY_SECTION = 6,    /* a section: sends are multicasts to its members */
 } tern_proxy_kind_t;
 
 /* Proxy flags (set by the runtime). */
@@ -706,6 +707,7 @@ TERN_API tern_callback_t tern_cb_future(const tern_future_t *f);
 /* Errors as tern_send() for a proxy and entry method that do not match. */
 TERN_API tern_status_t tern_cb_send(const tern_proxy_t *to, tern_ep_t ep, tern_callback_t *out);
 
+
 /* ---------------------------------------------------------------------------------------
  * Reductions
  *
@@ -755,6 +757,49 @@ TERN_API tern_status_t tern_allreduce(const void *self, const void *data, size_t
 
 /* Return when every member of self's collection has called it (coroutine only). */
 TERN_API tern_status_t tern_barrier(const void *self);
+
+/* ---------------------------------------------------------------------------------------
+ * Sections: subsets of groups and arrays addressed as one (Charm4py's sections)
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * A section is made on the calling PE (its root), from the members of a group, an array
+ * with bounds, or a section made on this PE; its proxy (kind TERN_PROXY_SECTION, dims[0]
+ * the member count) is a plain value that any PE may use. tern_send and tern_call
+ * (TERN_CALL_DONE: one completion per member) to it multicast over a host-aware tree of
+ * the PEs that hold members, correct while members move. Sections are not freed before
+ * the job ends: make them once and reuse them.
+ */
+/* The members at idx (n indices of the collection's ndims each; a group's are PEs). */
+TERN_API tern_status_t tern_section_create(const tern_proxy_t *coll, const int32_t *idx, int n,
+                                           tern_proxy_t *out);
+/* start <= i < stop, i = start + k * step, per dimension (n: the collection's ndims). */
+typedef struct tern_slice {
+    int32_t start, stop, step;
+} tern_slice_t;
+TERN_API tern_status_t tern_section_slice(const tern_proxy_t *coll, const tern_slice_t *s, int n,
+                                          tern_proxy_t *out);
+/* The section (0 to nsections - 1) a member belongs to, or < 0 for none. */
+typedef int (*tern_section_fn)(const int32_t *idx, int ndims, void *arg);
+/* nsections disjoint sections at once, out[0..nsections) (Charm4py's charm.split); with
+ * nsections 1, a section from a predicate. A part may be empty (a multicast to it does
+ * nothing; a call to it is an error). */
+TERN_API tern_status_t tern_section_split(const tern_proxy_t *coll, int nsections,
+                                          tern_section_fn fn, void *arg, tern_proxy_t *out);
+/* The union of n collections and sections of one chare type, each member once
+ * (Charm4py's charm.combine). */
+TERN_API tern_status_t tern_section_combine(const tern_proxy_t *ps, int n, tern_proxy_t *out);
+/* A reduction over the section: the calling member's contribution (as tern_contribute);
+ * every member contributes, in the same order; gather is in member order. */
+TERN_API tern_status_t tern_section_contribute(const void *self, const tern_proxy_t *section,
+                                               const void *data, size_t len,
+                                               tern_reducer_t reducer,
+                                               const tern_callback_t *cb);
+/* The same with the result to every member (a coroutine waits for it). */
+TERN_API tern_status_t tern_section_allreduce(const void *self, const tern_proxy_t *section,
+                                              const void *data, size_t len,
+                                              tern_reducer_t reducer, void *out, size_t cap,
+                                              size_t *out_len);
 
 /* ---------------------------------------------------------------------------------------
  * Quiescence detection and timers
