@@ -178,6 +178,7 @@ void core_h_insert(core_pe_t *pe, tern_msg_t *m)
     c->ins_closed = 0;
     core_coll_add_local(c, ch);
     /* A new life: whatever this PE believed of the index before no longer holds. */
+    pe->where_version++; /* section routes cached by it are stale */
     util_hashmap_del(&c->where, key);
     if (t->ctor)
         t->ctor(ch->state, m);

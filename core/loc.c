@@ -246,6 +246,7 @@ void core_loc_learn(core_pe_t *pe, core_coll_t *c, uint64_t key, const int32_t *
         return; /* it is here: that is the newest fact there is */
     void *old = util_hashmap_get(&c->where, key);
     if (what == CORE_LOC_BORN || !old || core_where_epoch(old) <= epoch) {
+        pe->where_version++; /* section routes cached by it are stale */
         if (util_hashmap_put(&c->where, key,
                              core_where_pack(what == CORE_LOC_GONE ? CORE_WHERE_GONE : at,
                                              epoch)) != TERN_OK)

@@ -144,6 +144,7 @@ static void destroy(core_pe_t *pe, core_chare_t *ch)
         c->nfresh--;
     core_red_elem_gone(pe, ch);
     uint32_t epoch = ch->epoch + 1;
+    pe->where_version++; /* section routes cached by it are stale */
     if (util_hashmap_put(&c->where, ch->lin, core_where_pack(CORE_WHERE_GONE, epoch)) != TERN_OK)
         tern_abort("out of memory recording a destroyed element");
     int home = core_coll_home(pe, c, ch->idx, ch->lin);
@@ -204,6 +205,7 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
     core_coll_remove_local(c, ch);
     if (ch->fresh)
         c->nfresh--;
+    pe->where_version++; /* section routes cached by it are stale */
     if (util_hashmap_put(&c->where, ch->lin, core_where_pack(dest, ch->epoch + 1)) != TERN_OK)
         tern_abort("out of memory recording a move");
     pe->moves_out++;
@@ -439,6 +441,7 @@ void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
     core_coll_add_local(c, ch);
     if (ch->fresh)
         c->nfresh++;
+    pe->where_version++; /* section routes cached by it are stale */
     if (util_hashmap_put(&c->where, key, core_where_pack(pe->my_pe, ch->epoch)) != TERN_OK)
         tern_abort("out of memory recording an arrival");
     int home = core_coll_home(pe, c, ch->idx, key);

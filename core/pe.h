@@ -178,6 +178,9 @@ typedef struct core_pe {
     int lb_cpu_clock;       /* elements' loads in thread CPU time, not wall time */
     double idle_time, lb_obj_time;
     util_hashmap_t *sections; /* the sections made here (core/section.c) */
+    util_hashmap_t *sec_plans; /* section id -> how this PE routes its multicasts */
+    uint64_t where_version;   /* bumped whenever what this PE knows of where elements are
+                                 changes (sections cache their routes by it) */
     util_hashmap_t futures; /* id -> record, futures this PE created */
     uint64_t next_fid;
     char *fut_last_err;     /* the error of the last failed future released here */

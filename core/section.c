@@ -16,6 +16,7 @@
  * travels with it when it moves) and sends them to the root (sec.contrib), which combines
  * them in member order and fires the callback, or answers every member's allreduce.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,13 @@ typedef struct core_section {
     sec_member_t *m;
     util_hashmap_t pos;     /* member hash -> position + 1 */
     sec_red_t *reds;
+    /* The last route (PE set and groups), valid while pe->where_version is route_version. */
+    int route_ok;
+    uint64_t route_version;
+    int route_npes;
+    unsigned char *route_block; /* the PE set (padded to 8), then the groups */
+    size_t route_block_len;
+    uint32_t route_ngroups;
 } core_section_t;
 
 /* The routing block of sec.deliver, ahead of the payload. */
@@ -408,19 +416,31 @@ static int member_pe(core_pe_t *pe, const sec_member_t *x)
 static void deliver_group(core_pe_t *pe, const core_hdr_t *h, const sec_route_t *r,
                           const sec_member_t *mem, uint32_t count, const unsigned char *payload)
 {
-    tern_msg_t *m = core_msg_alloc(&pe->pool, r->payload_len);
-    if (!m)
-        tern_abort("out of memory delivering a section multicast");
-    core_hdr_init(&m->hdr, CORE_K_ENTRY, h->src_pe);
+    /* A plain method runs on the multicast's own buffer (it has returned before the buffer
+     * goes); a coroutine may keep its message: a copy. */
+    const core_ep_t *e = core_ep_by_gid(h->u.entry.ep);
+    tern_msg_t local, *m = &local;
+    if (!e || (e->flags & TERN_EP_COROUTINE)) {
+        if (!(m = core_msg_alloc(&pe->pool, r->payload_len)))
+            tern_abort("out of memory delivering a section multicast");
+        if (r->payload_len)
+            memcpy(m->body, payload, r->payload_len);
+    } else {
+        memset(&local, 0, sizeof local);
+        local.body = (unsigned char *)payload;
+        local.pool_class = CORE_POOL_BORROWED;
+    }
+    /* As a broadcast's copy: the completions of the members here go back as one answer
+     * counting them (core_msg_unref). */
+    core_hdr_init(&m->hdr, CORE_K_BCAST, h->src_pe);
     m->hdr.flags = h->flags & (CORE_HDR_WANT_DONE);
     m->hdr.reply_pe = h->reply_pe;
     m->hdr.reply_id = h->reply_id;
     m->hdr.u.entry.ep = h->u.entry.ep;
     m->hdr.nsegs = (uint8_t)r->nsegs;
     m->hdr.body_len = r->payload_len;
-    if (r->payload_len)
-        memcpy(m->body, payload, r->payload_len);
     m->refs = 1;
+    m->nmembers = 0;
     for (uint32_t i = 0; i < count; i++) {
         sec_member_t x;
         memcpy(&x, mem + i, sizeof x);
@@ -428,6 +448,7 @@ static void deliver_group(core_pe_t *pe, const core_hdr_t *h, const sec_route_t 
         core_chare_t *ch = c && c->live ? core_coll_member(c, x.key) : NULL;
         if (ch && !core_chare_leaving(ch)) {
             m->refs++;
+            m->nmembers++;
             core_invoke(pe, ch, m);
             continue;
         }
@@ -436,6 +457,7 @@ static void deliver_group(core_pe_t *pe, const core_hdr_t *h, const sec_route_t 
         if (!e)
             tern_abort("out of memory delivering a section multicast");
         e->hdr = m->hdr;
+        e->hdr.kind = CORE_K_ENTRY; /* answers its own completion */
         e->hdr.u.entry.cid = x.cid;
         e->hdr.ndims = (uint8_t)x.ndims;
         memcpy(e->hdr.idx, x.idx, sizeof e->hdr.idx);
@@ -473,27 +495,58 @@ static void subtree(const topo_set_t *set, int root, int k, int top, uint8_t *in
     }
 }
 
-/* Send the groups of each child's subtree to that child, and deliver mine. `groups` points
- * at ngroups entries {int32 pe, uint32 count, members}. */
-static void route(core_pe_t *pe, const core_hdr_t *h, const sec_route_t *r, const int32_t *pes,
-                  const unsigned char *groups, size_t glen, const unsigned char *payload)
+/* What a PE does with a section's multicast, given its routing block: the blocks to send
+ * each child (ready, without the payload) and where its own members are. Kept per section
+ * on every PE, and reused while the routing block that comes is the same. */
+typedef struct sec_plan {
+    unsigned char *key;     /* the routing block it was made for (PE set and groups) */
+    size_t key_len;
+    int nk;
+    int kids[TOPO_TREE_MAX_KIDS(64)];
+    unsigned char *blob[TOPO_TREE_MAX_KIDS(64)]; /* 8-byte length + route + PEs + groups */
+    size_t blob_len[TOPO_TREE_MAX_KIDS(64)];
+    size_t mine_off;        /* my group's members in key (offset from its start) */
+    uint32_t mine_count;
+} sec_plan_t;
+
+static void plan_free(sec_plan_t *pl)
 {
+    if (!pl)
+        return;
+    for (int c = 0; c < pl->nk; c++)
+        free(pl->blob[c]);
+    free(pl->key);
+    free(pl);
+}
+
+static sec_plan_t *plan_make(core_pe_t *pe, const sec_route_t *r, const unsigned char *block,
+                             size_t block_len)
+{
+    size_t pes_bytes = ((size_t)r->npes * 4 + 7) & ~(size_t)7;
+    const int32_t *pes_in = (const int32_t *)(const void *)block;
+    const unsigned char *groups = block + pes_bytes;
+    size_t glen = block_len - pes_bytes;
+    sec_plan_t *pl = calloc(1, sizeof *pl);
+    int *pes = malloc(((size_t)r->npes + 1) * sizeof *pes);
+    if (!pl || !pes || !(pl->key = malloc(block_len ? block_len : 1)))
+        tern_abort("out of memory routing a section multicast");
+    memcpy(pl->key, block, block_len);
+    pl->key_len = block_len;
+    memcpy(pes, pes_in, (size_t)r->npes * sizeof *pes);
     topo_set_t set;
     if (topo_set_build(&pe->hosts, pes, (int)r->npes, &set) != TERN_OK)
         tern_abort("out of memory routing a section multicast");
-    int kids[TOPO_TREE_MAX_KIDS(64)];
-    int nk = topo_tree_children(&set, r->root, pe->fanout, pe->my_pe, kids);
-    if (nk < 0)
+    free(pes);
+    pl->nk = topo_tree_children(&set, r->root, pe->fanout, pe->my_pe, pl->kids);
+    if (pl->nk < 0)
         tern_abort("section multicast: PE %d is not in the tree it was sent", pe->my_pe);
     uint8_t *in_sub = calloc((size_t)pe->num_pes, 1);
     int *stack = malloc(((size_t)set.n + 1) * sizeof *stack);
     if (!in_sub || !stack)
         tern_abort("out of memory routing a section multicast");
-    size_t pes_bytes = ((size_t)r->npes * 4 + 7) & ~(size_t)7;
-    for (int c = 0; c < nk; c++) {
+    for (int c = 0; c < pl->nk; c++) {
         memset(in_sub, 0, (size_t)pe->num_pes);
-        subtree(&set, r->root, pe->fanout, kids[c], in_sub, stack);
-        /* The child's groups, gathered. */
+        subtree(&set, r->root, pe->fanout, pl->kids[c], in_sub, stack);
         size_t need = 0;
         uint32_t ng = 0;
         for (size_t off = 0; off < glen;) {
@@ -508,25 +561,20 @@ static void route(core_pe_t *pe, const core_hdr_t *h, const sec_route_t *r, cons
             }
             off += len;
         }
-        size_t body = 8 + sizeof(sec_route_t) + pes_bytes + need + r->payload_len;
-        tern_msg_t *m = core_msg_alloc(&pe->pool, body);
-        if (!m)
+        size_t blen = 8 + sizeof(sec_route_t) + pes_bytes + need;
+        unsigned char *b = malloc(blen), *p = b;
+        if (!b)
             tern_abort("out of memory routing a section multicast");
-        m->hdr = *h;
-        m->hdr.kind = sec_kinds[SEC_DELIVER];
-        m->hdr.src_pe = pe->my_pe;
-        m->hdr.nsegs = 1;
-        m->hdr.body_len = body;
-        unsigned char *p = m->body;
-        uint64_t rlen = sizeof(sec_route_t) + pes_bytes + need;
+        uint64_t rlen = blen - 8;
         memcpy(p, &rlen, 8);
         p += 8;
         sec_route_t rr = *r;
         rr.ngroups = ng;
+        rr.payload_len = 0; /* set per message, as nsegs */
+        rr.nsegs = 0;
         memcpy(p, &rr, sizeof rr);
         p += sizeof rr;
-        memset(p, 0, pes_bytes);
-        memcpy(p, pes, (size_t)r->npes * 4);
+        memcpy(p, block, pes_bytes);
         p += pes_bytes;
         for (size_t off = 0; off < glen;) {
             int32_t gpe;
@@ -540,65 +588,97 @@ static void route(core_pe_t *pe, const core_hdr_t *h, const sec_route_t *r, cons
             }
             off += len;
         }
-        if (r->payload_len)
-            memcpy(p, payload, r->payload_len);
-        tern_status_t st = core_send_msg_remote(pe, kids[c], m);
-        if (st != TERN_OK)
-            tern_abort("sending a section multicast to PE %d failed: %s", kids[c],
-                       tern_strerror(st));
+        pl->blob[c] = b;
+        pl->blob_len[c] = blen;
     }
     free(in_sub);
     free(stack);
     topo_set_free(&set);
-    /* Mine. */
     for (size_t off = 0; off < glen;) {
         int32_t gpe;
         uint32_t cnt;
         memcpy(&gpe, groups + off, 4);
         memcpy(&cnt, groups + off + 4, 4);
-        if (gpe == pe->my_pe)
-            deliver_group(pe, h, r, (const sec_member_t *)(const void *)(groups + off + 8),
-                          cnt, payload);
+        if (gpe == pe->my_pe) {
+            pl->mine_off = pes_bytes + off + 8;
+            pl->mine_count = cnt;
+        }
         off += 8 + (size_t)cnt * sizeof(sec_member_t);
     }
+    return pl;
 }
 
-static int cmp_int(const void *a, const void *b)
+/* Send each child its part, then deliver mine. `block`: the PE set (padded to 8) and the
+ * groups of my subtree. */
+static void route(core_pe_t *pe, const core_hdr_t *h, const sec_route_t *r,
+                  const unsigned char *block, size_t block_len, const unsigned char *payload)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
+    sec_plan_t *pl = pe->sec_plans ? util_hashmap_get(pe->sec_plans, r->sid) : NULL;
+    if (!pl || pl->key_len != block_len || memcmp(pl->key, block, block_len) != 0) {
+        plan_free(pl);
+        pl = plan_make(pe, r, block, block_len);
+        if (!pe->sec_plans) {
+            if (!(pe->sec_plans = calloc(1, sizeof *pe->sec_plans)))
+                tern_abort("out of memory routing a section multicast");
+            util_hashmap_init(pe->sec_plans);
+        }
+        if (util_hashmap_put(pe->sec_plans, r->sid, pl) != TERN_OK)
+            tern_abort("out of memory routing a section multicast");
+    }
+    for (int c = 0; c < pl->nk; c++) {
+        size_t body = pl->blob_len[c] + r->payload_len;
+        tern_msg_t *m = core_msg_alloc(&pe->pool, body);
+        if (!m)
+            tern_abort("out of memory routing a section multicast");
+        m->hdr = *h;
+        m->hdr.kind = sec_kinds[SEC_DELIVER];
+        m->hdr.src_pe = pe->my_pe;
+        m->hdr.nsegs = 1;
+        m->hdr.body_len = body;
+        memcpy(m->body, pl->blob[c], pl->blob_len[c]);
+        /* What changes from one multicast to the next: the payload's size and segments. */
+        memcpy(m->body + 8 + offsetof(sec_route_t, payload_len), &r->payload_len, 8);
+        memcpy(m->body + 8 + offsetof(sec_route_t, nsegs), &r->nsegs, 4);
+        if (r->payload_len)
+            memcpy(m->body + pl->blob_len[c], payload, r->payload_len);
+        tern_status_t st = core_send_msg_remote(pe, pl->kids[c], m);
+        if (st != TERN_OK)
+            tern_abort("sending a section multicast to PE %d failed: %s", pl->kids[c],
+                       tern_strerror(st));
+    }
+    if (pl->mine_count)
+        deliver_group(pe, h, r, (const sec_member_t *)(const void *)(pl->key + pl->mine_off),
+                      pl->mine_count, payload);
 }
 
-/* At the root: group the members by PE and start the tree. */
-static void h_mcast(core_pe_t *pe, tern_msg_t *m)
+/* At the root: the members grouped by the PE each is on, and the PE set (cached until
+ * this PE learns that an element moved). */
+static void build_route(core_pe_t *pe, core_section_t *s)
 {
-    core_section_t *s = section_get(pe, m->hdr.u.entry.cid);
-    if (!s)
-        tern_abort("a multicast came to PE %d for section %#llx, which was not made there",
-                   pe->my_pe, (unsigned long long)m->hdr.u.entry.cid);
+    if (s->route_ok && s->route_version == pe->where_version)
+        return;
+    free(s->route_block);
+    s->route_block = NULL;
     int np = pe->num_pes;
-    int *where = malloc((size_t)s->n * sizeof *where);
+    int *where = malloc((s->n ? s->n : 1) * sizeof *where);
     uint64_t *count = calloc((size_t)np, sizeof *count);
-    if (!where || !count)
+    int32_t *pes = malloc(((size_t)np + 1) * sizeof *pes);
+    size_t *at = malloc((size_t)np * sizeof *at);
+    if (!where || !count || !pes || !at)
         tern_abort("out of memory multicasting to a section");
     for (uint64_t i = 0; i < s->n; i++) {
         where[i] = member_pe(pe, &s->m[i]);
         count[where[i]]++;
     }
-    int *pes = malloc(((size_t)np + 1) * sizeof *pes), npes = 0;
-    if (!pes)
-        tern_abort("out of memory multicasting to a section");
-    for (int p = 0; p < np; p++)
+    int npes = 0;
+    for (int p = 0; p < np; p++) /* ascending */
         if (count[p] || p == pe->my_pe)
             pes[npes++] = p;
-    qsort(pes, (size_t)npes, sizeof *pes, cmp_int);
-    /* The groups: per PE, its members. */
     size_t glen = 0;
     for (int i = 0; i < npes; i++)
         glen += count[pes[i]] ? 8 + count[pes[i]] * sizeof(sec_member_t) : 0;
     unsigned char *groups = malloc(glen ? glen : 1);
-    size_t *at = malloc((size_t)np * sizeof *at);
-    if (!groups || !at)
+    if (!groups)
         tern_abort("out of memory multicasting to a section");
     uint32_t ngroups = 0;
     size_t off = 0;
@@ -618,14 +698,37 @@ static void h_mcast(core_pe_t *pe, tern_msg_t *m)
         memcpy(groups + at[where[i]], &s->m[i], sizeof(sec_member_t));
         at[where[i]] += sizeof(sec_member_t);
     }
-    sec_route_t r = {.sid = s->sid, .payload_len = m->hdr.body_len, .npes = (uint32_t)npes,
-                     .root = pe->my_pe, .nsegs = m->hdr.nsegs, .ngroups = ngroups};
-    route(pe, &m->hdr, &r, pes, groups, glen, m->body);
     free(where);
     free(count);
+    free(at);
+    size_t pes_bytes = ((size_t)npes * 4 + 7) & ~(size_t)7;
+    unsigned char *block = calloc(1, pes_bytes + glen + 1);
+    if (!block)
+        tern_abort("out of memory multicasting to a section");
+    memcpy(block, pes, (size_t)npes * 4);
+    memcpy(block + pes_bytes, groups, glen);
     free(pes);
     free(groups);
-    free(at);
+    s->route_npes = npes;
+    s->route_block = block;
+    s->route_block_len = pes_bytes + glen;
+    s->route_ngroups = ngroups;
+    s->route_version = pe->where_version;
+    s->route_ok = 1;
+}
+
+/* At the root: start the tree. */
+static void h_mcast(core_pe_t *pe, tern_msg_t *m)
+{
+    core_section_t *s = section_get(pe, m->hdr.u.entry.cid);
+    if (!s)
+        tern_abort("a multicast came to PE %d for section %#llx, which was not made there",
+                   pe->my_pe, (unsigned long long)m->hdr.u.entry.cid);
+    build_route(pe, s);
+    sec_route_t r = {.sid = s->sid, .payload_len = m->hdr.body_len,
+                     .npes = (uint32_t)s->route_npes, .root = pe->my_pe,
+                     .nsegs = m->hdr.nsegs, .ngroups = s->route_ngroups};
+    route(pe, &m->hdr, &r, s->route_block, s->route_block_len, m->body);
     core_msg_release(&pe->pool, m);
 }
 
@@ -640,14 +743,7 @@ static void h_deliver(core_pe_t *pe, tern_msg_t *m)
     size_t pes_bytes = ((size_t)r.npes * 4 + 7) & ~(size_t)7;
     if (rlen < sizeof r + pes_bytes || 8 + rlen + r.payload_len != m->hdr.body_len)
         tern_abort("malformed section multicast from PE %d", m->hdr.src_pe);
-    int32_t *pes = malloc(pes_bytes ? pes_bytes : 4);
-    if (!pes)
-        tern_abort("out of memory routing a section multicast");
-    memcpy(pes, m->body + 8 + sizeof r, (size_t)r.npes * 4);
-    const unsigned char *groups = m->body + 8 + sizeof r + pes_bytes;
-    size_t glen = rlen - sizeof r - pes_bytes;
-    route(pe, &m->hdr, &r, pes, groups, glen, m->body + 8 + rlen);
-    free(pes);
+    route(pe, &m->hdr, &r, m->body + 8 + sizeof r, rlen - sizeof r, m->body + 8 + rlen);
     core_msg_release(&pe->pool, m);
 }
 
@@ -926,6 +1022,15 @@ void core_sec_chare_free(core_chare_t *ch)
 
 void core_sections_free(core_pe_t *pe)
 {
+    if (pe->sec_plans) {
+        uint64_t k;
+        void *v;
+        for (size_t it = 0; util_hashmap_next(pe->sec_plans, &it, &k, &v);)
+            plan_free(v);
+        util_hashmap_fini(pe->sec_plans);
+        free(pe->sec_plans);
+        pe->sec_plans = NULL;
+    }
     if (!pe->sections)
         return;
     uint64_t key;
@@ -945,6 +1050,7 @@ void core_sections_free(core_pe_t *pe)
         }
         util_hashmap_fini(&s->pos);
         free(s->m);
+        free(s->route_block);
         free(s);
     }
     util_hashmap_fini(pe->sections);

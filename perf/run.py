@@ -329,6 +329,38 @@ def bench_imbalance(opts, results):
                                           "baseline": "no load balancing"}
 
 
+def bench_sections(opts, results):
+    """Section multicast and reduction (tern_section.c) against a whole-array broadcast and
+    reduction of as many members, and point-to-point calls, at each PE count."""
+    rows = []
+    for np_ in opts.pes:
+        tern, _ = launchers(opts.build, np_, "section", [], False)
+        tern += ["-iters", "50", "-reps", "3"] if opts.quick else []
+        samples = {}
+        for _ in range(opts.runs):
+            for (metric, _x), v in run(tern, dict(os.environ), opts.timeout).items():
+                samples.setdefault(metric, []).append(v)
+        med = {k: statistics.median(v) for k, v in samples.items()}
+        ratio = med["section"] / med["bcast"]
+        rows.append({"x": "%d PEs" % np_, "tern_median": med["section"],
+                     "mpi_median": med["bcast"], "ratio": ratio, "goal_met": ratio <= 1.0,
+                     "p2p": med["p2p"], "red_section": med["red_section"],
+                     "red_array": med["red_array"], "samples": samples})
+    print()
+    print("== sections: 8 members a PE, one operation until every member answered (us, lower "
+          "is better; goal: multicast <= broadcast)")
+    print("%-8s %9s %9s %9s %9s %11s %10s %10s %6s" % (
+        "PEs", "section", "bcast", "p2p", "sect/bc", "red_section", "red_array", "rs/ra",
+        "goal"))
+    for r in rows:
+        print("%-8s %9s %9s %9s %9s %11s %10s %10s %6s" % (
+            r["x"], fmt(r["tern_median"]), fmt(r["mpi_median"]), fmt(r["p2p"]),
+            fmt(r["ratio"]), fmt(r["red_section"]), fmt(r["red_array"]),
+            fmt(r["red_section"] / r["red_array"]), "met" if r["goal_met"] else "MISSED"))
+    results["benchmarks"]["sections"] = {"unit": "us", "better": "lower", "rows": rows,
+                                         "baseline": "whole-array broadcast and reduction"}
+
+
 def bench_lbstrategies(opts, results):
     """Strategy time and quality on simulated loads (lb_strategies.c)."""
     exe = os.path.join(opts.build, "perf", "lb_strategies")
@@ -363,7 +395,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
     ap.add_argument("--only",
                     default="pingpong,msgrate,bcast,alltoall,allreduce,migrate,create,flood,"
-                            "futures,imbalance,lbstrategies,micro",
+                            "futures,sections,imbalance,lbstrategies,micro",
                     help="comma-separated benchmarks (default: all)")
     ap.add_argument("--pes", default="2,4,8",
                     help="PE counts for bcast, alltoall and allreduce")
@@ -376,9 +408,9 @@ def main():
     opts.pes = [int(p) for p in opts.pes.split(",") if p]
     only = [b for b in opts.only.split(",") if b]
     for b in only:
-        if b not in BENCHES and b not in ("micro", "flood", "futures", "imbalance",
-                                          "lbstrategies"):
-            ap.error("unknown benchmark %r (have %s, flood, futures, imbalance, "
+        if b not in BENCHES and b not in ("micro", "flood", "futures", "sections",
+                                          "imbalance", "lbstrategies"):
+            ap.error("unknown benchmark %r (have %s, flood, futures, sections, imbalance, "
                      "lbstrategies, micro)" %
                      (b, ", ".join(BENCHES)))
     if opts.runs < 1:
@@ -404,6 +436,8 @@ def main():
             bench_flood(opts, results)
         elif b == "futures":
             bench_futures(opts, results)
+        elif b == "sections":
+            bench_sections(opts, results)
         elif b == "imbalance":
             bench_imbalance(opts, results)
         elif b == "lbstrategies":

@@ -23,7 +23,7 @@
 #define NMOVE 40  /* multicasts in mode migrate */
 
 static tern_type_t T_EL, T_GR, T_OTHER;
-static tern_ep_t EP_HIT, EP_RED, EP_REPORT, EP_MOVEHIT, EP_ARED, EP_GHIT, EP_GREPORT,
+static tern_ep_t EP_TOUCH, EP_HIT, EP_RED, EP_REPORT, EP_MOVEHIT, EP_ARED, EP_GHIT, EP_GREPORT,
     EP_OTHER_HIT;
 
 typedef struct {
@@ -51,6 +51,13 @@ static void el_hit(void *self, const tern_msg_t *msg)
     memcpy(&v, tern_msg_data(msg), sizeof v);
     e->hits += v;
     e->count++;
+}
+
+/* touch: no payload (a multicast without one, then with one, to the same section). */
+static void el_touch(void *self, const tern_msg_t *msg)
+{
+    CHECK_EQ(tern_msg_size(msg), 0);
+    ((el_t *)self)->count++;
 }
 
 /* red: contribute lin to a sum and to a gather over the section given. */
@@ -279,8 +286,8 @@ static void run_random(void)
     make_arrays();
     int n = 2 * D0 * D1;
     int64_t *want = calloc((size_t)n, sizeof *want), *hits = calloc((size_t)n, sizeof *hits),
-            *count = calloc((size_t)n, sizeof *count);
-    CHECK(want && hits && count);
+            *count = calloc((size_t)n, sizeof *count), *wantc = calloc((size_t)n, sizeof *wantc);
+    CHECK(want && hits && count && wantc);
     uint64_t rng = 12345;
     for (int k = 0; k < NSECT; k++) {
         tern_proxy_t sec;
@@ -288,7 +295,8 @@ static void run_random(void)
         random_section(&rng, &sec, &m);
         CHECK_EQ(sec.kind, TERN_PROXY_SECTION);
         CHECK_EQ(sec.dims[0], m.n);
-        /* a multicast, and a call that completes once per member */
+        /* a multicast without payload, one with, and a call that completes once a member */
+        CHECK_OK(tern_send(&sec, EP_TOUCH, NULL, 0, NULL));
         int64_t v = 1 + (int64_t)(mp_rand(&rng) % 1000);
         CHECK_OK(tern_send_buf(&sec, EP_HIT, &v, sizeof v));
         tern_future_t f;
@@ -298,6 +306,7 @@ static void run_random(void)
         for (int i = 0; i < m.n; i++) {
             int a = (int)(m.v[i] / 10000);
             want[model_pos(a, (int)(m.v[i] % 10000))] += 2 * v;
+            wantc[model_pos(a, (int)(m.v[i] % 10000))] += 3;
         }
         /* a sum and a gather in member order */
         struct {
@@ -326,9 +335,10 @@ static void run_random(void)
     }
     collect(hits, count);
     for (int i = 0; i < n; i++)
-        if (hits[i] != want[i])
-            tern_abort("element %d got %lld, wanted %lld", i, (long long)hits[i],
-                       (long long)want[i]);
+        if (hits[i] != want[i] || count[i] != wantc[i])
+            tern_abort("element %d got %lld in %lld multicasts, wanted %lld in %lld", i,
+                       (long long)hits[i], (long long)count[i], (long long)want[i],
+                       (long long)wantc[i]);
     /* A group section: the even PEs (a slice), and a group split. */
     tern_slice_t ev = {0, tern_num_pes(), 2};
     tern_proxy_t gs;
@@ -348,6 +358,7 @@ static void run_random(void)
     }
     tern_future_free(&f);
     free(want);
+    free(wantc);
     free(hits);
     free(count);
 }
@@ -450,6 +461,7 @@ int main(int argc, char **argv)
 {
     const tern_ep_def_t el_eps[] = {
         {"hit", el_hit, 0, &EP_HIT},
+        {"touch", el_touch, 0, &EP_TOUCH},
         {"red", el_red, 0, &EP_RED},
         {"report", el_report, 0, &EP_REPORT},
         {"movehit", el_movehit, 0, &EP_MOVEHIT},
