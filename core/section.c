@@ -397,6 +397,56 @@ tern_status_t tern_section_combine(const tern_proxy_t *ps, int n, tern_proxy_t *
     return section_new(pe, "tern_section_combine", &ms, out, 0);
 }
 
+/*
+ * A constrained group (Charm4py's Group(..., onPEs=[...])): one member on each PE listed,
+ * index its PE, and a section of them all. The members are the elements of a sparse 1-D
+ * array, each inserted on its PE, so that messages to one reach it and reductions and
+ * broadcasts over the array count them once the insertions are settled.
+ */
+tern_status_t tern_group_create_on(tern_type_t type, const int *pes, int n,
+                                   const tern_iov_t *args, int nargs, tern_proxy_t *out)
+{
+    core_pe_t *pe = core_pe_checked("tern_group_create_on");
+    if (!pe)
+        return TERN_ERR_STATE;
+    if (!pes || n < 1 || !out) {
+        util_log_error("tern_group_create_on: %s", !out ? "out is NULL" : "no PE given");
+        return TERN_ERR_INVALID;
+    }
+    int32_t *idx = malloc((size_t)n * sizeof *idx);
+    uint8_t *seen = calloc((size_t)pe->num_pes, 1);
+    if (!idx || !seen) {
+        free(idx);
+        free(seen);
+        return TERN_ERR_NOMEM;
+    }
+    tern_status_t st = TERN_OK;
+    for (int i = 0; i < n && st == TERN_OK; i++) {
+        if (pes[i] < 0 || pes[i] >= pe->num_pes || seen[pes[i]]) {
+            util_log_error("tern_group_create_on: PE %d is %s", pes[i],
+                           pes[i] < 0 || pes[i] >= pe->num_pes ? "out of range"
+                                                               : "listed twice");
+            st = pes[i] < 0 || pes[i] >= pe->num_pes ? TERN_ERR_RANGE : TERN_ERR_INVALID;
+        } else {
+            seen[pes[i]] = 1;
+            idx[i] = pes[i];
+        }
+    }
+    free(seen);
+    tern_proxy_t arr;
+    tern_array_opts_t o = {.map = TERN_MAP_DEFAULT};
+    if (st == TERN_OK)
+        st = tern_array_create_opts(type, 1, NULL, args, nargs, &o, &arr);
+    for (int i = 0; i < n && st == TERN_OK; i++)
+        st = tern_array_insert(&arr, &idx[i], idx[i], args, nargs);
+    if (st == TERN_OK)
+        st = tern_array_done_inserting(&arr);
+    if (st == TERN_OK)
+        st = tern_section_create(&arr, idx, n, out);
+    free(idx);
+    return st;
+}
+
 /* ---- multicast ---- */
 
 /* The PE member x is on, as far as this PE knows. */

@@ -4,7 +4,7 @@
 add_executable(mp_sect mp/mp_sect.c)
 target_link_libraries(mp_sect PRIVATE tern)
 foreach(np 1 2 3 4 8)
-  foreach(mode random migrate allreduce)
+  foreach(mode random migrate allreduce constrained)
     tern_mp_test(mp.sect.${mode}.np${np} ${np} CHECKS --code 0 ${LEAKS} --within 60
                  ARGS $<TARGET_FILE:mp_sect> ${mode})
   endforeach()

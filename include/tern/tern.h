@@ -789,6 +789,15 @@ TERN_API tern_status_t tern_section_split(const tern_proxy_t *coll, int nsection
 /* The union of n collections and sections of one chare type, each member once
  * (Charm4py's charm.combine). */
 TERN_API tern_status_t tern_section_combine(const tern_proxy_t *ps, int n, tern_proxy_t *out);
+/* A constrained group (Charm4py's Group(type, onPEs=...)): one member on each of the n
+ * PEs listed, its index its PE; *out is a section of them all (multicasts and section
+ * reductions over it). The members are the elements of a sparse 1-D array (their
+ * tern_self_collection): messages to one by its index reach it, and the array's own
+ * reductions count them all once the call returned in a coroutine (it waits for the
+ * insertions to settle; elsewhere they settle soon after). */
+TERN_API tern_status_t tern_group_create_on(tern_type_t type, const int *pes, int n,
+                                            const tern_iov_t *args, int nargs,
+                                            tern_proxy_t *out);
 /* A reduction over the section: the calling member's contribution (as tern_contribute);
  * every member contributes, in the same order; gather is in member order. */
 TERN_API tern_status_t tern_section_contribute(const void *self, const tern_proxy_t *section,

@@ -11,6 +11,8 @@
  *   migrate  multicasts to a section whose members move to a random PE on each one: every
  *            member gets every multicast once
  *   allreduce  members of a section allreduce from a coroutine: each gets the sum
+ *   constrained  a group on every other PE (tern_group_create_on): members on the PEs
+ *            listed, a section reduction over them
  *   errors   bad sections and calls: errors naming the call, no abort
  */
 #include <stdio.h>
@@ -22,9 +24,9 @@
 #define NSECT 24  /* random sections */
 #define NMOVE 40  /* multicasts in mode migrate */
 
-static tern_type_t T_EL, T_GR, T_OTHER;
+static tern_type_t T_EL, T_GR, T_OTHER, T_CG;
 static tern_ep_t EP_TOUCH, EP_HIT, EP_RED, EP_REPORT, EP_MOVEHIT, EP_ARED, EP_GHIT, EP_GREPORT,
-    EP_OTHER_HIT;
+    EP_OTHER_HIT, EP_CG_RED;
 
 typedef struct {
     int64_t lin;      /* global number: array a, element i -> a * 10000 + i */
@@ -127,6 +129,62 @@ static void gr_report(void *self, const tern_msg_t *msg)
     (void)msg;
     gr_t *g = self;
     tern_return(&g->hits, sizeof g->hits);
+}
+
+/* A constrained group's member: on the PE its index names; adds its PE to a sum over
+ * the section. */
+typedef struct {
+    int64_t pe, arg;
+} cg_t;
+
+static void cg_ctor(void *self, const tern_msg_t *args)
+{
+    cg_t *c = self;
+    c->pe = tern_my_pe();
+    CHECK_EQ(tern_self_index(self)[0], c->pe);
+    CHECK_EQ(tern_msg_size(args), sizeof c->arg);
+    memcpy(&c->arg, tern_msg_data(args), sizeof c->arg);
+}
+
+static void cg_red(void *self, const tern_msg_t *msg)
+{
+    cg_t *c = self;
+    struct {
+        tern_proxy_t sec;
+        tern_future_t f;
+    } a;
+    memcpy(&a, tern_msg_data(msg), sizeof a);
+    CHECK_EQ(c->pe, tern_my_pe());
+    int64_t v = c->pe * 1000 + c->arg;
+    tern_callback_t cb = tern_cb_future(&a.f);
+    CHECK_OK(tern_section_contribute(self, &a.sec, &v, sizeof v,
+                                     TERN_REDUCER(TERN_OP_SUM, TERN_DT_INT64), &cb));
+}
+
+static void run_constrained(void)
+{
+    int np = tern_num_pes(), pes[64], n = 0;
+    for (int p = np - 1; p >= 0; p -= 2) /* every other PE, from the last */
+        pes[n++] = p;
+    int64_t arg = 7;
+    tern_iov_t iov = {&arg, sizeof arg};
+    tern_proxy_t sec;
+    CHECK_OK(tern_group_create_on(T_CG, pes, n, &iov, 1, &sec));
+    CHECK_EQ(sec.dims[0], n);
+    struct {
+        tern_proxy_t sec;
+        tern_future_t f;
+    } a = {sec, {0, 0, 0}};
+    CHECK_OK(tern_future_create(1, &a.f));
+    CHECK_OK(tern_send_buf(&sec, EP_CG_RED, &a, sizeof a));
+    int64_t sum = 0, want = 0;
+    CHECK_OK(tern_future_get(&a.f, &sum, sizeof sum, NULL));
+    for (int i = 0; i < n; i++)
+        want += pes[i] * 1000 + 7;
+    CHECK_EQ(sum, want);
+    int bad[2] = {np, 0};
+    CHECK_EQ(tern_group_create_on(T_CG, bad, 1, &iov, 1, &sec), TERN_ERR_RANGE);
+    CHECK_EQ(tern_group_create_on(T_CG, &bad[1], 0, &iov, 1, &sec), TERN_ERR_INVALID);
 }
 
 static void other_hit(void *self, const tern_msg_t *msg)
@@ -451,6 +509,8 @@ static void start(int argc, char **argv)
         run_allreduce();
     else if (strcmp(mode, "errors") == 0)
         run_errors();
+    else if (strcmp(mode, "constrained") == 0)
+        run_constrained();
     else
         tern_abort("unknown mode %s", mode);
     printf("mp_sect %s: ok\n", mode);
@@ -476,5 +536,7 @@ int main(int argc, char **argv)
     CHECK_OK(tern_type_migratable(T_EL, NULL, NULL));
     CHECK_OK(tern_type_define("Gr", sizeof(gr_t), NULL, NULL, gr_eps, &T_GR));
     CHECK_OK(tern_type_define("Other", sizeof(gr_t), NULL, NULL, other_eps, &T_OTHER));
+    const tern_ep_def_t cg_eps[] = {{"red", cg_red, 0, &EP_CG_RED}, {0}};
+    CHECK_OK(tern_type_define("Cg", sizeof(cg_t), cg_ctor, NULL, cg_eps, &T_CG));
     return tern_run(argc, argv, start);
 }
