@@ -559,6 +559,36 @@ typedef struct sec_plan {
     uint32_t mine_count;
 } sec_plan_t;
 
+/* The group at offset off of a groups block: its PE and member count; returns its bytes. */
+static size_t group_at(const unsigned char *groups, size_t off, int32_t *gpe, uint32_t *cnt)
+{
+    memcpy(gpe, groups + off, 4);
+    memcpy(cnt, groups + off + 4, 4);
+    return 8 + (size_t)*cnt * sizeof(sec_member_t);
+}
+
+/* Copy to out (NULL: only count) the groups of the PEs marked in in_sub; their bytes, and
+ * how many in *ng. */
+static size_t subtree_groups(const unsigned char *groups, size_t glen, const uint8_t *in_sub,
+                             unsigned char *out, uint32_t *ng)
+{
+    size_t n = 0;
+    *ng = 0;
+    for (size_t off = 0; off < glen;) {
+        int32_t gpe;
+        uint32_t cnt;
+        size_t len = group_at(groups, off, &gpe, &cnt);
+        if (in_sub[gpe]) {
+            if (out)
+                memcpy(out + n, groups + off, len);
+            n += len;
+            (*ng)++;
+        }
+        off += len;
+    }
+    return n;
+}
+
 static void plan_free(sec_plan_t *pl)
 {
     if (!pl)
@@ -597,20 +627,8 @@ static sec_plan_t *plan_make(core_pe_t *pe, const sec_route_t *r, const unsigned
     for (int c = 0; c < pl->nk; c++) {
         memset(in_sub, 0, (size_t)pe->num_pes);
         subtree(&set, r->root, pe->fanout, pl->kids[c], in_sub, stack);
-        size_t need = 0;
-        uint32_t ng = 0;
-        for (size_t off = 0; off < glen;) {
-            int32_t gpe;
-            uint32_t cnt;
-            memcpy(&gpe, groups + off, 4);
-            memcpy(&cnt, groups + off + 4, 4);
-            size_t len = 8 + (size_t)cnt * sizeof(sec_member_t);
-            if (in_sub[gpe]) {
-                need += len;
-                ng++;
-            }
-            off += len;
-        }
+        uint32_t ng;
+        size_t need = subtree_groups(groups, glen, in_sub, NULL, &ng);
         size_t blen = 8 + sizeof(sec_route_t) + pes_bytes + need;
         unsigned char *b = malloc(blen), *p = b;
         if (!b)
@@ -626,18 +644,7 @@ static sec_plan_t *plan_make(core_pe_t *pe, const sec_route_t *r, const unsigned
         p += sizeof rr;
         memcpy(p, block, pes_bytes);
         p += pes_bytes;
-        for (size_t off = 0; off < glen;) {
-            int32_t gpe;
-            uint32_t cnt;
-            memcpy(&gpe, groups + off, 4);
-            memcpy(&cnt, groups + off + 4, 4);
-            size_t len = 8 + (size_t)cnt * sizeof(sec_member_t);
-            if (in_sub[gpe]) {
-                memcpy(p, groups + off, len);
-                p += len;
-            }
-            off += len;
-        }
+        subtree_groups(groups, glen, in_sub, p, &ng);
         pl->blob[c] = b;
         pl->blob_len[c] = blen;
     }
@@ -647,13 +654,12 @@ static sec_plan_t *plan_make(core_pe_t *pe, const sec_route_t *r, const unsigned
     for (size_t off = 0; off < glen;) {
         int32_t gpe;
         uint32_t cnt;
-        memcpy(&gpe, groups + off, 4);
-        memcpy(&cnt, groups + off + 4, 4);
+        size_t len = group_at(groups, off, &gpe, &cnt);
         if (gpe == pe->my_pe) {
             pl->mine_off = pes_bytes + off + 8;
             pl->mine_count = cnt;
         }
-        off += 8 + (size_t)cnt * sizeof(sec_member_t);
+        off += len;
     }
     return pl;
 }
