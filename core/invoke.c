@@ -81,20 +81,28 @@ static double lb_clock(const core_pe_t *pe)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Balanced arrays (their elements' loads) and statistics (every method's time). */
 static __attribute__((noinline)) void timed_invoke(core_pe_t *pe, core_chare_t *ch,
                                                    tern_msg_t *m)
 {
-    double t0 = lb_clock(pe);
+    int lb = ch->coll->lb != NULL;
+    uint32_t gid = m->hdr.u.entry.ep; /* m may be gone once the method ends */
+    uint64_t bytes = m->hdr.body_len;
+    double t0 = lb ? lb_clock(pe) : 0, w0 = pe->stats ? core_now() : 0;
     invoke(pe, ch, m);
-    double dt = lb_clock(pe) - t0;
-    if (!(ch->lbf & CORE_LBF_USER))
-        ch->lb_time += dt;
-    pe->lb_obj_time += dt;
+    if (pe->stats)
+        core_stats_invoked(pe, gid, bytes, core_now() - w0);
+    if (lb) {
+        double dt = lb_clock(pe) - t0;
+        if (!(ch->lbf & CORE_LBF_USER))
+            ch->lb_time += dt;
+        pe->lb_obj_time += dt;
+    }
 }
 
 void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
 {
-    if (__builtin_expect(ch->coll->lb != NULL, 0))
+    if (__builtin_expect(ch->coll->lb != NULL || pe->stats != NULL, 0))
         timed_invoke(pe, ch, m);
     else
         invoke(pe, ch, m);

@@ -210,6 +210,8 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
         tern_abort("out of memory recording a move");
     pe->moves_out++;
     c->moves_out++;
+    if (pe->stats)
+        core_stats_count(pe, CORE_STAT_MOVE_OUT);
     if (ch->lbf & CORE_LBF_MOVING)
         core_lb_moved_out(pe, c, m->hdr.body_len);
     tern_status_t st = core_send_msg_remote(pe, dest, m);
@@ -460,6 +462,8 @@ void core_h_migrate(core_pe_t *pe, tern_msg_t *m)
     core_loc_release(pe, c, key);
     if (t->arrived)
         t->arrived(ch->state);
+    if (pe->stats)
+        core_stats_count(pe, CORE_STAT_MOVE_IN);
     if (mflags & CORE_MIG_LB)
         core_lb_arrived(pe, c); /* may resume the step's elements here */
 }

@@ -178,6 +178,7 @@ typedef struct core_pe {
     int lb_cpu_clock;       /* elements' loads in thread CPU time, not wall time */
     double idle_time, lb_obj_time;
     util_hashmap_t *sections; /* the sections made here (core/section.c) */
+    struct core_stats *stats; /* statistics (core/stats.c); NULL when off */
     util_hashmap_t *sec_plans; /* section id -> how this PE routes its multicasts */
     uint64_t where_version;   /* bumped whenever what this PE knows of where elements are
                                  changes (sections cache their routes by it) */
@@ -311,6 +312,16 @@ core_chare_t *core_elem_target(core_pe_t *pe, core_coll_t *c, tern_msg_t *m);
 /* The same for m's own collection (held if that is not built here yet), telling m's
  * sender where the element is when m was forwarded. */
 core_chare_t *core_elem_msg_target(core_pe_t *pe, tern_msg_t *m);
+
+/* statistics (core/stats.c); the hooks are called only when pe->stats is set */
+enum { CORE_STAT_BCAST, CORE_STAT_REDUCTION, CORE_STAT_MOVE_IN, CORE_STAT_MOVE_OUT };
+tern_status_t core_stats_open(core_pe_t *pe);
+void core_stats_start(core_pe_t *pe);
+void core_stats_close(core_pe_t *pe);
+void core_stats_invoked(core_pe_t *pe, uint32_t ep_gid, uint64_t bytes, double dt);
+void core_stats_sent(core_pe_t *pe, int dest, uint64_t bytes);
+void core_stats_received(core_pe_t *pe, uint64_t bytes);
+void core_stats_count(core_pe_t *pe, int what);
 
 /* sections (core/section.c) */
 tern_status_t core_sections_register(void);

@@ -701,6 +701,8 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
     uint64_t len = r->acc_len;
     if (r->reducer == TERN_REDUCER_GATHER)
         data = gather_finish(r, &len);
+    if (pe->stats)
+        core_stats_count(pe, CORE_STAT_REDUCTION);
     core_cb_fire(pe, &r->cb, data, len);
     if (data != r->acc)
         free(data);

@@ -337,6 +337,8 @@ void core_registry_reset(void)
 }
 
 const core_type_t *core_type_local(tern_type_t t) { return t < ntypes ? &types[t] : NULL; }
+uint32_t core_ep_count(void) { return neps; }
+
 const core_ep_t *core_ep_local(tern_ep_t ep) { return ep < neps ? &eps[ep] : NULL; }
 
 const core_type_t *core_type_by_gid(uint32_t gid)

@@ -70,6 +70,8 @@ const core_reducer_t *core_reducer_local(tern_reducer_t r);
 const core_reducer_t *core_reducer_by_gid(uint32_t gid);
 const core_map_t *core_map_local(tern_map_t m);
 const core_map_t *core_map_by_gid(uint32_t gid);
+/* Entry methods registered (their global ids are 0 to this - 1). */
+uint32_t core_ep_count(void);
 /* tern_type_resume, for `call`. */
 tern_status_t core_type_set_resume(const char *call, tern_type_t type, tern_ep_t ep);
 

@@ -67,8 +67,11 @@ static tern_status_t tp_send(core_pe_t *pe, int dest, const tern_iov_t *iov, int
 {
     tp_t *tp = pe->route[dest];
     tern_status_t st = tp->ops->send(tp, dest, iov, n, total, NULL);
-    if (st == TERN_OK)
+    if (st == TERN_OK) {
         core_fc_sent(pe, dest, total);
+        if (__builtin_expect(pe->stats != NULL, 0))
+            core_stats_sent(pe, dest, total);
+    }
     else if (st != TERN_ERR_RETRY)
         util_log_error("sending %llu bytes to PE %d failed: %s", (unsigned long long)total,
                        dest, tern_strerror(st));
@@ -142,6 +145,8 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
         m->hdr = *hdr;
         core_body_fill(m->body, iov, niov);
         core_enqueue(pe, m);
+        if (__builtin_expect(pe->stats != NULL, 0))
+            core_stats_sent(pe, dest, hdr->body_len);
         return TERN_OK;
     }
     _Alignas(CORE_ALIGN) unsigned char wire[CORE_WIRE_MAX];
@@ -294,6 +299,8 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
     }
     if (pe->fc && pe->fc->on[src_pe])
         core_fc_took(pe, src_pe, len);
+    if (__builtin_expect(pe->stats != NULL, 0))
+        core_stats_received(pe, len);
     if (h->kind == CORE_K_ENTRY && direct_dispatch(pe, &local, body, ref))
         return;
     tern_msg_t *m;
@@ -406,6 +413,8 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
     case TERN_PROXY_GROUP:
     case TERN_PROXY_ARRAY:
         core_bcast_hdr(pe, to, hdr, dest);
+        if (pe->stats)
+            core_stats_count(pe, CORE_STAT_BCAST);
         return TERN_OK;
     case TERN_PROXY_SECTION:
         if (to->pe < 0 || to->pe >= pe->num_pes) {
@@ -413,6 +422,8 @@ static tern_status_t send_prepare(core_pe_t *pe, const char *call, const tern_pr
             return TERN_ERR_INVALID;
         }
         core_section_hdr(to, hdr, dest);
+        if (pe->stats)
+            core_stats_count(pe, CORE_STAT_BCAST);
         return TERN_OK;
     default:
         util_log_error("%s: the proxy is malformed (kind %d)", call, to->kind);

@@ -90,6 +90,13 @@ static const util_opt_t opt_table[] = {
     {"TERN_LB_REPORT", "1",
      "0: no report; 1: one line on stderr per load balancing step (loads before and after, "
      "moves, strategy time, bytes moved, predicted and measured balance); 2: and each PE's"},
+    {"TERN_STATS", "0",
+     "1: each PE prints its statistics at the end of the job (per entry method: calls, "
+     "total and longest time, bytes in and out; busy, idle and runtime time; messages and "
+     "bytes per transport; broadcasts, reductions, moves); tern_stats_print() prints them "
+     "at any time"},
+    {"TERN_STATS_FILE", "",
+     "write the statistics as JSON, one file a PE: FILE.<pe>.json (statistics are on)"},
     {"TERN_RECV_QUEUE", "2048",
      "a PE takes no new messages from its transports while this many wait in its "
      "scheduler queue, so that a slow PE holds its senders back instead of growing"},

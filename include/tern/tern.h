@@ -439,6 +439,12 @@ typedef struct tern_lb_report {
     double comm_off_before, comm_off_after; /* the share of those bytes between PEs */
 } tern_lb_report_t;
 TERN_API tern_status_t tern_lb_last_report(const tern_proxy_t *array, tern_lb_report_t *out);
+/* Statistics (TERN_STATS=1 or TERN_STATS_FILE): print this PE's now (stderr), like
+ * Charm4py's charm.printStats(); and one entry method's calls and total seconds on this PE
+ * (TERN_ERR_STATE when statistics are off). */
+TERN_API void tern_stats_print(void);
+TERN_API tern_status_t tern_stats_ep(tern_ep_t ep, uint64_t *calls, double *seconds);
+
 /* The strategy of this job (NULL: no load balancing). */
 TERN_API const char *tern_lb_strategy(void);
 
