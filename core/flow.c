@@ -56,6 +56,8 @@ static void fc_return(core_pe_t *pe, int src)
     tern_iov_t iov = {wire, wire_len};
     tp_t *tp = pe->route[src];
     tern_status_t st = tp->ops->send(tp, src, &iov, 1, wire_len, NULL);
+    if (st == TERN_OK && pe->trace)
+        core_trace_sent(pe, src, wire_len, 0); /* counted, as its receiver counts it */
     if (st == TERN_OK) {
         p->ret_msgs = p->in_msgs;
         p->ret_bytes = p->in_bytes;

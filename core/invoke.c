@@ -87,9 +87,12 @@ static __attribute__((noinline)) void timed_invoke(core_pe_t *pe, core_chare_t *
 {
     int lb = ch->coll->lb != NULL;
     uint32_t gid = m->hdr.u.entry.ep; /* m may be gone once the method ends */
-    uint64_t bytes = m->hdr.body_len;
+    uint64_t bytes = m->hdr.body_len, flow = m->flow;
     double t0 = lb ? lb_clock(pe) : 0, w0 = pe->stats ? core_now() : 0;
+    double r0 = pe->trace ? core_trace_now(pe) : 0;
     invoke(pe, ch, m);
+    if (pe->trace)
+        core_trace_method(pe, gid, flow, bytes, r0, core_trace_now(pe));
     if (pe->stats)
         core_stats_invoked(pe, gid, bytes, core_now() - w0);
     if (lb) {
@@ -102,7 +105,7 @@ static __attribute__((noinline)) void timed_invoke(core_pe_t *pe, core_chare_t *
 
 void core_invoke(core_pe_t *pe, core_chare_t *ch, tern_msg_t *m)
 {
-    if (__builtin_expect(ch->coll->lb != NULL || pe->stats != NULL, 0))
+    if (__builtin_expect(ch->coll->lb != NULL || pe->stats != NULL || pe->trace != NULL, 0))
         timed_invoke(pe, ch, m);
     else
         invoke(pe, ch, m);

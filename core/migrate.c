@@ -212,6 +212,8 @@ static void move_out(core_pe_t *pe, core_chare_t *ch, int dest)
     c->moves_out++;
     if (pe->stats)
         core_stats_count(pe, CORE_STAT_MOVE_OUT);
+    if (pe->trace)
+        core_trace_mark(pe, CORE_STAT_MOVE_OUT, (uint64_t)dest, 0, 0);
     if (ch->lbf & CORE_LBF_MOVING)
         core_lb_moved_out(pe, c, m->hdr.body_len);
     tern_status_t st = core_send_msg_remote(pe, dest, m);

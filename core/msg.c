@@ -59,6 +59,7 @@ tern_msg_t *core_msg_alloc(core_pool_t *p, uint64_t body_len)
     m->pool_class = c;
     m->user_alloc = 0;
     m->taken_in = 0;
+    m->flow = 0;
     p->live++;
     return m;
 }

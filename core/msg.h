@@ -227,6 +227,7 @@ struct tern_msg {
     uint16_t taken_in;     /* came from a transport, not yet dispatched (pe->rx_queued) */
     uint32_t refs;         /* invocations still using it (a broadcast's local members) */
     uint32_t nmembers;     /* a broadcast's local members, for its completion answer */
+    uint64_t flow;         /* the timeline's id of the send that brought it (0: none) */
     _Alignas(CORE_ALIGN) core_hdr_t hdr;
     _Alignas(CORE_ALIGN) unsigned char inline_body[];
 };

@@ -179,6 +179,7 @@ typedef struct core_pe {
     double idle_time, lb_obj_time;
     util_hashmap_t *sections; /* the sections made here (core/section.c) */
     struct core_stats *stats; /* statistics (core/stats.c); NULL when off */
+    struct core_trace *trace; /* the timeline (core/trace.c); NULL when off */
     util_hashmap_t *sec_plans; /* section id -> how this PE routes its multicasts */
     uint64_t where_version;   /* bumped whenever what this PE knows of where elements are
                                  changes (sections cache their routes by it) */
@@ -322,6 +323,20 @@ void core_stats_invoked(core_pe_t *pe, uint32_t ep_gid, uint64_t bytes, double d
 void core_stats_sent(core_pe_t *pe, int dest, uint64_t bytes);
 void core_stats_received(core_pe_t *pe, uint64_t bytes);
 void core_stats_count(core_pe_t *pe, int what);
+
+/* the timeline (core/trace.c); the hooks are called only when pe->trace is set */
+tern_status_t core_trace_open(core_pe_t *pe);
+void core_trace_start(core_pe_t *pe);
+void core_trace_close(core_pe_t *pe);
+double core_trace_now(core_pe_t *pe);
+void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t bytes, double t0,
+                       double t1);
+uint64_t core_trace_sent(core_pe_t *pe, int dest, uint64_t bytes, int record);
+uint64_t core_trace_received(core_pe_t *pe, int src);
+void core_trace_idle(core_pe_t *pe, int begin);
+/* A move out (a: destination), a reduction finished, a load balancing step (a: moves,
+ * b: step; dur_us: how long it took). */
+void core_trace_mark(core_pe_t *pe, int what, uint64_t a, uint64_t b, double dur_us);
 
 /* sections (core/section.c) */
 tern_status_t core_sections_register(void);

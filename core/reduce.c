@@ -703,6 +703,8 @@ static void red_check(core_pe_t *pe, core_coll_t *c, core_red_t *r)
         data = gather_finish(r, &len);
     if (pe->stats)
         core_stats_count(pe, CORE_STAT_REDUCTION);
+    if (pe->trace)
+        core_trace_mark(pe, CORE_STAT_REDUCTION, 0, 0, 0);
     core_cb_fire(pe, &r->cb, data, len);
     if (data != r->acc)
         free(data);

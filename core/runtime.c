@@ -110,7 +110,8 @@ static tern_status_t read_options(core_pe_t *pe)
     pe->fc_win_bytes = (uint64_t)fc_bytes;
     pe->recv_queue_max = (size_t)rq;
     pe->leak_check = (int)leak;
-    if (core_stall_open(pe) != TERN_OK || core_stats_open(pe) != TERN_OK)
+    if (core_stall_open(pe) != TERN_OK || core_stats_open(pe) != TERN_OK ||
+        core_trace_open(pe) != TERN_OK)
         return TERN_ERR_INVALID;
     util_log_set_verbosity((int)verbose);
     /* Before the coroutine guard goes in: it passes faults not its own to the handler it
@@ -159,7 +160,11 @@ static void idle_sleep(core_pe_t *pe)
     int retry = pe->bl_tp_blocked || (pe->fc && pe->fc->nowed);
     pe->direct_ok = 1;
     double t0 = now_s();
+    if (pe->trace)
+        core_trace_idle(pe, 1);
     core_transports_wait(pe, due_within(pe, retry ? 200 : 1000000));
+    if (pe->trace)
+        core_trace_idle(pe, 0);
     pe->idle_time += now_s() - t0;
     pe->direct_ok = 0;
 }
@@ -359,6 +364,7 @@ static void exit_handshake(core_pe_t *pe)
 static void core_finalize(core_pe_t *pe)
 {
     core_stats_close(pe); /* before anything it names goes */
+    core_trace_close(pe);
     exit_handshake(pe);
     core_invoke_abandon(pe);
     core_ults_fini(&pe->ults);
@@ -449,6 +455,7 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     uint64_t hash = core_registry_freeze() ^ core_handlers_freeze();
     current_pe = pe;
     core_stats_start(pe);
+    core_trace_start(pe);
     tern_status_t st = core_topo_start(pe, hash);
     if (st == TERN_OK)
         st = core_transports_open(pe);

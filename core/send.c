@@ -71,6 +71,8 @@ static tern_status_t tp_send(core_pe_t *pe, int dest, const tern_iov_t *iov, int
         core_fc_sent(pe, dest, total);
         if (__builtin_expect(pe->stats != NULL, 0))
             core_stats_sent(pe, dest, total);
+        if (__builtin_expect(pe->trace != NULL, 0))
+            core_trace_sent(pe, dest, total, 1);
     }
     else if (st != TERN_ERR_RETRY)
         util_log_error("sending %llu bytes to PE %d failed: %s", (unsigned long long)total,
@@ -144,6 +146,8 @@ tern_status_t core_send_iov(core_pe_t *pe, int dest, core_hdr_t *hdr, const tern
             pe->qd_sent++;
         m->hdr = *hdr;
         core_body_fill(m->body, iov, niov);
+        if (__builtin_expect(pe->trace != NULL, 0))
+            m->flow = core_trace_sent(pe, dest, hdr->body_len, 1);
         core_enqueue(pe, m);
         if (__builtin_expect(pe->stats != NULL, 0))
             core_stats_sent(pe, dest, hdr->body_len);
@@ -286,6 +290,7 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
     core_pe_t *pe = arg;
     tern_msg_t local; /* the header's home; the message's too when it runs at once */
     core_hdr_t *const h = &local.hdr;
+    local.flow = __builtin_expect(pe->trace != NULL, 0) ? core_trace_received(pe, src_pe) : 0;
     size_t wire_len = core_hdr_decode(h, buf, len);
     const unsigned char *body = (const unsigned char *)buf + wire_len;
     if (!wire_len || (h->nsegs > 1 && !core_body_valid(h, body)) ||
@@ -316,6 +321,7 @@ void core_deliver(void *arg, int src_pe, void *buf, size_t len, tp_rx_ref_t *ref
             memcpy(m->body, body, h->body_len);
     }
     m->hdr = *h;
+    m->flow = local.flow;
     m->taken_in = 1;
     pe->rx_queued++;
     core_enqueue(pe, m);

@@ -687,6 +687,8 @@ static void root_decide(core_pe_t *pe, core_lbc_t *l, uint32_t flags)
                             .comm_off_after = all > 0 ? off_after / all : 0};
     r->have_last = 1;
     r->predicted = prev_pred;
+    if (pe->trace)
+        core_trace_mark(pe, -1, qa.moves, r->step, spent * 1e6);
     report(pe, l, &in, to, before, after);
     r->predicted = qa.avg > 0 ? qa.max / qa.avg : 0;
 

@@ -5,11 +5,13 @@
 # topology), Google Benchmark and Open MPI (benchmarks and their baselines), ucx-utils and
 # libfabric-bin (ucx_perftest, fi_pingpong: baselines of perf/transports.py), Slurm and
 # munge (the srun launch tests start a private one-host cluster: tests/slurm/start.sh;
-# with iproute2, the multi-host tests one over three emulated hosts: tests/multihost).
+# with iproute2, the multi-host tests one over three emulated hosts: tests/multihost);
+# matplotlib for tools/ternprof (pictures of a run).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config bc python3
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
-      openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2 ucx-utils libfabric-bin iproute2)
+      openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2 ucx-utils libfabric-bin iproute2
+      python3-matplotlib)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

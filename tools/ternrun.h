@@ -88,6 +88,8 @@ typedef struct {
 
 /* ternrun_util.c */
 void tr_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Join the PEs' timeline parts into TERN_TRACE's file (ternrun_trace.c). */
+void tr_trace_join(int npes);
 double tr_now(void);
 void tr_make_jobid(char *buf, size_t cap);
 /* Remove what the job left in /dev/shm: Tern's objects of this job id, and the files

@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 
     tr_launch(&job); /* a failure leaves the job ending: serving then reaps what started */
     int rc = tr_serve(&job);
+    tr_trace_join(job.n);
 
     pid_t *pids = calloc((size_t)job.n, sizeof *pids);
     for (int r = 0; pids && r < job.n; r++)

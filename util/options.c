@@ -97,6 +97,13 @@ static const util_opt_t opt_table[] = {
      "at any time"},
     {"TERN_STATS_FILE", "",
      "write the statistics as JSON, one file a PE: FILE.<pe>.json (statistics are on)"},
+    {"TERN_TRACE", "",
+     "write a timeline to FILE (Trace Event JSON: open it in Perfetto or chrome://tracing): "
+     "entry methods, messages with arrows from send to method, idle spans, moves, "
+     "reductions, load balancing steps; a PE's part is FILE.<pe>.json, joined by ternrun"},
+    {"TERN_TRACE_EVENTS", "1000000",
+     "events a PE keeps for the timeline (40 bytes each); later ones are dropped and the "
+     "file says how many"},
     {"TERN_RECV_QUEUE", "2048",
      "a PE takes no new messages from its transports while this many wait in its "
      "scheduler queue, so that a slow PE holds its senders back instead of growing"},

@@ -1,0 +1,246 @@
+/*
+ * The timeline (TERN_TRACE=FILE): every PE records, in a bounded buffer of its own, entry
+ * methods (begin and length), the messages it sends (destination, size), idle spans,
+ * moves, reductions finished and load balancing steps, and writes them at the end of the
+ * job as a Trace Event JSON array (FILE.<pe>.json), which ternrun joins into FILE: a file
+ * Perfetto (ui.perfetto.dev) and Chrome's about:tracing open as it is, a track (process)
+ * per PE, with an arrow from each send to the method it ran.
+ *
+ * Arrows need no field on the wire: messages between two PEs arrive in the order they
+ * were sent, so the k-th message PE a sends to PE b (counted where transports take them) is
+ * the k-th PE b receives from a (counted where they come in); both ends name the flow
+ * (a, b, k). Timestamps are microseconds of the wall clock (CLOCK_REALTIME, read once and
+ * then kept with the monotonic clock), so that tracks of several hosts line up as far as
+ * their clocks agree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/pe.h"
+#include "core/registry.h"
+#include "util/log.h"
+#include "util/options.h"
+
+enum { EV_METHOD, EV_IDLE, EV_SEND, EV_MOVE, EV_REDUCTION, EV_LB };
+
+typedef struct {
+    double ts, dur;   /* us */
+    uint32_t kind, name;
+    uint64_t a, b;    /* METHOD: flow in, bytes; SEND: flow, dest << 32 | bytes; LB: moves */
+} ev_t;
+
+typedef struct core_trace {
+    char *file;
+    ev_t *ev;
+    size_t n, cap;
+    uint64_t dropped;
+    double offset_us;        /* realtime - monotonic, in us */
+    uint64_t *sent_to;       /* [num_pes] messages sent to each PE (flows) */
+    uint64_t *recv_from;     /* [num_pes] messages received from each */
+    uint64_t local;          /* messages to this PE */
+    double idle_t0;
+} core_trace_t;
+
+static double mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static double now_us(const core_trace_t *t) { return mono_us() + t->offset_us; }
+
+tern_status_t core_trace_open(core_pe_t *pe)
+{
+    const char *file = util_opt_str("TERN_TRACE");
+    long cap;
+    if (util_opt_long("TERN_TRACE_EVENTS", 1000, 1L << 30, &cap) != TERN_OK)
+        return TERN_ERR_INVALID;
+    if (!file || !*file)
+        return TERN_OK;
+    core_trace_t *t = calloc(1, sizeof *t);
+    if (!t || !(t->file = strdup(file)))
+        return TERN_ERR_NOMEM;
+    t->cap = (size_t)cap;
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    t->offset_us = (double)rt.tv_sec * 1e6 + (double)rt.tv_nsec * 1e-3 - mono_us();
+    pe->trace = t;
+    return TERN_OK;
+}
+
+/* Once the PE count is known. */
+void core_trace_start(core_pe_t *pe)
+{
+    core_trace_t *t = pe->trace;
+    if (!t)
+        return;
+    t->sent_to = calloc((size_t)pe->num_pes, sizeof *t->sent_to);
+    t->recv_from = calloc((size_t)pe->num_pes, sizeof *t->recv_from);
+    t->ev = malloc((t->cap < 65536 ? t->cap : 65536) * sizeof *t->ev);
+    if (!t->sent_to || !t->recv_from || !t->ev)
+        tern_abort("out of memory for the timeline (TERN_TRACE)");
+}
+
+static ev_t *ev_new(core_trace_t *t)
+{
+    if (!t->ev)
+        return NULL;
+    if (t->n == t->cap) {
+        t->dropped++; /* full: later events are dropped, and the file says how many */
+        return NULL;
+    }
+    /* Grow in steps of 64 Ki events up to the cap. */
+    if (t->n && (t->n & 65535) == 0) {
+        size_t want = t->n + 65536 > t->cap ? t->cap : t->n + 65536;
+        ev_t *e = realloc(t->ev, want * sizeof *e);
+        if (!e) {
+            t->cap = t->n;
+            t->dropped++;
+            return NULL;
+        }
+        t->ev = e;
+    }
+    return &t->ev[t->n++];
+}
+
+static uint64_t flow_id(int from, int to, uint64_t k)
+{
+    return ((uint64_t)(uint32_t)from << 44) ^ ((uint64_t)(uint32_t)to << 24) ^ k;
+}
+
+double core_trace_now(core_pe_t *pe) { return now_us(pe->trace); }
+
+void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t bytes, double t0,
+                       double t1)
+{
+    ev_t *e = ev_new(pe->trace);
+    if (e)
+        *e = (ev_t){t0, t1 - t0, EV_METHOD, gid, flow, bytes};
+}
+
+/* A message to dest (through a transport, or to this PE): its flow id. Credits are
+ * counted (the receiver counts them too) but not recorded (record 0). */
+uint64_t core_trace_sent(core_pe_t *pe, int dest, uint64_t bytes, int record)
+{
+    core_trace_t *t = pe->trace;
+    uint64_t id = dest == pe->my_pe ? flow_id(dest, dest, (1ULL << 23) | ++t->local)
+                                    : flow_id(pe->my_pe, dest, ++t->sent_to[dest]);
+    if (!record)
+        return id;
+    ev_t *e = ev_new(t);
+    if (e)
+        *e = (ev_t){now_us(t), 0, EV_SEND, 0, id, ((uint64_t)(uint32_t)dest << 32) | (bytes & 0xffffffffu)};
+    return id;
+}
+
+/* A message came in from src: the flow its sender named. */
+uint64_t core_trace_received(core_pe_t *pe, int src)
+{
+    core_trace_t *t = pe->trace;
+    return flow_id(src, pe->my_pe, ++t->recv_from[src]);
+}
+
+void core_trace_idle(core_pe_t *pe, int begin)
+{
+    core_trace_t *t = pe->trace;
+    if (begin) {
+        t->idle_t0 = now_us(t);
+        return;
+    }
+    ev_t *e = ev_new(t);
+    if (e)
+        *e = (ev_t){t->idle_t0, now_us(t) - t->idle_t0, EV_IDLE, 0, 0, 0};
+}
+
+void core_trace_mark(core_pe_t *pe, int what, uint64_t a, uint64_t b, double dur_us)
+{
+    core_trace_t *t = pe->trace;
+    ev_t *e = ev_new(t);
+    if (e)
+        *e = (ev_t){now_us(t) - dur_us, dur_us, what == CORE_STAT_MOVE_OUT ? EV_MOVE
+                                               : what == CORE_STAT_REDUCTION ? EV_REDUCTION
+                                                                              : EV_LB,
+                    0, a, b};
+}
+
+static void json_name(FILE *f, uint32_t gid)
+{
+    const core_ep_t *ep = core_ep_by_gid(gid);
+    const core_type_t *ty = ep ? core_type_by_gid(ep->type_gid) : NULL;
+    fprintf(f, "\"%s.%s\"", ty ? ty->name : "?", ep ? ep->name : "?");
+}
+
+void core_trace_close(core_pe_t *pe)
+{
+    core_trace_t *t = pe->trace;
+    if (!t)
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%d.json", t->file, pe->my_pe);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        util_log_error("TERN_TRACE: cannot write %s", path);
+    } else {
+        int me = pe->my_pe;
+        fprintf(f, "[{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
+                "\"args\":{\"name\":\"PE %d\"}},\n{\"ph\":\"M\",\"name\":\"process_sort_index\","
+                "\"pid\":%d,\"tid\":0,\"args\":{\"sort_index\":%d}}", me, me, me, me);
+        if (t->dropped)
+            fprintf(f, ",\n{\"ph\":\"i\",\"s\":\"p\",\"name\":\"trace buffer full: %llu events "
+                    "dropped (TERN_TRACE_EVENTS)\",\"pid\":%d,\"tid\":0,\"ts\":%.3f}",
+                    (unsigned long long)t->dropped, me, t->n ? t->ev[t->n - 1].ts : 0.0);
+        for (size_t i = 0; i < t->n; i++) {
+            const ev_t *e = &t->ev[i];
+            switch (e->kind) {
+            case EV_METHOD:
+                fprintf(f, ",\n{\"ph\":\"X\",\"name\":");
+                json_name(f, e->name);
+                fprintf(f, ",\"cat\":\"method\",\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,"
+                        "\"args\":{\"bytes\":%llu}}", me, e->ts, e->dur,
+                        (unsigned long long)e->b);
+                if (e->a)
+                    fprintf(f, ",\n{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"message\",\"cat\":"
+                            "\"message\",\"id\":%llu,\"pid\":%d,\"tid\":0,\"ts\":%.3f}",
+                            (unsigned long long)e->a, me, e->ts);
+                break;
+            case EV_IDLE:
+                fprintf(f, ",\n{\"ph\":\"X\",\"name\":\"idle\",\"cat\":\"idle\",\"pid\":%d,"
+                        "\"tid\":0,\"ts\":%.3f,\"dur\":%.3f}", me, e->ts, e->dur);
+                break;
+            case EV_SEND:
+                fprintf(f, ",\n{\"ph\":\"s\",\"name\":\"message\",\"cat\":\"message\",\"id\":"
+                        "%llu,\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"args\":{\"to\":%u,\"bytes\":"
+                        "%u}}", (unsigned long long)e->a, me, e->ts, (unsigned)(e->b >> 32),
+                        (unsigned)(e->b & 0xffffffffu));
+                break;
+            case EV_MOVE:
+                fprintf(f, ",\n{\"ph\":\"i\",\"s\":\"t\",\"name\":\"move out\",\"cat\":\"move\","
+                        "\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"args\":{\"to\":%llu}}", me, e->ts,
+                        (unsigned long long)e->a);
+                break;
+            case EV_REDUCTION:
+                fprintf(f, ",\n{\"ph\":\"i\",\"s\":\"t\",\"name\":\"reduction done\",\"cat\":"
+                        "\"reduction\",\"pid\":%d,\"tid\":0,\"ts\":%.3f}", me, e->ts);
+                break;
+            default:
+                fprintf(f, ",\n{\"ph\":\"X\",\"name\":\"load balancing step\",\"cat\":\"lb\","
+                        "\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"moves\":"
+                        "%llu,\"step\":%llu}}", me, e->ts, e->dur, (unsigned long long)e->a,
+                        (unsigned long long)e->b);
+                break;
+            }
+        }
+        fprintf(f, "\n]\n");
+        if (fclose(f) != 0)
+            util_log_error("TERN_TRACE: writing %s failed", path);
+    }
+    free(t->ev);
+    free(t->sent_to);
+    free(t->recv_from);
+    free(t->file);
+    free(t);
+    pe->trace = NULL;
+}

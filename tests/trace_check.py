@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Check a timeline written by TERN_TRACE for an mp_stats run (1000 pings from PE 0 to
+the element on the last PE, a call, a reduction):
+  - it is one JSON array of Trace Event Format events, each well formed for its phase
+    (M: metadata; X: complete, with ts and dur; s/f: flow start/end with an id; i: instant);
+  - every PE has its track (process_name "PE n");
+  - the last PE ran El.ping 1000 times, each fed by a message (a flow end);
+  - every flow end has its start; methods on a PE do not overlap and come in time order.
+    trace_check.py FILE NPES"""
+import json
+import sys
+
+path, npes = sys.argv[1], int(sys.argv[2])
+ev = json.load(open(path))
+fail = []
+if not isinstance(ev, list):
+    sys.exit("FAIL: not a JSON array")
+need = {"M": ("name", "pid", "args"), "X": ("name", "pid", "tid", "ts", "dur"),
+        "s": ("id", "pid", "tid", "ts"), "f": ("id", "pid", "tid", "ts", "bp"),
+        "i": ("name", "pid", "ts", "s")}
+for e in ev:
+    ph = e.get("ph")
+    if ph not in need or any(k not in e for k in need[ph]):
+        fail.append("malformed event %r" % e)
+        break
+    if ph != "M" and not isinstance(e["ts"], (int, float)):
+        fail.append("bad ts %r" % e)
+        break
+names = {e["pid"]: e["args"]["name"] for e in ev if e["ph"] == "M" and e["name"] == "process_name"}
+for p in range(npes):
+    if names.get(p) != "PE %d" % p:
+        fail.append("no track for PE %d" % p)
+pings = [e for e in ev if e["ph"] == "X" and e["name"] == "El.ping"]
+if len(pings) != 1000 or any(e["pid"] != npes - 1 for e in pings):
+    fail.append("%d El.ping events, on PEs %s" % (len(pings), sorted({e["pid"] for e in pings})))
+starts = {e["id"] for e in ev if e["ph"] == "s"}
+ends = [e for e in ev if e["ph"] == "f"]
+if any(e["id"] not in starts for e in ends):
+    fail.append("%d flow ends without a start" % sum(e["id"] not in starts for e in ends))
+end_ts = {e["ts"] for e in ends if e["pid"] == npes - 1}
+fed = sum(1 for e in pings if e["ts"] in end_ts)
+if fed != 1000:
+    fail.append("%d of the pings have an arrow from their send" % fed)
+for p in range(npes):
+    xs = sorted((e["ts"], e["dur"]) for e in ev if e["ph"] == "X" and e["pid"] == p
+                and e.get("cat") == "method")
+    for (t0, d0), (t1, _) in zip(xs, xs[1:]):
+        if t0 + d0 > t1 + 1e-3:
+            fail.append("PE %d: methods overlap at %.3f" % (p, t1))
+            break
+if fail:
+    print("\n".join("FAIL: " + f for f in fail))
+    sys.exit(1)
+print("timeline of %d PEs checks out: %d events, %d arrows" % (npes, len(ev), len(ends)))
