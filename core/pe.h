@@ -337,6 +337,9 @@ void core_trace_idle(core_pe_t *pe, int begin);
 /* A move out (a: destination), a reduction finished, a load balancing step (a: moves,
  * b: step; dur_us: how long it took). */
 void core_trace_mark(core_pe_t *pe, int what, uint64_t a, uint64_t b, double dur_us);
+void core_trace_lb(core_pe_t *pe, uint32_t step, uint32_t moves, double before, double after,
+                   double dur_us);
+void core_stats_lb(core_pe_t *pe, uint32_t moves, double before, double after);
 
 /* sections (core/section.c) */
 tern_status_t core_sections_register(void);

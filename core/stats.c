@@ -30,6 +30,8 @@ typedef struct core_stats {
     uint64_t self_msgs, self_bytes;   /* to this PE */
     uint64_t recv_msgs, recv_bytes;   /* from transports */
     uint64_t bcasts, reductions, moves_in, moves_out;
+    uint64_t lb_steps, lb_moves;   /* load balancing steps decided here, and their moves */
+    double lb_first_before, lb_last_after;
     int print_at_end;
     char *file;
 } core_stats_t;
@@ -136,6 +138,16 @@ void core_stats_count(core_pe_t *pe, int what)
     }
 }
 
+void core_stats_lb(core_pe_t *pe, uint32_t moves, double before, double after)
+{
+    core_stats_t *s = pe->stats;
+    if (!s->lb_steps)
+        s->lb_first_before = before;
+    s->lb_steps++;
+    s->lb_moves += moves;
+    s->lb_last_after = after;
+}
+
 /* Busy: time in entry methods; idle: asleep or polling in vain; the rest is the runtime's. */
 static void times(core_pe_t *pe, double *wall, double *busy, double *idle)
 {
@@ -195,6 +207,11 @@ static void print_table(core_pe_t *pe, FILE *f)
             (unsigned long long)s->recv_bytes, (unsigned long long)s->bcasts,
             (unsigned long long)s->reductions, (unsigned long long)s->moves_in,
             (unsigned long long)s->moves_out);
+    if (s->lb_steps)
+        fprintf(f, "tern: stats: PE %d: load balancing: %llu steps decided here, %llu moves, "
+                "max/avg %.3f at the first, %.3f predicted after the last\n", pe->my_pe,
+                (unsigned long long)s->lb_steps, (unsigned long long)s->lb_moves,
+                s->lb_first_before, s->lb_last_after);
     fflush(f);
 }
 
@@ -251,11 +268,13 @@ static void write_json(core_pe_t *pe)
     }
     fprintf(f, "],\n \"self_msgs\": %llu, \"self_bytes\": %llu, \"recv_msgs\": %llu, "
             "\"recv_bytes\": %llu, \"broadcasts\": %llu, \"reductions\": %llu, "
-            "\"moves_in\": %llu, \"moves_out\": %llu}\n", (unsigned long long)s->self_msgs,
+            "\"moves_in\": %llu, \"moves_out\": %llu, \"lb_steps\": %llu, \"lb_moves\": %llu}\n",
+            (unsigned long long)s->self_msgs,
             (unsigned long long)s->self_bytes, (unsigned long long)s->recv_msgs,
             (unsigned long long)s->recv_bytes, (unsigned long long)s->bcasts,
             (unsigned long long)s->reductions, (unsigned long long)s->moves_in,
-            (unsigned long long)s->moves_out);
+            (unsigned long long)s->moves_out, (unsigned long long)s->lb_steps,
+            (unsigned long long)s->lb_moves);
     fclose(f);
 }
 

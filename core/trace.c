@@ -166,6 +166,17 @@ void core_trace_mark(core_pe_t *pe, int what, uint64_t a, uint64_t b, double dur
                     0, a, b};
 }
 
+void core_trace_lb(core_pe_t *pe, uint32_t step, uint32_t moves, double before, double after,
+                   double dur_us)
+{
+    core_trace_t *t = pe->trace;
+    ev_t *e = ev_new(t);
+    if (e) /* name: moves; a, b: max/avg before and after, in millionths; step in dur's
+              place would lose it: it goes in kind's upper bits */
+        *e = (ev_t){now_us(t) - dur_us, dur_us, EV_LB | (step << 8), moves,
+                    (uint64_t)(before * 1e6), (uint64_t)(after * 1e6)};
+}
+
 static void json_name(FILE *f, uint32_t gid)
 {
     const core_ep_t *ep = core_ep_by_gid(gid);
@@ -194,7 +205,7 @@ void core_trace_close(core_pe_t *pe)
                     (unsigned long long)t->dropped, me, t->n ? t->ev[t->n - 1].ts : 0.0);
         for (size_t i = 0; i < t->n; i++) {
             const ev_t *e = &t->ev[i];
-            switch (e->kind) {
+            switch (e->kind & 0xff) {
             case EV_METHOD:
                 fprintf(f, ",\n{\"ph\":\"X\",\"name\":");
                 json_name(f, e->name);
@@ -226,10 +237,11 @@ void core_trace_close(core_pe_t *pe)
                         "\"reduction\",\"pid\":%d,\"tid\":0,\"ts\":%.3f}", me, e->ts);
                 break;
             default:
-                fprintf(f, ",\n{\"ph\":\"X\",\"name\":\"load balancing step\",\"cat\":\"lb\","
-                        "\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"moves\":"
-                        "%llu,\"step\":%llu}}", me, e->ts, e->dur, (unsigned long long)e->a,
-                        (unsigned long long)e->b);
+                fprintf(f, ",\n{\"ph\":\"X\",\"name\":\"load balancing step %u\",\"cat\":"
+                        "\"lb\",\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,\"args\":{"
+                        "\"moves\":%u,\"max_avg_before\":%.4f,\"max_avg_after\":%.4f}}",
+                        e->kind >> 8, me, e->ts, e->dur, e->name, (double)e->a / 1e6,
+                        (double)e->b / 1e6);
                 break;
             }
         }

@@ -687,8 +687,12 @@ static void root_decide(core_pe_t *pe, core_lbc_t *l, uint32_t flags)
                             .comm_off_after = all > 0 ? off_after / all : 0};
     r->have_last = 1;
     r->predicted = prev_pred;
-    if (pe->trace)
-        core_trace_mark(pe, -1, qa.moves, r->step, spent * 1e6);
+    if (pe->trace) /* the step on the root's track: moves, and max/avg before and after */
+        core_trace_lb(pe, r->step, qa.moves, qb.avg > 0 ? qb.max / qb.avg : 0,
+                      qa.avg > 0 ? qa.max / qa.avg : 0, spent * 1e6);
+    if (pe->stats)
+        core_stats_lb(pe, qa.moves, qb.avg > 0 ? qb.max / qb.avg : 0,
+                      qa.avg > 0 ? qa.max / qa.avg : 0);
     report(pe, l, &in, to, before, after);
     r->predicted = qa.avg > 0 ? qa.max / qa.avg : 0;
 

@@ -361,6 +361,48 @@ def bench_sections(opts, results):
                                          "baseline": "whole-array broadcast and reduction"}
 
 
+def bench_observe(opts, results):
+    """What statistics and the timeline cost: 8-byte message rate and latency, and the
+    imbalanced stencil, with nothing, TERN_STATS=1 and TERN_TRACE on, at 2 PEs."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="tern-observe-")
+    modes = [("off", {}), ("stats", {"TERN_STATS": "1"}),
+             ("trace", {"TERN_TRACE": os.path.join(tmp, "t.json")})]
+    progs = [("msgrate 8 B", "msgrate", ["-min", "8", "-max", "8"] +
+              (["-iters", "200", "-reps", "3"] if opts.quick else []), "msgrate"),
+             ("latency 8 B", "pingpong", ["-min", "8", "-max", "8"] +
+              (["-iters", "300", "-reps", "3"] if opts.quick else []), "latency"),
+             ("imbalance", "imbalance", ["-iters", "60"] if opts.quick else [], "imbalance")]
+    rows = []
+    for label, stem, args, metric in progs:
+        tern, _ = launchers(opts.build, 2, stem, args, False)
+        samples = {m: [] for m, _ in modes}
+        for i in range(opts.runs):
+            order = modes if i % 2 == 0 else list(reversed(modes))
+            for m, extra in order:
+                env = dict(os.environ)
+                for k in ("TERN_STATS", "TERN_STATS_FILE", "TERN_TRACE"):
+                    env.pop(k, None)
+                env.update(extra)
+                out = run(tern, env, opts.timeout)
+                vals = [v for (k, _x), v in out.items() if k == metric]
+                samples[m].append(vals[0])
+        med = {m: statistics.median(v) for m, v in samples.items()}
+        rows.append({"x": label, "off": med["off"], "stats": med["stats"],
+                     "trace": med["trace"], "samples": samples})
+    shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print("== observe: statistics and timeline on, against off (2 PEs; ratios < 1 for a rate "
+          "mean slower, > 1 for a time mean slower)")
+    print("%-14s %12s %12s %12s %10s %10s" % ("figure", "off", "stats", "trace", "stats/off",
+                                              "trace/off"))
+    for r in rows:
+        print("%-14s %12s %12s %12s %10s %10s" % (r["x"], fmt(r["off"]), fmt(r["stats"]),
+                                                  fmt(r["trace"]), fmt(r["stats"] / r["off"]),
+                                                  fmt(r["trace"] / r["off"])))
+    results["benchmarks"]["observe"] = {"rows": rows, "baseline": "statistics and timeline off"}
+
+
 def bench_lbstrategies(opts, results):
     """Strategy time and quality on simulated loads (lb_strategies.c)."""
     exe = os.path.join(opts.build, "perf", "lb_strategies")
@@ -395,7 +437,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
     ap.add_argument("--only",
                     default="pingpong,msgrate,bcast,alltoall,allreduce,migrate,create,flood,"
-                            "futures,sections,imbalance,lbstrategies,micro",
+                            "futures,sections,imbalance,lbstrategies,observe,micro",
                     help="comma-separated benchmarks (default: all)")
     ap.add_argument("--pes", default="2,4,8",
                     help="PE counts for bcast, alltoall and allreduce")
@@ -409,9 +451,9 @@ def main():
     only = [b for b in opts.only.split(",") if b]
     for b in only:
         if b not in BENCHES and b not in ("micro", "flood", "futures", "sections",
-                                          "imbalance", "lbstrategies"):
+                                          "imbalance", "lbstrategies", "observe"):
             ap.error("unknown benchmark %r (have %s, flood, futures, sections, imbalance, "
-                     "lbstrategies, micro)" %
+                     "lbstrategies, observe, micro)" %
                      (b, ", ".join(BENCHES)))
     if opts.runs < 1:
         ap.error("--runs must be at least 1")
@@ -442,6 +484,8 @@ def main():
             bench_imbalance(opts, results)
         elif b == "lbstrategies":
             bench_lbstrategies(opts, results)
+        elif b == "observe":
+            bench_observe(opts, results)
         else:
             bench_multi(b, opts, results)
     path = opts.json or os.path.join(opts.build, "perf-results.json")
