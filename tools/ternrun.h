@@ -76,6 +76,7 @@ typedef struct {
     int ending; /* the result is decided; the processes are being stopped */
     int result;
     int abort_rank;      /* the PE whose ABORT decided the result, or -1 */
+    int abort_waiting;   /* an ABORT came: exits of aborting PEs wait to be judged */
     int killed_hard;     /* SIGKILL sent */
     double kill_deadline; /* ending: when SIGTERM turns into SIGKILL (or give up) */
     double timeout_deadline; /* 0: none */

@@ -184,17 +184,23 @@ static void on_frame(tr_job_t *job, int rank, uint32_t op, const unsigned char *
     if (op == BOOT_OP_ABORT) { /* at any point: the process is going down anyway */
         p->aborted = 1;
         /* A process that died first is the cause (the abort may be a peer finding it
-         * gone): report that one. Its exit may take a moment to become visible; the
-         * aborting process itself exits right away, which ends the wait. */
+         * gone): report that one. Its exit may take a moment to become visible, and the
+         * aborting process may exit first: its exit is not judged while we wait. */
+        if (job->abort_waiting)
+            return; /* another ABORT is being waited on: this one is judged after it */
+        job->abort_waiting = 1;
         for (int i = 0; i < 60 && !job->ending; i++) {
             tr_reap(job);
             if (!job->ending)
                 nanosleep(&(struct timespec){0, 5000000}, NULL);
         }
+        job->abort_waiting = 0;
         if (!job->ending) {
             tr_msg("job aborted by PE %d", rank);
             job->abort_rank = rank;
-            tr_end(job, 1, rank);
+            int st = p->status;
+            tr_end(job, p->exited && WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 1,
+                   rank);
         }
         return;
     }

@@ -52,6 +52,8 @@ static void judge(tr_job_t *job, int r)
             job->result = WEXITSTATUS(st);
         return;
     }
+    if (p->aborted && job->abort_waiting)
+        return; /* judged when the wait for an earlier death ends (ternrun_proto.c) */
     if (p->aborted) { /* its ABORT came in, then it exited before the ABORT was judged */
         tr_msg("job aborted by PE %d", r);
         job->abort_rank = r;
