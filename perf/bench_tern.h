@@ -6,6 +6,15 @@
 
 #include "bench.h"
 
+/* A call of a benchmark that must not fail: on an error, say which and stop. */
+static inline void bench_tern_check(const char *prog, const char *what, tern_status_t st)
+{
+    if (st != TERN_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, what, tern_strerror(st));
+        exit(1);
+    }
+}
+
 /* What `init` receives: the arguments and the other chare. */
 typedef struct {
     bench_args_t a;

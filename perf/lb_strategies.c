@@ -18,6 +18,7 @@
 
 #include "lb/lb.h"
 #include "lb/synth.h"
+#include "perf/bench.h"
 
 static double now(void)
 {
@@ -30,18 +31,6 @@ static int cmp_double_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x < y) - (x > y);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* name is one of the comma-separated names of list */
@@ -107,7 +96,7 @@ int main(int argc, char **argv)
                     qsort(copy, in->nobjs, sizeof *copy, cmp_double_desc);
                     t_sort[r] = now() - t0;
                 }
-                double sort_ms = median(t_sort, reps) * 1e3;
+                double sort_ms = bench_median(t_sort, reps) * 1e3;
                 for (int i = 0; lb_strategy_at(i); i++) {
                     const lb_strategy_t *s = lb_strategy_at(i);
                     if (!listed(only, s->name))
@@ -121,7 +110,7 @@ int main(int argc, char **argv)
                     lb_quality_t q;
                     if (lb_quality(in, to, NULL, &q) != 0)
                         return 1;
-                    double ms = median(t_run, reps) * 1e3, quality = q.max / q.bound;
+                    double ms = bench_median(t_run, reps) * 1e3, quality = q.max / q.bound;
                     const char *goal = "";
                     if (strcmp(s->name, "Greedy") == 0 || strcmp(s->name, "GreedyRefine") == 0 ||
                         strcmp(s->name, "HostGreedyRefine") == 0) {

@@ -22,6 +22,8 @@
 
 #include <tern/tern.h>
 
+#include "bench_tern.h"
+
 static tern_type_t T_BLK;
 static tern_ep_t EP_GO, EP_GHOST, EP_RESUME;
 static int iters = 150, sync_every = 30, per_pe = 4, reps = 1;
@@ -41,17 +43,7 @@ typedef struct {
     int32_t early[2];     /* ghosts of iteration `iter` that came first */
 } blk_t;
 
-static void die(const char *what, tern_status_t st)
-{
-    fprintf(stderr, "tern_imbalance: %s: %s\n", what, tern_strerror(st));
-    exit(1);
-}
-#define OK(call)                         \
-    do {                                 \
-        tern_status_t st_ = (call);      \
-        if (st_ != TERN_OK)              \
-            die(#call, st_);             \
-    } while (0)
+#define OK(call) bench_tern_check("tern_imbalance", #call, (call))
 
 static double alpha(const blk_t *b, int iter)
 {
@@ -153,12 +145,6 @@ static void blk_resume(void *self, const tern_msg_t *msg)
     advance(b);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void start(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -194,11 +180,10 @@ static void start(int argc, char **argv)
         t[r] = tern_wall_time() - t0;
         tern_future_free(&done);
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    double med = bench_median(t, reps);
     printf("imbalance: %d PEs, %d blocks, %d iterations, strategy %s: %.3f s\n",
-           tern_num_pes(), n, iters, tern_lb_strategy() ? tern_lb_strategy() : "none",
-           t[reps / 2]);
-    printf("RESULT imbalance %d %.6g s\n", tern_num_pes(), t[reps / 2]);
+           tern_num_pes(), n, iters, tern_lb_strategy() ? tern_lb_strategy() : "none", med);
+    printf("RESULT imbalance %d %.6g s\n", tern_num_pes(), med);
     tern_exit(0);
 }
 

@@ -23,6 +23,8 @@
 
 #include <tern/tern.h>
 
+#include "bench_tern.h"
+
 static tern_type_t T_EL;
 static tern_ep_t EP_NOP, EP_RED, EP_SRED;
 
@@ -30,17 +32,7 @@ typedef struct {
     int64_t v;
 } el_t;
 
-static void die(const char *what, tern_status_t st)
-{
-    fprintf(stderr, "tern_section: %s: %s\n", what, tern_strerror(st));
-    exit(1);
-}
-#define OK(call)                    \
-    do {                            \
-        tern_status_t st_ = (call); \
-        if (st_ != TERN_OK)         \
-            die(#call, st_);        \
-    } while (0)
+#define OK(call) bench_tern_check("tern_section", #call, (call))
 
 static void el_nop(void *self, const tern_msg_t *msg)
 {
@@ -69,12 +61,6 @@ static void el_sred(void *self, const tern_msg_t *msg)
     tern_callback_t cb = tern_cb_future(&a.f);
     OK(tern_section_contribute(self, &a.sec, &e->v, sizeof e->v,
                                TERN_REDUCER(TERN_OP_SUM, TERN_DT_INT64), &cb));
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static int every_other(const int32_t *idx, int ndims, void *arg)
@@ -155,8 +141,7 @@ static void start(int argc, char **argv)
                     t[r] = (tern_wall_time() - t0) / n * 1e6;
             }
         }
-        qsort(t, (size_t)reps, sizeof *t, cmp_double);
-        printf("RESULT %s %d %.6g us\n", names[op], np, t[reps / 2]);
+        printf("RESULT %s %d %.6g us\n", names[op], np, bench_median(t, reps));
         fflush(stdout);
     }
     tern_exit(0);
