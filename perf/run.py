@@ -431,6 +431,12 @@ def bench_lbstrategies(opts, results):
                                              "baseline": "qsort of the loads"}
 
 
+# Benchmarks with drivers of their own (the others: bench_multi over BENCHES).
+SPECIAL = {"flood": bench_flood, "futures": bench_futures, "sections": bench_sections,
+           "imbalance": bench_imbalance, "lbstrategies": bench_lbstrategies,
+           "observe": bench_observe, "micro": bench_micro}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="build directory (default: build)")
@@ -450,11 +456,9 @@ def main():
     opts.pes = [int(p) for p in opts.pes.split(",") if p]
     only = [b for b in opts.only.split(",") if b]
     for b in only:
-        if b not in BENCHES and b not in ("micro", "flood", "futures", "sections",
-                                          "imbalance", "lbstrategies", "observe"):
-            ap.error("unknown benchmark %r (have %s, flood, futures, sections, imbalance, "
-                     "lbstrategies, observe, micro)" %
-                     (b, ", ".join(BENCHES)))
+        if b not in BENCHES and b not in SPECIAL:
+            ap.error("unknown benchmark %r (have %s)" % (b, ", ".join(list(BENCHES) +
+                                                                   list(SPECIAL))))
     if opts.runs < 1:
         ap.error("--runs must be at least 1")
     if not os.path.exists(os.path.join(opts.build, "tools", "ternrun")):
@@ -472,20 +476,8 @@ def main():
     print("Tern vs Open MPI, %d CPUs, medians of %d runs per program%s" %
           (ncpus(), opts.runs, " (quick)" if opts.quick else ""))
     for b in only:
-        if b == "micro":
-            bench_micro(opts, results)
-        elif b == "flood":
-            bench_flood(opts, results)
-        elif b == "futures":
-            bench_futures(opts, results)
-        elif b == "sections":
-            bench_sections(opts, results)
-        elif b == "imbalance":
-            bench_imbalance(opts, results)
-        elif b == "lbstrategies":
-            bench_lbstrategies(opts, results)
-        elif b == "observe":
-            bench_observe(opts, results)
+        if b in SPECIAL:
+            SPECIAL[b](opts, results)
         else:
             bench_multi(b, opts, results)
     path = opts.json or os.path.join(opts.build, "perf-results.json")
