@@ -116,7 +116,7 @@ typedef struct {
     uint32_t pup_len; /* bytes of the pup part, after the state's */
 } core_part_mig_t;
 #define CORE_MIG_FRESH 0x1u /* inserted since the last census */
-#define CORE_MIG_LB 0x2u    /* moved by a load balancing step (lb/step.c counts arrivals) */
+#define CORE_MIG_LB 0x2u    /* moved by a load balancing step (core/lb_step.c counts arrivals) */
 #define CORE_MIG_SYNCED 0x4u /* it called tern_at_sync and waits to be resumed */
 typedef struct {
     uint64_t cid;

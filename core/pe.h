@@ -46,11 +46,11 @@ typedef struct core_chare {
     uint8_t destroy;   /* destruction asked for */
     uint8_t fresh;     /* inserted since the last census: not yet in a reduction tree */
     uint8_t queued;    /* on pe->pending_chares */
-    uint8_t lbf;       /* CORE_LBF_*: load balancing (lb/step.c) */
+    uint8_t lbf;       /* CORE_LBF_*: load balancing (core/lb_step.c) */
     double lb_time;    /* balanced arrays: seconds in its entry methods since the last step
                           (or the load it reported, with CORE_LBF_USER) */
     struct core_lbcomm *comm; /* balanced arrays: what it sent to other elements since the
-                                 last step (lb/step.c) */
+                                 last step (core/lb_step.c) */
     struct core_chans *chans; /* its ends of channels (core/chan.c) */
     struct core_secctr *secs; /* its contributions so far to each section (core/section.c) */
     uint32_t nheld_contribs; /* fresh: contributions waiting for the census */
@@ -120,7 +120,7 @@ typedef struct core_coll {
     uint64_t red_hwm;       /* one past the highest reduction number seen here */
     uint64_t hold_from;     /* a census holds contributions to reductions from here on */
     struct core_waiter *fresh_waiters; /* allreduce calls of fresh members: the census */
-    struct core_lbc *lb;    /* balanced arrays: load balancing state (lb/step.c) */
+    struct core_lbc *lb;    /* balanced arrays: load balancing state (core/lb_step.c) */
 } core_coll_t;
 
 struct core_inv;
@@ -170,7 +170,7 @@ typedef struct core_pe {
     struct core_inv *inv_plain; /* the entry method running on the scheduler's stack */
     int direct_ok;          /* the scheduler is polling with nothing else under way: a
                                message may run on arrival (core/send.c) */
-    /* Load balancing (lb/step.c): the job's strategy, and this PE's time so far asleep
+    /* Load balancing (core/lb_step.c): the job's strategy, and this PE's time so far asleep
      * and in elements of balanced arrays (the rest of its wall time is background). */
     const struct lb_strategy *lb_strategy;
     double lb_tolerance;
@@ -356,7 +356,7 @@ size_t core_chan_pack(core_chare_t *ch, unsigned char *out);
 size_t core_chan_unpack(core_pe_t *pe, core_chare_t *ch, const unsigned char *in, size_t len);
 void core_chan_free(core_pe_t *pe, core_chare_t *ch);
 
-/* load balancing (lb/step.c) */
+/* load balancing (core/lb_step.c) */
 #define CORE_CB_LB 0x200u /* internal callback kind: the elements' tern_at_sync completed */
 #define CORE_LBF_MOVING 0x4u /* chare: its move was asked by a load balancing step */
 /* Read +balancer NAME / --balancer[=]NAME (removed from argv) and the TERN_LB options. */

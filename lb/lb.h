@@ -3,7 +3,7 @@
  *
  * A strategy sees objects (their load and the PE they are on, some fixed in place) and
  * PEs (their background load, speed and host), and writes where each object should go.
- * It knows nothing of the runtime: lb/step.c gathers the loads, runs one, and moves the
+ * It knows nothing of the runtime: core/lb_step.c gathers the loads, runs one, and moves the
  * objects. Every strategy is deterministic: the same input gives the same placement.
  *
  * Loads are seconds of work at speed 1: an object measured at t seconds on a PE of speed
