@@ -323,11 +323,19 @@ void core_stats_invoked(core_pe_t *pe, uint32_t ep_gid, uint64_t bytes, double d
 void core_stats_sent(core_pe_t *pe, int dest, uint64_t bytes);
 void core_stats_received(core_pe_t *pe, uint64_t bytes);
 void core_stats_count(core_pe_t *pe, int what);
+/* Around a part of the scheduler's turn (begin 1, then 0): its time less that of the
+ * methods run inside; the transports' progress is the runtime's, coroutines resumed (main
+ * among them) are busy. */
+enum { CORE_SPAN_PROGRESS, CORE_SPAN_ULT, CORE_SPANS };
+void core_stats_running(core_pe_t *pe);
+void core_stats_span(core_pe_t *pe, int which, int begin);
 
 /* the timeline (core/trace.c); the hooks are called only when pe->trace is set */
 tern_status_t core_trace_open(core_pe_t *pe);
 void core_trace_start(core_pe_t *pe);
 void core_trace_close(core_pe_t *pe);
+tern_status_t core_trace_register(void);
+void core_trace_sync_clock(core_pe_t *pe);
 double core_trace_now(core_pe_t *pe);
 void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t bytes, double t0,
                        double t1);

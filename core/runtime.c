@@ -178,6 +178,8 @@ static void core_loop(core_pe_t *pe)
          * transports, which holds its senders back (shm's rings fill, credits are not
          * returned). Messages this PE sends itself do not count: they cannot lock it out. */
         int got = 0;
+        if (pe->stats)
+            core_stats_span(pe, CORE_SPAN_PROGRESS, 1);
         if (pe->rx_queued < pe->recv_queue_max) {
             pe->direct_ok = 1;
             got = core_transports_progress(pe);
@@ -187,9 +189,18 @@ static void core_loop(core_pe_t *pe)
             core_chares_settle(pe);
         if (pe->nbacklog || (pe->fc && pe->fc->nowed))
             core_backlog_progress(pe);
+        if (pe->stats)
+            core_stats_span(pe, CORE_SPAN_PROGRESS, 0);
         /* Coroutines made ready and queued messages each get a turn of their own, so
          * that coroutines that keep yielding cannot starve the queue. */
-        int ran = core_ult_any_ready(&pe->ults) ? core_ult_run_ready(&pe->ults, 16) : 0;
+        int ran = 0;
+        if (core_ult_any_ready(&pe->ults)) {
+            if (pe->stats)
+                core_stats_span(pe, CORE_SPAN_ULT, 1);
+            ran = core_ult_run_ready(&pe->ults, 16);
+            if (pe->stats)
+                core_stats_span(pe, CORE_SPAN_ULT, 0);
+        }
         tern_msg_t *m;
         for (int n = 0; n < 16 && !pe->exiting && (m = core_sched_pop(&pe->sched)); n++) {
             if (m->taken_in) {
@@ -438,6 +449,7 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     util_hashmap_init(&pe->futures);
     if (read_options(pe) != TERN_OK || core_lb_options(pe, &argc, argv) != TERN_OK ||
         core_lb_register() != TERN_OK || core_sections_register() != TERN_OK ||
+        core_trace_register() != TERN_OK ||
         boot_open(&pe->boot) != TERN_OK) {
         util_log_error("tern_run: start-up failed");
         return 1;
@@ -474,9 +486,17 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
         core_topo_report(pe);
         core_transports_report(pe);
     }
+    if (pe->stats)
+        core_stats_running(pe);
+    if (pe->trace)
+        core_trace_sync_clock(pe);
     if (pe->my_pe == 0 && main_fn) {
         main_call_t call = {main_fn, argc, argv};
+        if (pe->stats)
+            core_stats_span(pe, CORE_SPAN_ULT, 1);
         core_ult_start(&pe->ults, run_main, &call, NULL);
+        if (pe->stats)
+            core_stats_span(pe, CORE_SPAN_ULT, 0);
     }
     core_loop(pe);
     int code = pe->exit_code;

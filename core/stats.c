@@ -23,7 +23,7 @@ typedef struct {
 } ep_stat_t;
 
 typedef struct core_stats {
-    double t0;
+    double t0, startup;   /* from the end of start-up; start-up's length */
     uint32_t neps;
     ep_stat_t *ep;          /* by entry method global id */
     uint64_t tp_msgs[4], tp_bytes[4]; /* sent, by pe->tps index */
@@ -32,6 +32,9 @@ typedef struct core_stats {
     uint64_t bcasts, reductions, moves_in, moves_out;
     uint64_t lb_steps, lb_moves;   /* load balancing steps decided here, and their moves */
     double lb_first_before, lb_last_after;
+    double busy;               /* running sum of method times */
+    /* spans the scheduler times (core_stats_span), methods run inside them left out */
+    double span_t0[CORE_SPANS], span_busy0[CORE_SPANS], span[CORE_SPANS];
     int print_at_end;
     char *file;
 } core_stats_t;
@@ -74,6 +77,7 @@ void core_stats_invoked(core_pe_t *pe, uint32_t gid, uint64_t bytes, double dt)
     ep_stat_t *e = &s->ep[gid];
     e->calls++;
     e->total += dt;
+    s->busy += dt;
     if (dt > e->max)
         e->max = dt;
     e->bytes_in += bytes;
@@ -148,14 +152,35 @@ void core_stats_lb(core_pe_t *pe, uint32_t moves, double before, double after)
     s->lb_last_after = after;
 }
 
+/* Start-up (topology, transports) is over: times count from here. */
+void core_stats_running(core_pe_t *pe)
+{
+    core_stats_t *s = pe->stats;
+    double now = core_now();
+    s->startup = now - s->t0;
+    s->t0 = now;
+}
+
+void core_stats_span(core_pe_t *pe, int which, int begin)
+{
+    core_stats_t *s = pe->stats;
+    if (begin) {
+        s->span_t0[which] = core_now();
+        s->span_busy0[which] = s->busy;
+    } else {
+        double dt = core_now() - s->span_t0[which] - (s->busy - s->span_busy0[which]);
+        s->span[which] += dt;
+        if (which == CORE_SPAN_ULT) /* user code: busy */
+            s->busy += dt;
+    }
+}
+
 /* Busy: time in entry methods; idle: asleep or polling in vain; the rest is the runtime's. */
 static void times(core_pe_t *pe, double *wall, double *busy, double *idle)
 {
     core_stats_t *s = pe->stats;
     *wall = core_now() - s->t0;
-    *busy = 0;
-    for (uint32_t i = 0; i < s->neps; i++)
-        *busy += s->ep[i].total;
+    *busy = s->busy;
     *idle = pe->idle_time;
 }
 
@@ -172,10 +197,17 @@ static void print_table(core_pe_t *pe, FILE *f)
     double wall, busy, idle;
     times(pe, &wall, &busy, &idle);
     double other = wall - busy - idle;
+    if (other < 0)
+        other = 0;
+    double prog = s->span[CORE_SPAN_PROGRESS] < other ? s->span[CORE_SPAN_PROGRESS] : other;
     fprintf(f, "tern: stats: PE %d: %.3f s: busy %.3f s (%.1f%%), idle %.3f s (%.1f%%), "
-            "runtime %.3f s (%.1f%%)\n", pe->my_pe, wall, busy,
+            "runtime %.3f s (%.1f%%: transport progress %.3f s, scheduler and the rest "
+            "%.3f s)\n", pe->my_pe, wall, busy,
             wall > 0 ? 100 * busy / wall : 0, idle, wall > 0 ? 100 * idle / wall : 0,
-            other > 0 ? other : 0, wall > 0 && other > 0 ? 100 * other / wall : 0);
+            other, wall > 0 ? 100 * other / wall : 0, prog, other - prog);
+    fprintf(f, "tern: stats: PE %d: busy: entry methods %.3f s, main and coroutines resumed "
+            "%.3f s; start-up before all this %.3f s\n", pe->my_pe,
+            busy - s->span[CORE_SPAN_ULT], s->span[CORE_SPAN_ULT], s->startup);
     fprintf(f, "tern: stats: PE %d: %-28s %10s %11s %10s %11s %11s\n", pe->my_pe,
             "entry method", "calls", "total ms", "max us", "bytes in", "bytes out");
     uint32_t *order = malloc((s->neps ? s->neps : 1) * sizeof *order);
@@ -240,8 +272,9 @@ static void write_json(core_pe_t *pe)
     double wall, busy, idle;
     times(pe, &wall, &busy, &idle);
     fprintf(f, "{\"pe\": %d, \"pes\": %d, \"wall_s\": %.9g, \"busy_s\": %.9g, "
-            "\"idle_s\": %.9g,\n \"entry_methods\": [", pe->my_pe, pe->num_pes, wall, busy,
-            idle);
+            "\"idle_s\": %.9g, \"progress_s\": %.9g, \"coroutines_s\": %.9g, "
+            "\"startup_s\": %.9g,\n \"entry_methods\": [", pe->my_pe, pe->num_pes, wall, busy,
+            idle, s->span[CORE_SPAN_PROGRESS], s->span[CORE_SPAN_ULT], s->startup);
     int first = 1;
     for (uint32_t i = 0; i < s->neps; i++) {
         const ep_stat_t *e = &s->ep[i];

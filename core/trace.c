@@ -10,14 +10,18 @@
  * were sent, so the k-th message PE a sends to PE b (counted where transports take them) is
  * the k-th PE b receives from a (counted where they come in); both ends name the flow
  * (a, b, k). Timestamps are microseconds of the wall clock (CLOCK_REALTIME, read once and
- * then kept with the monotonic clock), so that tracks of several hosts line up as far as
- * their clocks agree.
+ * then kept with the monotonic clock). Clocks of different hosts disagree by more than
+ * methods last, so at start every PE on another host than PE 0 measures its offset to PE
+ * 0's clock (Cristian's method: CLOCK_ROUNDS pings, the offset of the one with the
+ * shortest round trip, good to half that round trip) and shifts its events by it when it
+ * writes them; the file names the offset and its bound.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/handler.h"
 #include "core/pe.h"
 #include "core/registry.h"
 #include "util/log.h"
@@ -41,7 +45,20 @@ typedef struct core_trace {
     uint64_t *recv_from;     /* [num_pes] messages received from each */
     uint64_t local;          /* messages to this PE */
     double idle_t0;
+    /* clock sync with PE 0 (on a PE of another host) */
+    int clock_rounds;        /* pings answered */
+    double clock_offset;     /* PE 0's clock - this one's, us */
+    double clock_rtt;        /* round trip of the ping it came from (bound: half of it) */
 } core_trace_t;
+
+enum { CLOCK_ROUNDS = 16 };
+
+/* A ping's part: the time the pinging PE sent it, and (in the answer) PE 0's. */
+typedef struct {
+    double t_sent, t_pe0;
+} clock_part_t;
+
+static uint8_t clock_kinds[2]; /* ping (to PE 0), pong (back) */
 
 static double mono_us(void)
 {
@@ -112,6 +129,75 @@ static uint64_t flow_id(int from, int to, uint64_t k)
 }
 
 double core_trace_now(core_pe_t *pe) { return now_us(pe->trace); }
+
+/* ---- clock offsets between hosts ---- */
+
+static void clock_send(core_pe_t *pe, int dest, int which, const clock_part_t *p)
+{
+    core_hdr_t hdr;
+    core_hdr_init(&hdr, clock_kinds[which], pe->my_pe);
+    memcpy(hdr.u.raw, p, sizeof *p);
+    tern_status_t st = core_send_iov(pe, dest, &hdr, NULL, 0);
+    if (st != TERN_OK)
+        util_log_error("TERN_TRACE: a clock ping to PE %d failed: %s", dest, tern_strerror(st));
+}
+
+/* On PE 0 (traced or not: the PE that pings decides): its time, at once. */
+static void h_ping(core_pe_t *pe, tern_msg_t *m)
+{
+    clock_part_t p;
+    memcpy(&p, m->hdr.u.raw, sizeof p);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    p.t_pe0 = pe->trace ? now_us(pe->trace) : (double)rt.tv_sec * 1e6 + (double)rt.tv_nsec * 1e-3;
+    clock_send(pe, m->hdr.src_pe, 1, &p);
+    core_msg_release(&pe->pool, m);
+}
+
+static void h_pong(core_pe_t *pe, tern_msg_t *m)
+{
+    core_trace_t *t = pe->trace;
+    clock_part_t p;
+    memcpy(&p, m->hdr.u.raw, sizeof p);
+    core_msg_release(&pe->pool, m);
+    if (!t)
+        return;
+    double now = now_us(t), rtt = now - p.t_sent;
+    if (t->clock_rounds == 0 || rtt < t->clock_rtt) {
+        t->clock_rtt = rtt;
+        t->clock_offset = p.t_pe0 - (p.t_sent + now) / 2;
+    }
+    if (++t->clock_rounds < CLOCK_ROUNDS) {
+        clock_part_t q = {now_us(t), 0};
+        clock_send(pe, 0, 0, &q);
+    }
+}
+
+tern_status_t core_trace_register(void)
+{
+    static const core_handler_def_t defs[2] = {
+        {"trace.clock.ping", h_ping, sizeof(clock_part_t), 0},
+        {"trace.clock.pong", h_pong, sizeof(clock_part_t), 0},
+    };
+    for (int i = 0; i < 2; i++) {
+        tern_status_t st = core_handler_register(&defs[i], &clock_kinds[i]);
+        if (st != TERN_OK && st != TERN_ERR_EXISTS)
+            return st;
+    }
+    return TERN_OK;
+}
+
+/* Once transports are open: a PE of another host than PE 0's starts its pings (they run
+ * alongside the program; the shortest round trip wins, so a busy PE 0 costs precision only
+ * on the rounds it delays). */
+void core_trace_sync_clock(core_pe_t *pe)
+{
+    core_trace_t *t = pe->trace;
+    if (!t || pe->my_pe == 0 || pe->hosts.pe_host[pe->my_pe] == pe->hosts.pe_host[0])
+        return;
+    clock_part_t p = {now_us(t), 0};
+    clock_send(pe, 0, 0, &p);
+}
 
 void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t bytes, double t0,
                        double t1)
@@ -196,9 +282,17 @@ void core_trace_close(core_pe_t *pe)
         util_log_error("TERN_TRACE: cannot write %s", path);
     } else {
         int me = pe->my_pe;
+        double off = t->clock_rounds ? t->clock_offset : 0;
+        for (size_t i = 0; i < t->n; i++)
+            t->ev[i].ts += off;
         fprintf(f, "[{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
                 "\"args\":{\"name\":\"PE %d\"}},\n{\"ph\":\"M\",\"name\":\"process_sort_index\","
                 "\"pid\":%d,\"tid\":0,\"args\":{\"sort_index\":%d}}", me, me, me, me);
+        if (t->clock_rounds)
+            fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"process_labels\",\"pid\":%d,\"tid\":0,"
+                    "\"args\":{\"labels\":\"clock %+.1f us from PE 0 (+-%.1f)\","
+                    "\"clock_offset_us\":%.3f,\"clock_bound_us\":%.3f,\"clock_rounds\":%d}}",
+                    me, off, t->clock_rtt / 2, off, t->clock_rtt / 2, t->clock_rounds);
         if (t->dropped)
             fprintf(f, ",\n{\"ph\":\"i\",\"s\":\"p\",\"name\":\"trace buffer full: %llu events "
                     "dropped (TERN_TRACE_EVENTS)\",\"pid\":%d,\"tid\":0,\"ts\":%.3f}",

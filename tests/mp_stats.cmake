@@ -20,12 +20,12 @@ endif()
 # The timeline (TERN_TRACE), joined by ternrun, checked by tests/trace_check.py; with
 # emulated hosts too.
 if(EXISTS /usr/bin/python3)
-  foreach(cfg "1;1" "3;1" "4;2")
+  foreach(cfg "1;1" "3;1" "4;2" "6;3")
     list(GET cfg 0 np)
     list(GET cfg 1 hosts)
     set(name mp.trace.np${np}.hosts${hosts})
     add_test(NAME ${name}
-      COMMAND bash -c "rm -f trace${np}_${hosts}.json* && $<TARGET_FILE:ternrun> -n ${np} --timeout 60 $<TARGET_FILE:mp_stats> > /dev/null && test ! -e trace${np}_${hosts}.json.0.json && /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/trace_check.py trace${np}_${hosts}.json ${np}")
+      COMMAND bash -c "rm -f trace${np}_${hosts}.json* && $<TARGET_FILE:ternrun> -n ${np} --timeout 60 $<TARGET_FILE:mp_stats> > /dev/null && test ! -e trace${np}_${hosts}.json.0.json && /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/trace_check.py trace${np}_${hosts}.json ${np} ${hosts}")
     set_tests_properties(${name} PROPERTIES TIMEOUT 60 LABELS mp ENVIRONMENT
       "${MP_ENV};TERN_STATS=1;TERN_TRACE=trace${np}_${hosts}.json;TERN_EMULATE_HOSTS=${hosts}")
   endforeach()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Check the statistics files of an mp_stats run: one valid JSON file per PE, the ping
-calls on the last PE = 1000 with 24 bytes each, sends and receives that add up across PEs.
+calls on the last PE = 1000 with 24 bytes each, sends and receives that add up across PEs,
+busy (methods, main and coroutines), idle and transport progress within the wall time.
     stats_check.py PREFIX NPES"""
 import json
 import sys
@@ -13,6 +14,12 @@ for p, d in enumerate(pes):
         fail.append("PE %d: pe/pes fields %r/%r" % (p, d["pe"], d["pes"]))
     if not 0 <= d["busy_s"] <= d["wall_s"] * 1.01 + 1e-3:
         fail.append("PE %d: busy %g of wall %g" % (p, d["busy_s"], d["wall_s"]))
+    # busy, idle and the transports' progress are parts of the time since start-up
+    parts = d["busy_s"] + d["idle_s"] + d["progress_s"]
+    if not (0 <= d["coroutines_s"] <= d["busy_s"] + 1e-6 and d["progress_s"] >= 0
+            and parts <= d["wall_s"] * 1.01 + 1e-3 and d["startup_s"] > 0):
+        fail.append("PE %d: times do not add up: %r" % (p, {k: v for k, v in d.items()
+                                                           if k.endswith("_s")}))
 pings = [e for e in pes[-1]["entry_methods"] if e["type"] == "El" and e["name"] == "ping"]
 if not pings or pings[0]["calls"] != 1000 or pings[0]["bytes_in"] != 24000:
     fail.append("last PE: ping stats %r" % pings)

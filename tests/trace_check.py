@@ -5,12 +5,17 @@ the element on the last PE, a call, a reduction):
     (M: metadata; X: complete, with ts and dur; s/f: flow start/end with an id; i: instant);
   - every PE has its track (process_name "PE n");
   - the last PE ran El.ping 1000 times, each fed by a message (a flow end);
-  - every flow end has its start; methods on a PE do not overlap and come in time order.
-    trace_check.py FILE NPES"""
+  - every flow end has its start; methods on a PE do not overlap and come in time order;
+  - with HOSTS > 1 (emulated hosts: one clock, so the true offset is 0), the PEs of the
+    other hosts than PE 0's say what offset to PE 0's clock they measured (within its
+    bound of 0, the bound under 1 ms), PE 0's host's PEs none; arrows do not run back
+    in time by more than the bound.
+    trace_check.py FILE NPES [HOSTS]"""
 import json
 import sys
 
 path, npes = sys.argv[1], int(sys.argv[2])
+hosts = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 ev = json.load(open(path))
 fail = []
 if not isinstance(ev, list):
@@ -48,6 +53,24 @@ for p in range(npes):
         if t0 + d0 > t1 + 1e-3:
             fail.append("PE %d: methods overlap at %.3f" % (p, t1))
             break
+labels = {e["pid"]: e["args"] for e in ev if e["ph"] == "M" and e["name"] == "process_labels"}
+if 0 in labels:
+    fail.append("PE 0 measured a clock offset to itself")
+if hosts > 1:
+    synced = sorted(labels)
+    if not synced or len(synced) >= npes:
+        fail.append("clock offsets measured on PEs %s" % synced)
+    for p, a in labels.items():
+        if not (1 <= a.get("clock_rounds", 0) <= 16 and 0 <= a["clock_bound_us"] < 1000
+                and abs(a["clock_offset_us"]) <= a["clock_bound_us"] + 1):
+            fail.append("PE %d: clock %r" % (p, a))
+    bound = max([a["clock_bound_us"] for a in labels.values()] + [0]) + 1
+    start_ts = {e["id"]: e["ts"] for e in ev if e["ph"] == "s"}
+    back = [e for e in ends if e["id"] in start_ts and e["ts"] < start_ts[e["id"]] - bound]
+    if back:
+        fail.append("%d arrows run back in time" % len(back))
+elif labels:
+    fail.append("clock offsets measured with one host: %s" % sorted(labels))
 if fail:
     print("\n".join("FAIL: " + f for f in fail))
     sys.exit(1)
