@@ -1,0 +1,125 @@
+/* stencil3d's computation (see kernel.h). */
+#include "kernel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t st_points(const int *ext)
+{
+    return (size_t)(ext[0] + 2) * (size_t)(ext[1] + 2) * (size_t)(ext[2] + 2);
+}
+
+void st_sweep(const double *restrict t, double *restrict u, const int *ext, const int *lo,
+              const int *hi)
+{
+    const size_t sy = (size_t)ext[0] + 2, sz = sy * ((size_t)ext[1] + 2);
+    const double seventh = 1.0 / 7;
+    for (int k = lo[2] + 1; k <= hi[2]; k++)
+        for (int j = lo[1] + 1; j <= hi[1]; j++) {
+            size_t row = ST_AT(ext, 0, j, k);
+            const double *c = t + row;
+            double *o = u + row;
+            for (int i = lo[0] + 1; i <= hi[0]; i++)
+                o[i] = (c[i - 1] + c[i + 1] + c[i - sy] + c[i + sy] + c[i - sz] + c[i + sz] +
+                        c[i]) * seventh;
+        }
+}
+
+void st_constrain(double *t, const int *ext, const int *origin, int B)
+{
+    for (int k = 0; k < ext[2]; k++)
+        for (int j = 0; j < ext[1]; j++) {
+            int hot_row = (origin[1] + j) % B == 0 || (origin[2] + k) % B == 0;
+            double *row = t + ST_AT(ext, 1, j + 1, k + 1);
+            if (hot_row) {
+                for (int i = 0; i < ext[0]; i++)
+                    row[i] = ST_HOT;
+                continue;
+            }
+            for (int i = (B - origin[0] % B) % B; i < ext[0]; i += B)
+                row[i] = ST_HOT;
+        }
+}
+
+int st_work(int b, int nb, int iter, int imbalance, int base)
+{
+    if (!imbalance)
+        return base;
+    if (b >= nb * 0.2 && b <= nb * 0.8)
+        return (int)ceil(100.0 * b / nb + 5 * ceil(iter / 30.0));
+    return 10;
+}
+
+size_t st_face_size(const int *ext, int d)
+{
+    return (size_t)ext[d == 0 ? 1 : 0] * (size_t)ext[d == 2 ? 1 : 2];
+}
+
+/* Visit a face: f(point offset, n-th) over the two other dimensions, lower first. */
+#define FACE_LOOP(ext, d, plane, body)                                                        \
+    do {                                                                                      \
+        int a_ = (d) == 0 ? 1 : 0, b_ = (d) == 2 ? 1 : 2;                                     \
+        size_t n_ = 0;                                                                        \
+        for (int q_ = 1; q_ <= (ext)[b_]; q_++)                                               \
+            for (int p_ = 1; p_ <= (ext)[a_]; p_++, n_++) {                                   \
+                int c_[3];                                                                    \
+                c_[d] = (plane);                                                              \
+                c_[a_] = p_;                                                                  \
+                c_[b_] = q_;                                                                  \
+                size_t at_ = ST_AT(ext, c_[0], c_[1], c_[2]);                                 \
+                body;                                                                         \
+            }                                                                                 \
+    } while (0)
+
+void st_face_get(const double *t, const int *ext, int d, int side, double *out)
+{
+    FACE_LOOP(ext, d, side ? ext[d] : 1, out[n_] = t[at_]);
+}
+
+void st_face_put(double *t, const int *ext, int d, int side, const double *in)
+{
+    FACE_LOOP(ext, d, side ? ext[d] + 1 : 0, t[at_] = in[n_]);
+}
+
+double st_checksum(const double *t, const int *ext)
+{
+    double s = 0;
+    for (int k = 1; k <= ext[2]; k++)
+        for (int j = 1; j <= ext[1]; j++)
+            for (int i = 1; i <= ext[0]; i++)
+                s += t[ST_AT(ext, i, j, k)];
+    return s;
+}
+
+double st_serial(int N, int B, int iters)
+{
+    const int ext[3] = {N, N, N}, origin[3] = {0, 0, 0};
+    size_t np = st_points(ext);
+    double *t = calloc(np, sizeof *t), *u = calloc(np, sizeof *u);
+    double *face = malloc(st_face_size(ext, 0) * sizeof *face);
+    if (!t || !u || !face) {
+        fprintf(stderr, "stencil3d: out of memory for the serial check\n");
+        exit(1);
+    }
+    const int lo[3] = {0, 0, 0};
+    st_constrain(t, ext, origin, B);
+    for (int it = 1; it <= iters; it++) {
+        for (int d = 0; d < 3; d++) /* periodic: each high face is the low ghost */
+            for (int side = 0; side < 2; side++) {
+                st_face_get(t, ext, d, side, face);
+                st_face_put(t, ext, d, !side, face);
+            }
+        st_sweep(t, u, ext, lo, ext); /* repeated sweeps give the same points */
+        double *s = t;
+        t = u;
+        u = s;
+        st_constrain(t, ext, origin, B);
+    }
+    double sum = st_checksum(t, ext);
+    free(t);
+    free(u);
+    free(face);
+    return sum;
+}
