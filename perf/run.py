@@ -23,6 +23,8 @@ import statistics
 import subprocess
 import sys
 
+from miniapps import bench_leanmd, bench_stencil3d
+
 # metric -> (unit, which is better, goal description, goal test on (x, ratio Tern/MPI,
 # Tern's figure))
 METRICS = {
@@ -434,7 +436,8 @@ def bench_lbstrategies(opts, results):
 # Benchmarks with drivers of their own (the others: bench_multi over BENCHES).
 SPECIAL = {"flood": bench_flood, "futures": bench_futures, "sections": bench_sections,
            "imbalance": bench_imbalance, "lbstrategies": bench_lbstrategies,
-           "observe": bench_observe, "micro": bench_micro}
+           "observe": bench_observe, "micro": bench_micro, "leanmd": bench_leanmd,
+           "stencil3d": bench_stencil3d}
 
 
 def main():
@@ -443,7 +446,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="runs of each program (default 5)")
     ap.add_argument("--only",
                     default="pingpong,msgrate,bcast,alltoall,allreduce,migrate,create,flood,"
-                            "futures,sections,imbalance,lbstrategies,observe,micro",
+                            "futures,sections,imbalance,lbstrategies,observe,micro,leanmd,stencil3d",
                     help="comma-separated benchmarks (default: all)")
     ap.add_argument("--pes", default="2,4,8",
                     help="PE counts for bcast, alltoall and allreduce")

@@ -57,30 +57,47 @@ size_t st_face_size(const int *ext, int d)
     return (size_t)ext[d == 0 ? 1 : 0] * (size_t)ext[d == 2 ? 1 : 2];
 }
 
-/* Visit a face: f(point offset, n-th) over the two other dimensions, lower first. */
-#define FACE_LOOP(ext, d, plane, body)                                                        \
-    do {                                                                                      \
-        int a_ = (d) == 0 ? 1 : 0, b_ = (d) == 2 ? 1 : 2;                                     \
-        size_t n_ = 0;                                                                        \
-        for (int q_ = 1; q_ <= (ext)[b_]; q_++)                                               \
-            for (int p_ = 1; p_ <= (ext)[a_]; p_++, n_++) {                                   \
-                int c_[3];                                                                    \
-                c_[d] = (plane);                                                              \
-                c_[a_] = p_;                                                                  \
-                c_[b_] = q_;                                                                  \
-                size_t at_ = ST_AT(ext, c_[0], c_[1], c_[2]);                                 \
-                body;                                                                         \
-            }                                                                                 \
-    } while (0)
+/* A face as rows: the point offsets of its first point and the strides along its lower
+ * (a) and higher (b) other dimension, with their lengths. */
+typedef struct {
+    size_t first, sa, sb;
+    int na, nb;
+} face_t;
+
+static face_t face_of(const int *ext, int d, int plane)
+{
+    const size_t s[3] = {1, (size_t)ext[0] + 2, ((size_t)ext[0] + 2) * ((size_t)ext[1] + 2)};
+    int a = d == 0 ? 1 : 0, b = d == 2 ? 1 : 2;
+    face_t f = {(size_t)plane * s[d] + s[a] + s[b], s[a], s[b], ext[a], ext[b]};
+    return f;
+}
 
 void st_face_get(const double *t, const int *ext, int d, int side, double *out)
 {
-    FACE_LOOP(ext, d, side ? ext[d] : 1, out[n_] = t[at_]);
+    face_t f = face_of(ext, d, side ? ext[d] : 1);
+    for (int q = 0; q < f.nb; q++, out += f.na) {
+        const double *row = t + f.first + (size_t)q * f.sb;
+        if (f.sa == 1) {
+            memcpy(out, row, (size_t)f.na * sizeof *out);
+            continue;
+        }
+        for (int p = 0; p < f.na; p++)
+            out[p] = row[(size_t)p * f.sa];
+    }
 }
 
 void st_face_put(double *t, const int *ext, int d, int side, const double *in)
 {
-    FACE_LOOP(ext, d, side ? ext[d] + 1 : 0, t[at_] = in[n_]);
+    face_t f = face_of(ext, d, side ? ext[d] + 1 : 0);
+    for (int q = 0; q < f.nb; q++, in += f.na) {
+        double *row = t + f.first + (size_t)q * f.sb;
+        if (f.sa == 1) {
+            memcpy(row, in, (size_t)f.na * sizeof *in);
+            continue;
+        }
+        for (int p = 0; p < f.na; p++)
+            row[(size_t)p * f.sa] = in[p];
+    }
 }
 
 double st_checksum(const double *t, const int *ext)
