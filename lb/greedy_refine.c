@@ -6,6 +6,7 @@
  * the limit (M, or the lower bound times the tolerance if that is more); otherwise it goes to the least busy PE (or, in the host-aware variant,
  * to the least busy PE of its own host when that one has room). A refine step ends it: if
  * a PE is still over the limit, its objects move to the least busy PEs until none is.
+ * A placement with a higher maximum than the current one is never returned.
  */
 #include <stdlib.h>
 
@@ -99,6 +100,13 @@ static int greedy_refine(const lb_input_t *in, int32_t *to, int by_host)
     }
     free(host_room);
     rc = lb_refine_placement(in, to, t, limit);
+    /* Never worse than staying put: with few objects the host-aware choice can end a hair
+     * above the placement it started from; then nothing moves. */
+    lb_quality_t after;
+    if (rc == 0 && lb_quality(in, to, NULL, &after) == 0 && after.max > q.max) {
+        for (uint32_t i = 0; i < in->nobjs; i++)
+            to[i] = in->from[i];
+    }
 out:
     lb_heap_fini(&all);
     for (int32_t k = 0; hosts && k < nh; k++)

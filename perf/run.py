@@ -364,8 +364,8 @@ def bench_sections(opts, results):
 
 
 def bench_observe(opts, results):
-    """What statistics and the timeline cost: 8-byte message rate and latency, and the
-    imbalanced stencil, with nothing, TERN_STATS=1 and TERN_TRACE on, at 2 PEs."""
+    """What statistics and the timeline cost: 8-byte message rate and latency, the
+    imbalanced stencil and LeanMD, with nothing, TERN_STATS=1 and TERN_TRACE on, at 2 PEs."""
     import tempfile
     tmp = tempfile.mkdtemp(prefix="tern-observe-")
     modes = [("off", {}), ("stats", {"TERN_STATS": "1"}),
@@ -374,10 +374,16 @@ def bench_observe(opts, results):
               (["-iters", "200", "-reps", "3"] if opts.quick else []), "msgrate"),
              ("latency 8 B", "pingpong", ["-min", "8", "-max", "8"] +
               (["-iters", "300", "-reps", "3"] if opts.quick else []), "latency"),
-             ("imbalance", "imbalance", ["-iters", "60"] if opts.quick else [], "imbalance")]
+             ("imbalance", "imbalance", ["-iters", "60"] if opts.quick else [], "imbalance"),
+             ("leanmd", "examples/leanmd/leanmd",
+              ["2", "2", "2", "20"] if opts.quick else ["3", "3", "3", "100"], "leanmd")]
     rows = []
     for label, stem, args, metric in progs:
-        tern, _ = launchers(opts.build, 2, stem, args, False)
+        if stem.startswith("examples/"):
+            tern = [os.path.join(opts.build, "tools", "ternrun"), "-n", "2", "--timeout", "300",
+                    os.path.join(opts.build, stem)] + args
+        else:
+            tern, _ = launchers(opts.build, 2, stem, args, False)
         samples = {m: [] for m, _ in modes}
         for i in range(opts.runs):
             order = modes if i % 2 == 0 else list(reversed(modes))

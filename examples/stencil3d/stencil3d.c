@@ -35,10 +35,9 @@ typedef struct {
 
 typedef struct {
     params_t p;
-    int32_t me[3], lin, iter, got[2], waiting, pad;
+    int32_t me[3], lin, iter, got[2], early[2], waiting;
     double *t, *u;       /* the block with its ghost layer: now and next */
-    double *ghost[2];    /* faces of the iterations of each parity: 6 of B^2 */
-    double *face;        /* a face to send */
+    double *ghost[2];    /* faces that came a iteration early, by parity: 6 of B^2 */
 } block_t;
 
 #define OK(call) check_ok(#call, (call))
@@ -57,8 +56,7 @@ static void alloc_block(block_t *b)
     b->t = calloc(np, sizeof(double));
     b->u = calloc(np, sizeof(double));
     b->ghost[0] = malloc(12 * face_pts(b) * sizeof(double));
-    b->face = malloc(face_pts(b) * sizeof(double));
-    if (!b->t || !b->u || !b->ghost[0] || !b->face)
+    if (!b->t || !b->u || !b->ghost[0])
         tern_abort("stencil3d: out of memory for a block of %d^3", b->p.B);
     b->ghost[1] = b->ghost[0] + 6 * face_pts(b);
 }
@@ -82,7 +80,6 @@ static void block_dtor(void *self)
     free(b->t);
     free(b->u);
     free(b->ghost[0]);
-    free(b->face);
 }
 
 static void block_pup(void *self, tern_pup_t *p)
@@ -93,10 +90,11 @@ static void block_pup(void *self, tern_pup_t *p)
     const int ext[3] = {b->p.B, b->p.B, b->p.B};
     tern_pup_bytes(p, b->t, st_points(ext) * sizeof(double));
     tern_pup_bytes(p, b->ghost[0], 12 * face_pts(b) * sizeof(double));
-    /* u is overwritten by the next sweep; face by the next send */
+    /* u is overwritten by the next sweep */
 }
 
-/* My faces of iteration b->iter to my 6 neighbours (their ghost layers). */
+/* My faces of iteration b->iter to my 6 neighbours (their ghost layers), each written
+ * straight into a message that the runtime hands over without a copy on this PE. */
 static void send_faces(block_t *b)
 {
     const int ext[3] = {b->p.B, b->p.B, b->p.B};
@@ -105,12 +103,27 @@ static void send_faces(block_t *b)
         for (int side = 0; side < 2; side++) {
             int32_t nb[3] = {b->me[0], b->me[1], b->me[2]};
             nb[d] = (nb[d] + (side ? 1 : -1) + b->p.nbs) % b->p.nbs;
-            st_face_get(b->t, ext, d, side, b->face);
-            ghost_hdr_t h = {b->iter, 2 * d + !side}; /* my high face: its low ghosts */
-            tern_iov_t iov[2] = {{&h, sizeof h}, {b->face, face_pts(b) * sizeof(double)}};
+            tern_msg_t *m = tern_msg_alloc(sizeof(ghost_hdr_t) + face_pts(b) * sizeof(double));
+            if (!m)
+                tern_abort("stencil3d: out of memory for a face");
+            ghost_hdr_t *h = tern_msg_buf(m);
+            *h = (ghost_hdr_t){b->iter, 2 * d + !side}; /* my high face: its low ghosts */
+            st_face_get(b->t, ext, d, side, (double *)(void *)(h + 1));
             tern_proxy_t to;
             OK(tern_proxy_elem(&me, nb, &to));
-            OK(tern_send(&to, EP_GHOST, iov, 2, NULL));
+            OK(tern_send_msg(&to, EP_GHOST, m, NULL));
+        }
+}
+
+/* Faces of the current iteration that came early, into the ghost layer. */
+static void take_early(block_t *b)
+{
+    const int ext[3] = {b->p.B, b->p.B, b->p.B};
+    int par = b->iter % 2;
+    for (int dir = 0; b->early[par] && dir < 6; dir++)
+        if (b->early[par] & (1 << dir)) {
+            st_face_put(b->t, ext, dir / 2, dir % 2, b->ghost[par] + dir * face_pts(b));
+            b->early[par] &= ~(1 << dir);
         }
 }
 
@@ -119,11 +132,11 @@ static void advance(block_t *b)
 {
     const int ext[3] = {b->p.B, b->p.B, b->p.B}, lo[3] = {0, 0, 0};
     const int origin[3] = {b->me[0] * b->p.B, b->me[1] * b->p.B, b->me[2] * b->p.B};
-    while (!b->waiting && b->iter <= b->p.iters && b->got[b->iter % 2] == 6) {
-        int par = b->iter % 2;
-        b->got[par] = 0;
-        for (int dir = 0; dir < 6; dir++)
-            st_face_put(b->t, ext, dir / 2, dir % 2, b->ghost[par] + dir * face_pts(b));
+    while (!b->waiting && b->iter <= b->p.iters) {
+        take_early(b);
+        if (b->got[b->iter % 2] < 6)
+            return;
+        b->got[b->iter % 2] = 0;
         int nb = b->p.nbs * b->p.nbs * b->p.nbs;
         for (int w = st_work(b->lin, nb, b->iter, b->p.imbalance, b->p.base); w > 0; w--)
             st_sweep(b->t, b->u, ext, lo, ext);
@@ -155,15 +168,23 @@ static void block_run(void *self, const tern_msg_t *msg)
     advance(b);
 }
 
+/* A face for the current iteration goes straight into the ghost layer (the sweep that
+ * reads it has not run); one for the next waits in ghost[] until that one is current. */
 static void block_ghost(void *self, const tern_msg_t *msg)
 {
     block_t *b = self;
     const ghost_hdr_t *h = tern_msg_data(msg);
-    if (h->iter != b->iter && h->iter != b->iter + 1)
+    const double *face = (const double *)(const void *)(h + 1);
+    const int ext[3] = {b->p.B, b->p.B, b->p.B};
+    if (h->iter == b->iter) {
+        st_face_put(b->t, ext, h->dir / 2, h->dir % 2, face);
+    } else if (h->iter == b->iter + 1) {
+        memcpy(b->ghost[h->iter % 2] + h->dir * face_pts(b), face, face_pts(b) * sizeof(double));
+        b->early[h->iter % 2] |= 1 << h->dir;
+    } else {
         tern_abort("stencil3d: block (%d,%d,%d) at iteration %d got a face of iteration %d",
                    b->me[0], b->me[1], b->me[2], b->iter, h->iter);
-    memcpy(b->ghost[h->iter % 2] + h->dir * face_pts(b), tern_msg_seg(msg, 1, NULL),
-           face_pts(b) * sizeof(double));
+    }
     b->got[h->iter % 2]++;
     advance(b);
 }

@@ -6,7 +6,8 @@
  * gives the same placement. Greedy and GreedyRefine (and its host-aware variant): the
  * maximum PE time within 5 % of the lower bound max(average, heaviest object, fixed
  * work). GreedyRefine moves fewer objects than Greedy, and none on a set that is already
- * balanced; Refine never makes the maximum worse; the host-aware variant moves fewer
+ * balanced; GreedyRefine, its host-aware variant and Refine never make the maximum worse
+ * (also on 20,000 small random sets); the host-aware variant moves fewer
  * objects between hosts than GreedyRefine. Rotate moves every movable object to the next
  * PE, Dummy none. Also the pieces: the sort (heaviest first, stable), the PE heap against
  * a brute-force minimum, strategy names (Charm++'s "GreedyRefineLB" spelling too).
@@ -243,6 +244,39 @@ static void test_names(void)
     CHECK_EQ(n, 6);
 }
 
+/* Small random sets as the runtime tests make them (12 objects on 3 PEs, 2 hosts, loads
+ * near one another, some placements already good): the refining strategies never return
+ * a placement with a higher maximum than the one they were given. */
+static void test_never_worse(void)
+{
+    enum { NO = 12, NP = 3 };
+    uint64_t seed = 12345;
+    int32_t host[NP] = {0, 0, 1};
+    for (int trial = 0; trial < 20000; trial++) {
+        double load[NO];
+        int32_t from[NO], to[NO];
+        for (int i = 0; i < NO; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            load[i] = 1.0 + (double)(seed >> 40) / (double)(1ULL << 24) * (trial % 3 ? 0.1 : 2);
+            from[i] = (int32_t)((seed >> 20) % NP);
+        }
+        lb_input_t in = {.nobjs = NO, .npes = NP, .load = load, .from = from,
+                         .tolerance = 1.02, .host = host, .nhosts = 2};
+        lb_quality_t before, after;
+        CHECK_EQ(lb_quality(&in, from, NULL, &before), 0);
+        const char *names[] = {"GreedyRefine", "HostGreedyRefine", "Refine"};
+        for (int k = 0; k < 3; k++) {
+            CHECK_EQ(lb_strategy_find(names[k])->fn(&in, to), 0);
+            CHECK_EQ(lb_quality(&in, to, NULL, &after), 0);
+            if (!CHECK(after.max <= before.max * (1 + 1e-12))) {
+                printf("  %s, trial %d: max %.6g -> %.6g\n", names[k], trial, before.max,
+                       after.max);
+                return;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     check_start();
@@ -251,6 +285,7 @@ int main(void)
     test_heap();
     test_balanced();
     test_heavy_object();
+    test_never_worse();
     test_sets(64, 4, 2);
     test_sets(1000, 16, 4);
     test_sets(10000, 100, 10);
