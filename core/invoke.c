@@ -149,7 +149,7 @@ void core_invoke_abandon(core_pe_t *pe)
             core_inv_t *inv = t->local;
             free(inv->ret);
             free(inv->err);
-            if (--inv->m->refs == 0)
+            if (inv->m && --inv->m->refs == 0) /* (a pool task has no message) */
                 core_msg_release(&pe->pool, inv->m);
             t->local = NULL;
         }

@@ -180,6 +180,7 @@ typedef struct core_pe {
     util_hashmap_t *sections; /* the sections made here (core/section.c) */
     struct core_stats *stats; /* statistics (core/stats.c); NULL when off */
     struct core_trace *trace; /* the timeline (core/trace.c); NULL when off */
+    struct core_tasks *tasks; /* the task pool (core/taskpool.c); NULL until used */
     util_hashmap_t *sec_plans; /* section id -> how this PE routes its multicasts */
     uint64_t where_version;   /* bumped whenever what this PE knows of where elements are
                                  changes (sections cache their routes by it) */
@@ -326,7 +327,7 @@ void core_stats_count(core_pe_t *pe, int what);
 /* Around a part of the scheduler's turn (begin 1, then 0): its time less that of the
  * methods run inside; the transports' progress is the runtime's, coroutines resumed (main
  * among them) are busy. */
-enum { CORE_SPAN_PROGRESS, CORE_SPAN_ULT, CORE_SPANS };
+enum { CORE_SPAN_PROGRESS, CORE_SPAN_ULT, CORE_SPAN_TASKS, CORE_SPANS };
 void core_stats_running(core_pe_t *pe);
 void core_stats_span(core_pe_t *pe, int which, int begin);
 
@@ -370,6 +371,9 @@ void core_chan_free(core_pe_t *pe, core_chare_t *ch);
 /* Read +balancer NAME / --balancer[=]NAME (removed from argv) and the TERN_LB options. */
 tern_status_t core_lb_options(core_pe_t *pe, int *argc, char **argv);
 tern_status_t core_lb_register(void);
+/* the task pool (core/taskpool.c) */
+tern_status_t core_tasks_register(void);
+void core_tasks_close(core_pe_t *pe);
 tern_status_t core_lb_configure(core_pe_t *pe, core_coll_t *c, double period);
 void core_lb_coll_init(core_pe_t *pe, core_coll_t *c);
 void core_lb_coll_free(core_pe_t *pe, core_coll_t *c);

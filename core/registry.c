@@ -15,6 +15,9 @@ static core_reducer_t **red_gid;
 static core_map_t *maps;
 static uint32_t nmaps, maps_cap;
 static core_map_t **map_gid;
+static core_task_t *tasks;
+static uint32_t ntasks, tasks_cap;
+static core_task_t **task_gid;
 static core_type_t **type_gid;
 static core_ep_t **ep_gid;
 static int frozen;
@@ -190,6 +193,39 @@ tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *ou
     return TERN_OK;
 }
 
+tern_status_t tern_task_register(const char *name, tern_task_fn fn, unsigned flags,
+                                 tern_task_t *out)
+{
+    tern_status_t st = check_name("tern_task_register", name);
+    if (st != TERN_OK)
+        return st;
+    if (!fn || !out || (flags & ~TERN_TASK_COROUTINE)) {
+        util_log_error("tern_task_register('%s'): %s", name,
+                       !fn ? "the function is NULL" : !out ? "out is NULL" : "unknown flags");
+        return TERN_ERR_INVALID;
+    }
+    for (uint32_t i = 0; i < ntasks; i++) {
+        if (strcmp(tasks[i].name, name) == 0) {
+            util_log_error("tern_task_register: task '%s' is already registered", name);
+            return TERN_ERR_EXISTS;
+        }
+    }
+    if (grow((void **)&tasks, ntasks, &tasks_cap, sizeof *tasks, 4) != TERN_OK)
+        return TERN_ERR_NOMEM;
+    core_task_t *t = &tasks[ntasks];
+    memset(t, 0, sizeof *t);
+    strcpy(t->name, name);
+    t->fn = fn;
+    t->flags = flags;
+    *out = ntasks++;
+    return TERN_OK;
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+    return strcmp((*(core_task_t *const *)a)->name, (*(core_task_t *const *)b)->name);
+}
+
 tern_status_t tern_type_migratable(tern_type_t type, tern_pup_fn pup, tern_arrived_fn arrived)
 {
     if (frozen) {
@@ -307,6 +343,20 @@ uint64_t core_registry_freeze(void)
         map_gid[i]->gid = CORE_MAP_CUSTOM | i;
         h = fnv(h, map_gid[i]->name, strlen(map_gid[i]->name) + 1);
     }
+    free(task_gid);
+    task_gid = malloc((ntasks + 1) * sizeof *task_gid);
+    if (!task_gid) {
+        util_log_error("tern_run: out of memory building the registry");
+        abort();
+    }
+    for (uint32_t i = 0; i < ntasks; i++)
+        task_gid[i] = &tasks[i];
+    qsort(task_gid, ntasks, sizeof *task_gid, cmp_task);
+    for (uint32_t i = 0; i < ntasks; i++) {
+        task_gid[i]->gid = i;
+        h = fnv(h, task_gid[i]->name, strlen(task_gid[i]->name) + 1);
+        h = fnv(h, &task_gid[i]->flags, sizeof task_gid[i]->flags);
+    }
     return h;
 }
 
@@ -327,6 +377,11 @@ void core_registry_reset(void)
     maps = NULL;
     map_gid = NULL;
     nmaps = maps_cap = 0;
+    free(tasks);
+    free(task_gid);
+    tasks = NULL;
+    task_gid = NULL;
+    ntasks = tasks_cap = 0;
     nreds = reds_cap = 0;
     types = NULL;
     eps = NULL;
@@ -373,4 +428,11 @@ const core_map_t *core_map_by_gid(uint32_t gid)
 {
     uint32_t i = gid & ~CORE_MAP_CUSTOM;
     return frozen && (gid & CORE_MAP_CUSTOM) && i < nmaps ? map_gid[i] : NULL;
+}
+
+const core_task_t *core_task_local(tern_task_t t) { return t < ntasks ? &tasks[t] : NULL; }
+
+const core_task_t *core_task_by_gid(uint32_t gid)
+{
+    return frozen && gid < ntasks ? task_gid[gid] : NULL;
 }

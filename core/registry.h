@@ -55,6 +55,16 @@ typedef struct {
     uint32_t gid;
 } core_map_t;
 
+/* Pool tasks (tern_task_register): handles are registration order, global ids name order. */
+typedef struct {
+    char name[CORE_NAME_MAX];
+    tern_task_fn fn;
+    unsigned flags;
+    uint32_t gid;
+} core_task_t;
+const core_task_t *core_task_local(tern_task_t t);
+const core_task_t *core_task_by_gid(uint32_t gid);
+
 /* Assign ids; returns the table's hash. After this, registration fails. */
 uint64_t core_registry_freeze(void);
 int core_registry_frozen(void);

@@ -379,6 +379,7 @@ static void core_finalize(core_pe_t *pe)
     exit_handshake(pe);
     core_invoke_abandon(pe);
     core_ults_fini(&pe->ults);
+    core_tasks_close(pe);
     core_futures_free(pe);
     core_timers_free(pe);
     core_qd_free(pe);
@@ -449,7 +450,7 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     util_hashmap_init(&pe->futures);
     if (read_options(pe) != TERN_OK || core_lb_options(pe, &argc, argv) != TERN_OK ||
         core_lb_register() != TERN_OK || core_sections_register() != TERN_OK ||
-        core_trace_register() != TERN_OK ||
+        core_trace_register() != TERN_OK || core_tasks_register() != TERN_OK ||
         boot_open(&pe->boot) != TERN_OK) {
         util_log_error("tern_run: start-up failed");
         return 1;

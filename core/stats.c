@@ -170,7 +170,7 @@ void core_stats_span(core_pe_t *pe, int which, int begin)
     } else {
         double dt = core_now() - s->span_t0[which] - (s->busy - s->span_busy0[which]);
         s->span[which] += dt;
-        if (which == CORE_SPAN_ULT) /* user code: busy */
+        if (which != CORE_SPAN_PROGRESS) /* user code: busy */
             s->busy += dt;
     }
 }
@@ -206,8 +206,9 @@ static void print_table(core_pe_t *pe, FILE *f)
             wall > 0 ? 100 * busy / wall : 0, idle, wall > 0 ? 100 * idle / wall : 0,
             other, wall > 0 ? 100 * other / wall : 0, prog, other - prog);
     fprintf(f, "tern: stats: PE %d: busy: entry methods %.3f s, main and coroutines resumed "
-            "%.3f s; start-up before all this %.3f s\n", pe->my_pe,
-            busy - s->span[CORE_SPAN_ULT], s->span[CORE_SPAN_ULT], s->startup);
+            "%.3f s, pool tasks %.3f s; start-up before all this %.3f s\n", pe->my_pe,
+            busy - s->span[CORE_SPAN_ULT] - s->span[CORE_SPAN_TASKS], s->span[CORE_SPAN_ULT],
+            s->span[CORE_SPAN_TASKS], s->startup);
     fprintf(f, "tern: stats: PE %d: %-28s %10s %11s %10s %11s %11s\n", pe->my_pe,
             "entry method", "calls", "total ms", "max us", "bytes in", "bytes out");
     uint32_t *order = malloc((s->neps ? s->neps : 1) * sizeof *order);
@@ -273,8 +274,9 @@ static void write_json(core_pe_t *pe)
     times(pe, &wall, &busy, &idle);
     fprintf(f, "{\"pe\": %d, \"pes\": %d, \"wall_s\": %.9g, \"busy_s\": %.9g, "
             "\"idle_s\": %.9g, \"progress_s\": %.9g, \"coroutines_s\": %.9g, "
-            "\"startup_s\": %.9g,\n \"entry_methods\": [", pe->my_pe, pe->num_pes, wall, busy,
-            idle, s->span[CORE_SPAN_PROGRESS], s->span[CORE_SPAN_ULT], s->startup);
+            "\"tasks_s\": %.9g, \"startup_s\": %.9g,\n \"entry_methods\": [", pe->my_pe,
+            pe->num_pes, wall, busy, idle, s->span[CORE_SPAN_PROGRESS], s->span[CORE_SPAN_ULT],
+            s->span[CORE_SPAN_TASKS], s->startup);
     int first = 1;
     for (uint32_t i = 0; i < s->neps; i++) {
         const ep_stat_t *e = &s->ep[i];

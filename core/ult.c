@@ -21,7 +21,7 @@
 #define fiber_finish(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
 #endif
 
-#define FREE_STACKS_MAX 128
+#define FREE_STACKS_MAX 1024
 #define ALT_STACK_SIZE (64 * 1024)
 /* PROT_NONE address space below each stack. A frame larger than what is left of its stack
  * moves the stack pointer below the stack in one step, and its first store lands that far
@@ -211,6 +211,9 @@ static core_ult_t *ult_get(core_ults_t *u)
                    "mprotect: %s", u->stack_size, strerror(errno));
     t->owner = u;
     t->all_next = u->all;
+    t->all_prev = NULL;
+    if (u->all)
+        u->all->all_prev = t;
     u->all = t;
     return t;
 }
@@ -220,10 +223,12 @@ static void ult_put(core_ults_t *u, core_ult_t *t)
     t->state = CORE_ULT_FREE;
     t->local = NULL;
     if (u->nfree >= FREE_STACKS_MAX) {
-        core_ult_t **pp = &u->all;
-        while (*pp != t)
-            pp = &(*pp)->all_next;
-        *pp = t->all_next;
+        if (t->all_prev)
+            t->all_prev->all_next = t->all_next;
+        else
+            u->all = t->all_next;
+        if (t->all_next)
+            t->all_next->all_prev = t->all_prev;
         core_ctx_release(&t->ctx);
         munmap(t->map, t->map_len);
         free(t);

@@ -48,7 +48,7 @@ typedef struct core_ult {
     void *arg;
     void *local;            /* the core's per-coroutine data (its invocation) */
     struct core_ult *next;  /* ready list or free list */
-    struct core_ult *all_next;
+    struct core_ult *all_next, *all_prev; /* every coroutine with a stack (O(1) unlink) */
     unsigned char *map;     /* guard region (owner->guard bytes), then the stack */
     size_t map_len;
     int state;              /* core_ult_state_t */

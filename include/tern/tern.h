@@ -837,6 +837,52 @@ TERN_API tern_status_t tern_timer_send(double seconds, const tern_proxy_t *to, t
 /* Suspend the calling coroutine for at least `seconds`; the PE goes on running. */
 TERN_API tern_status_t tern_sleep(double seconds);
 
+/* ---------------------------------------------------------------------------------------
+ * The task pool: functions applied to many inputs on every PE (Charm4py's charm.pool, the
+ * engine under multiprocessing-style pools). Every PE works, the calling one included;
+ * idle PEs steal work (their own host first); a 1-PE job runs the tasks itself. Several
+ * maps may run at once, started from any PE, and tasks may start maps of their own.
+ * ------------------------------------------------------------------------------------- */
+
+typedef uint32_t tern_task_t;
+/* A task: reads in_len bytes at `in`, writes out_len bytes at `out` (zeroed beforehand
+ * where the output travels). It fails with tern_raise (its output is then undefined). */
+typedef void (*tern_task_fn)(const void *in, size_t in_len, void *out, size_t out_len);
+#define TERN_TASK_COROUTINE 0x1u /* runs on a coroutine: may wait (e.g. on maps it starts) */
+
+/* Register a task by name, before tern_run (every process registers the same ones). */
+TERN_API tern_status_t tern_task_register(const char *name, tern_task_fn fn, unsigned flags,
+                                          tern_task_t *out);
+
+typedef struct tern_pool_opts {
+    int64_t chunk;   /* tasks per chunk (the unit run and answered at once, and the least
+                        given away); 0: automatic, about 20 us of tasks by measured times */
+    int32_t ncores;  /* PEs taking part, the caller's first (Charm4py's ncores); <= 0: all */
+    int32_t pad;
+} tern_pool_opts_t;
+
+/*
+ * Apply `task` to n inputs of in_size bytes each (in[i] at in + i * in_size), task i's
+ * output (out_size bytes) going to out + i * out_size, in order. The buffers must stay
+ * valid until the map is done; inputs travel only as they are given out, so a map of
+ * 10^7 inputs is not 10^7 messages. opts may be NULL. tern_pool_map waits (from a
+ * coroutine) and returns TERN_ERR_REMOTE if a task failed, after every task has run:
+ * tern_pool_error() then names the first failed task's index, its PE and its message.
+ * tern_pool_map_async returns at once; *done gets an empty value, or the error.
+ */
+TERN_API tern_status_t tern_pool_map(tern_task_t task, const void *in, size_t in_size,
+                                     size_t n, void *out, size_t out_size,
+                                     const tern_pool_opts_t *opts);
+TERN_API tern_status_t tern_pool_map_async(tern_task_t task, const void *in, size_t in_size,
+                                           size_t n, void *out, size_t out_size,
+                                           const tern_pool_opts_t *opts, tern_future_t *done);
+/* One task with `len` bytes of input (copied): its out_size bytes of output become the
+ * value of *result; result NULL: fire and forget (a failure then ends the job). */
+TERN_API tern_status_t tern_pool_submit(tern_task_t task, const void *in, size_t len,
+                                        size_t out_size, tern_future_t *result);
+/* The error of this PE's last failed tern_pool_map (NULL if none) and the PE it was on. */
+TERN_API const char *tern_pool_error(int *pe);
+
 #ifdef __cplusplus
 }
 #endif
