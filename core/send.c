@@ -66,13 +66,16 @@ static tern_status_t tp_send(core_pe_t *pe, int dest, const tern_iov_t *iov, int
                              uint64_t total)
 {
     tp_t *tp = pe->route[dest];
+    /* The timeline's send time is taken before the send: the receiver may run the message
+     * before this PE gets past the call. */
+    double t_sent = __builtin_expect(pe->trace != NULL, 0) ? core_trace_now(pe) : 0;
     tern_status_t st = tp->ops->send(tp, dest, iov, n, total, NULL);
     if (st == TERN_OK) {
         core_fc_sent(pe, dest, total);
         if (__builtin_expect(pe->stats != NULL, 0))
             core_stats_sent(pe, dest, total);
         if (__builtin_expect(pe->trace != NULL, 0))
-            core_trace_sent(pe, dest, total, 1);
+            core_trace_sent_at(pe, dest, total, t_sent);
     }
     else if (st != TERN_ERR_RETRY)
         util_log_error("sending %llu bytes to PE %d failed: %s", (unsigned long long)total,

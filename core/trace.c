@@ -211,14 +211,26 @@ void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t byte
  * counted (the receiver counts them too) but not recorded (record 0). */
 uint64_t core_trace_sent(core_pe_t *pe, int dest, uint64_t bytes, int record)
 {
+    return record ? core_trace_sent_at(pe, dest, bytes, now_us(pe->trace))
+                  : core_trace_flow(pe, dest);
+}
+
+/* The flow id of the next message to dest (counted, not recorded). */
+uint64_t core_trace_flow(core_pe_t *pe, int dest)
+{
     core_trace_t *t = pe->trace;
-    uint64_t id = dest == pe->my_pe ? flow_id(dest, dest, (1ULL << 23) | ++t->local)
-                                    : flow_id(pe->my_pe, dest, ++t->sent_to[dest]);
-    if (!record)
-        return id;
+    return dest == pe->my_pe ? flow_id(dest, dest, (1ULL << 23) | ++t->local)
+                             : flow_id(pe->my_pe, dest, ++t->sent_to[dest]);
+}
+
+/* A message to dest sent at `ts` (us, core_trace_now): recorded; its flow id. */
+uint64_t core_trace_sent_at(core_pe_t *pe, int dest, uint64_t bytes, double ts)
+{
+    core_trace_t *t = pe->trace;
+    uint64_t id = core_trace_flow(pe, dest);
     ev_t *e = ev_new(t);
     if (e)
-        *e = (ev_t){now_us(t), 0, EV_SEND, 0, id, ((uint64_t)(uint32_t)dest << 32) | (bytes & 0xffffffffu)};
+        *e = (ev_t){ts, 0, EV_SEND, 0, id, ((uint64_t)(uint32_t)dest << 32) | (bytes & 0xffffffffu)};
     return id;
 }
 

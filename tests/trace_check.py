@@ -8,8 +8,9 @@ the element on the last PE, a call, a reduction):
   - every flow end has its start; methods on a PE do not overlap and come in time order;
   - with HOSTS > 1 (emulated hosts: one clock, so the true offset is 0), the PEs of the
     other hosts than PE 0's say what offset to PE 0's clock they measured (within its
-    bound of 0, the bound under 1 ms), PE 0's host's PEs none; arrows do not run back
-    in time by more than the bound.
+    bound of 0; on a loaded machine a short job may get only a round or two done, each
+    of some ms), PE 0's host's PEs none; arrows do not run back in time by more than the
+    bounds of their two ends.
     trace_check.py FILE NPES [HOSTS]"""
 import json
 import sys
@@ -61,12 +62,15 @@ if hosts > 1:
     if not synced or len(synced) >= npes:
         fail.append("clock offsets measured on PEs %s" % synced)
     for p, a in labels.items():
-        if not (1 <= a.get("clock_rounds", 0) <= 16 and 0 <= a["clock_bound_us"] < 1000
+        if not (1 <= a.get("clock_rounds", 0) <= 16 and 0 <= a["clock_bound_us"] < 100000
                 and abs(a["clock_offset_us"]) <= a["clock_bound_us"] + 1):
             fail.append("PE %d: clock %r" % (p, a))
-    bound = max([a["clock_bound_us"] for a in labels.values()] + [0]) + 1
-    start_ts = {e["id"]: e["ts"] for e in ev if e["ph"] == "s"}
-    back = [e for e in ends if e["id"] in start_ts and e["ts"] < start_ts[e["id"]] - bound]
+    # A send and the method it ran are both off by their PE's bound at most (PE 0's and
+    # those of its host by nothing).
+    bound = {p: a["clock_bound_us"] for p, a in labels.items()}
+    start = {e["id"]: (e["ts"], e["pid"]) for e in ev if e["ph"] == "s"}
+    back = [e for e in ends if e["id"] in start and e["ts"] < start[e["id"]][0] -
+            bound.get(start[e["id"]][1], 0) - bound.get(e["pid"], 0) - 1]
     if back:
         fail.append("%d arrows run back in time" % len(back))
 elif labels:
