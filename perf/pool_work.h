@@ -31,14 +31,22 @@ static inline uint64_t pool_rounds(uint64_t n)
     return (uint64_t)x;
 }
 
-/* Rounds a microsecond on this CPU. */
+static inline double pool_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Rounds a microsecond of this thread's CPU time (not wall time: ranks that share a core
+ * and poll while one calibrates would make wall-time tasks short). */
 static inline double pool_calibrate(void)
 {
     uint64_t n = 1000;
     for (;;) {
-        double t0 = pool_now();
+        double t0 = pool_cpu_now();
         pool_rounds(n);
-        double dt = pool_now() - t0;
+        double dt = pool_cpu_now() - t0;
         if (dt > 0.05)
             return (double)n / (dt * 1e6);
         n *= 2;
