@@ -13,11 +13,12 @@
  * Stealing: a PE whose deque runs dry asks a victim for work (pool.steal): first the PE it
  * last got work from, then random ones, its own host's first; the victim gives the upper
  * part of its oldest item the thief may run (`ncores` PEs from the origin on may), at most
- * half of it and at most STEAL_MAX_BYTES of inputs, sent with the inputs (pool.work); or
- * says it has none (pool.none). After STEAL_TRIES vain tries a PE stops asking until a
- * hint comes: a new map with more than one chunk hints the PEs that may take part (up to
- * one per spare chunk, in turn), and a hinted PE with nothing to do steals from the map's
- * origin. So idle PEs sleep, and inputs travel only as they are given out: a map of 10^7
+ * half of it and at most STEAL_MAX_BYTES of inputs, or all of a small item it would not
+ * run next, sent with the inputs (pool.work); or
+ * says it has none (pool.none) and remembers the thief as idle. After STEAL_TRIES vain
+ * tries a PE stops asking until a hint comes: new work with spare chunks hints the idle
+ * PEs its victims remember (else, at most every HINT_GAP_US, PEs in turn), and a hinted
+ * PE with nothing to do steals from the hinting PE. So idle PEs sleep, and inputs travel only as they are given out: a map of 10^7
  * inputs never exists as messages at once.
  *
  * Errors: a task that calls tern_raise fails; its chunk's other tasks still run; the map
@@ -43,6 +44,7 @@
 #define CHUNK_AUTO_MAX 65536u
 #define STEAL_MAX_BYTES (256u << 10) /* inputs given away at once */
 #define STEAL_TRIES 4          /* vain steal requests before waiting for a hint */
+#define HINT_GAP_US 50.0       /* hints to PEs not known to be idle: a round at most this often */
 
 enum { TP_RUN, TP_STEAL, TP_WORK, TP_NONE, TP_HINT, TP_RESULT, TP_NKINDS };
 static uint8_t tp_kinds[TP_NKINDS];
@@ -127,6 +129,9 @@ typedef struct core_tasks {
     int tries;                /* vain ones since the last work came */
     int last_victim;
     int hint_next;            /* where this PE's next hint goes (in turn) */
+    double last_hint;         /* when the last round of such hints went */
+    int *idle, nidle;         /* PEs that asked this PE for work in vain, each once */
+    uint8_t *is_idle;         /* [num_pes] */
     uint64_t rng;
     char *last_err;
     int last_err_pe;
@@ -144,6 +149,11 @@ static core_tasks_t *tasks_of(core_pe_t *pe)
         s->last_victim = -1;
         s->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)(pe->my_pe + 1) << 32);
         s->hint_next = 1;
+        s->last_hint = -1;
+        s->idle = malloc((size_t)pe->num_pes * sizeof *s->idle);
+        s->is_idle = calloc((size_t)pe->num_pes, 1);
+        if (!s->idle || !s->is_idle)
+            tern_abort("task pool: out of memory");
         pe->tasks = s;
     }
     return pe->tasks;
@@ -249,18 +259,40 @@ static void map_done(core_pe_t *pe, core_tasks_t *s, map_t *m, uint32_t n, int e
     map_free(m);
 }
 
-/* Hint the PEs that may take part, up to one per spare chunk, in turn. */
+static void hint_to(core_pe_t *pe, int p)
+{
+    int32_t origin = pe->my_pe;
+    tp_send(pe, p, TP_HINT, &origin, sizeof origin, NULL, 0);
+}
+
+/* New work here with `spare` chunks others could take: hint the PEs known to be idle
+ * (they asked this PE in vain) that may take part; if none is known, PEs in turn - but at
+ * most one round every HINT_GAP_US, so that many small maps (recursive tasks) do not
+ * flood busy PEs with hints. */
 static void hint(core_pe_t *pe, core_tasks_t *s, const work_t *w)
 {
     uint64_t unit = w->chunk ? w->chunk : 1;
     uint64_t spare = (w->n + unit - 1) / unit - 1;
+    for (int k = 0; k < s->nidle && spare > 0;) {
+        int p = s->idle[k];
+        if (!may_run(pe, w, p)) {
+            k++;
+            continue;
+        }
+        s->idle[k] = s->idle[--s->nidle];
+        s->is_idle[p] = 0;
+        hint_to(pe, p);
+        spare--;
+    }
+    double now = core_now();
+    if (spare == 0 || (now - s->last_hint) * 1e6 < HINT_GAP_US)
+        return;
+    s->last_hint = now;
     uint32_t others = w->ncores - 1;
     for (uint64_t k = 0; k < spare && k < others; k++) {
         if (s->hint_next < 1 || (uint32_t)s->hint_next > others)
             s->hint_next = 1;
-        int p = (pe->my_pe + s->hint_next++) % pe->num_pes;
-        int32_t origin = pe->my_pe;
-        tp_send(pe, p, TP_HINT, &origin, sizeof origin, NULL, 0);
+        hint_to(pe, (pe->my_pe + s->hint_next++) % pe->num_pes);
     }
 }
 
@@ -436,7 +468,8 @@ static void h_run(core_pe_t *pe, tern_msg_t *m)
             it->avg_us = it->avg_us <= 0 ? per : 0.5 * it->avg_us + 0.5 * per;
         }
         /* (The chunk may have pushed maps of its own behind it: it need not be the tail.
-         * Only this handler drops items, so it is still there.) */
+         * It is still there: steals, the only other place items go, run between pool.run
+         * turns and never take the tail whole.) */
         if (it->w.n == 0)
             item_drop(s, it);
     }
@@ -484,9 +517,13 @@ static void h_steal(core_pe_t *pe, tern_msg_t *m)
     core_tasks_t *s = tasks_of(pe);
     for (item_t *it = s->head; it; it = it->next) {
         uint32_t unit = it->w.chunk ? it->w.chunk : 1;
-        if (it->w.n < 2 * unit || !may_run(pe, &it->w, thief))
+        /* Half of a big item; all of a small one the victim would not run next (the
+         * classic steal of the oldest continuation: with maps of two tasks, as recursive
+         * tasks make, an item has one task left once its first runs). */
+        int whole = it->w.n < 2 * unit && it != s->tail;
+        if ((it->w.n < 2 * unit && !whole) || !may_run(pe, &it->w, thief))
             continue;
-        uint64_t give = it->w.n / 2 / unit * unit;
+        uint64_t give = whole ? it->w.n : it->w.n / 2 / unit * unit;
         uint64_t cap = it->w.in_size ? STEAL_MAX_BYTES / it->w.in_size / unit * unit : give;
         if (cap < unit)
             cap = unit;
@@ -499,7 +536,21 @@ static void h_steal(core_pe_t *pe, tern_msg_t *m)
         tern_iov_t iov = {it->in + (size_t)(it->w.n) * it->w.in_size,
                           (size_t)give * it->w.in_size};
         tp_send(pe, thief, TP_WORK, &w, sizeof w, &iov, 1);
+        if (it->w.n == 0) /* (not the tail: no pool.run is working on it) */
+            item_drop(s, it);
+        if (s->is_idle[thief]) {
+            s->is_idle[thief] = 0;
+            for (int k = 0; k < s->nidle; k++)
+                if (s->idle[k] == thief) {
+                    s->idle[k] = s->idle[--s->nidle];
+                    break;
+                }
+        }
         return;
+    }
+    if (!s->is_idle[thief]) { /* told when work comes */
+        s->is_idle[thief] = 1;
+        s->idle[s->nidle++] = thief;
     }
     tp_send(pe, thief, TP_NONE, NULL, 0, NULL, 0);
 }
@@ -763,6 +814,8 @@ void core_tasks_close(core_pe_t *pe)
         free(c);
     }
     free(s->last_err);
+    free(s->idle);
+    free(s->is_idle);
     free(s);
     pe->tasks = NULL;
 }
