@@ -181,6 +181,7 @@ typedef struct core_pe {
     struct core_stats *stats; /* statistics (core/stats.c); NULL when off */
     struct core_trace *trace; /* the timeline (core/trace.c); NULL when off */
     struct core_tasks *tasks; /* the task pool (core/taskpool.c); NULL until used */
+    int main_pending;         /* PE 0: main waits to start (core_start_main) */
     util_hashmap_t *sec_plans; /* section id -> how this PE routes its multicasts */
     uint64_t where_version;   /* bumped whenever what this PE knows of where elements are
                                  changes (sections cache their routes by it) */
@@ -337,6 +338,11 @@ void core_trace_start(core_pe_t *pe);
 void core_trace_close(core_pe_t *pe);
 tern_status_t core_trace_register(void);
 void core_trace_sync_clock(core_pe_t *pe);
+/* PE 0: non-zero when PEs of other hosts are measuring their clocks (main then starts once
+ * they are done, through core_start_main). */
+int core_trace_sync_pending(core_pe_t *pe);
+/* PE 0: start the main function now if it waits. */
+void core_start_main(core_pe_t *pe);
 double core_trace_now(core_pe_t *pe);
 void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t bytes, double t0,
                        double t1);

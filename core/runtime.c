@@ -414,6 +414,20 @@ static void run_main(void *arg)
     call.fn(call.argc, call.argv);
 }
 
+static main_call_t main_call; /* PE 0's main function (one PE a process) */
+
+void core_start_main(core_pe_t *pe)
+{
+    if (!pe->main_pending)
+        return;
+    pe->main_pending = 0;
+    if (pe->stats)
+        core_stats_span(pe, CORE_SPAN_ULT, 1);
+    core_ult_start(&pe->ults, run_main, &main_call, NULL);
+    if (pe->stats)
+        core_stats_span(pe, CORE_SPAN_ULT, 0);
+}
+
 int tern_in_coroutine(void)
 {
     core_pe_t *pe = core_pe_current();
@@ -492,12 +506,12 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     if (pe->trace)
         core_trace_sync_clock(pe);
     if (pe->my_pe == 0 && main_fn) {
-        main_call_t call = {main_fn, argc, argv};
-        if (pe->stats)
-            core_stats_span(pe, CORE_SPAN_ULT, 1);
-        core_ult_start(&pe->ults, run_main, &call, NULL);
-        if (pe->stats)
-            core_stats_span(pe, CORE_SPAN_ULT, 0);
+        main_call = (main_call_t){main_fn, argc, argv};
+        pe->main_pending = 1;
+        /* With the timeline on, the PEs of other hosts first measure their clocks against
+         * this one's (core/trace.c), which then starts main. */
+        if (!pe->trace || !core_trace_sync_pending(pe))
+            core_start_main(pe);
     }
     core_loop(pe);
     int code = pe->exit_code;

@@ -14,7 +14,8 @@
  * methods last, so at start every PE on another host than PE 0 measures its offset to PE
  * 0's clock (Cristian's method: CLOCK_ROUNDS pings, the offset of the one with the
  * shortest round trip, good to half that round trip) and shifts its events by it when it
- * writes them; the file names the offset and its bound.
+ * writes them; the file names the offset and its bound. PE 0 starts the main function
+ * once they are done, so that it answers at once and the program's events come after.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ typedef struct core_trace {
     int clock_rounds;        /* pings answered */
     double clock_offset;     /* PE 0's clock - this one's, us */
     double clock_rtt;        /* round trip of the ping it came from (bound: half of it) */
+    int clock_waiting;       /* PE 0: PEs still measuring */
 } core_trace_t;
 
 enum { CLOCK_ROUNDS = 16 };
@@ -58,7 +60,7 @@ typedef struct {
     double t_sent, t_pe0;
 } clock_part_t;
 
-static uint8_t clock_kinds[2]; /* ping (to PE 0), pong (back) */
+static uint8_t clock_kinds[3]; /* ping (to PE 0), pong (back), done (to PE 0) */
 
 static double mono_us(void)
 {
@@ -170,16 +172,40 @@ static void h_pong(core_pe_t *pe, tern_msg_t *m)
     if (++t->clock_rounds < CLOCK_ROUNDS) {
         clock_part_t q = {now_us(t), 0};
         clock_send(pe, 0, 0, &q);
+    } else {
+        clock_part_t q = {0, 0};
+        clock_send(pe, 0, 2, &q);
     }
+}
+
+/* On PE 0: a PE has measured its clock; the last one lets main start. */
+static void h_clock_done(core_pe_t *pe, tern_msg_t *m)
+{
+    core_msg_release(&pe->pool, m);
+    core_trace_t *t = pe->trace;
+    if (t && t->clock_waiting > 0 && --t->clock_waiting == 0)
+        core_start_main(pe);
+}
+
+int core_trace_sync_pending(core_pe_t *pe)
+{
+    core_trace_t *t = pe->trace;
+    if (!t || pe->my_pe != 0)
+        return 0;
+    t->clock_waiting = 0;
+    for (int p = 1; p < pe->num_pes; p++)
+        t->clock_waiting += pe->hosts.pe_host[p] != pe->hosts.pe_host[0];
+    return t->clock_waiting > 0;
 }
 
 tern_status_t core_trace_register(void)
 {
-    static const core_handler_def_t defs[2] = {
+    static const core_handler_def_t defs[3] = {
         {"trace.clock.ping", h_ping, sizeof(clock_part_t), 0},
         {"trace.clock.pong", h_pong, sizeof(clock_part_t), 0},
+        {"trace.clock.done", h_clock_done, sizeof(clock_part_t), 0},
     };
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         tern_status_t st = core_handler_register(&defs[i], &clock_kinds[i]);
         if (st != TERN_OK && st != TERN_ERR_EXISTS)
             return st;
@@ -187,9 +213,8 @@ tern_status_t core_trace_register(void)
     return TERN_OK;
 }
 
-/* Once transports are open: a PE of another host than PE 0's starts its pings (they run
- * alongside the program; the shortest round trip wins, so a busy PE 0 costs precision only
- * on the rounds it delays). */
+/* Once transports are open: a PE of another host than PE 0's starts its pings (back to
+ * back, while PE 0 waits to start main; the shortest round trip wins). */
 void core_trace_sync_clock(core_pe_t *pe)
 {
     core_trace_t *t = pe->trace;

@@ -7,9 +7,9 @@ the element on the last PE, a call, a reduction):
   - the last PE ran El.ping 1000 times, each fed by a message (a flow end);
   - every flow end has its start; methods on a PE do not overlap and come in time order;
   - with HOSTS > 1 (emulated hosts: one clock, so the true offset is 0), the PEs of the
-    other hosts than PE 0's say what offset to PE 0's clock they measured (within its
-    bound of 0; on a loaded machine a short job may get only a round or two done, each
-    of some ms), PE 0's host's PEs none; arrows do not run back in time by more than the
+    other hosts than PE 0's say what offset to PE 0's clock they measured in 16 rounds
+    before main started (within its bound of 0; on a loaded machine a round may take
+    some ms), PE 0's host's PEs none; arrows do not run back in time by more than the
     bounds of their two ends.
     trace_check.py FILE NPES [HOSTS]"""
 import json
@@ -62,7 +62,7 @@ if hosts > 1:
     if not synced or len(synced) >= npes:
         fail.append("clock offsets measured on PEs %s" % synced)
     for p, a in labels.items():
-        if not (1 <= a.get("clock_rounds", 0) <= 16 and 0 <= a["clock_bound_us"] < 100000
+        if not (a.get("clock_rounds", 0) == 16 and 0 <= a["clock_bound_us"] < 100000
                 and abs(a["clock_offset_us"]) <= a["clock_bound_us"] + 1):
             fail.append("PE %d: clock %r" % (p, a))
     # A send and the method it ran are both off by their PE's bound at most (PE 0's and
