@@ -14,9 +14,9 @@ Charm++'s is the sum of the per-iteration times it prints.
 import os
 import re
 import statistics
-import subprocess
 import sys
-import time
+
+from proc import run_program
 
 PES = [1, 2, 4]
 
@@ -24,19 +24,6 @@ PES = [1, 2, 4]
 def _ternrun(build, np_, prog, args, env=None):
     return [os.path.join(build, "tools", "ternrun"), "-n", str(np_), "--timeout", "600",
             prog] + args
-
-
-def _run(cmd, env, timeout):
-    t0 = time.time()
-    try:
-        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        sys.exit("perf/run.py: %s took more than %d s" % (" ".join(cmd), timeout))
-    if p.returncode != 0:
-        sys.exit("perf/run.py: %s failed (exit %d):\n%s%s" %
-                 (" ".join(cmd), p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
-    return p.stdout, time.time() - t0
 
 
 def _result(out, name):
@@ -95,13 +82,13 @@ def bench_leanmd(opts, results):
     for label, np_, extra in _configs(opts):
         tern, charm = [], []
         for i in range(opts.runs):
-            out, _ = _run(_ternrun(opts.build, np_, prog, dims + [str(steps), "-lb", "0"]),
+            out, _ = run_program(_ternrun(opts.build, np_, prog, dims + [str(steps), "-lb", "0"]),
                           _env(extra), opts.timeout)
             tern.append(_result(out, "leanmd") * 1e3)
             if charm_lm and not extra and np_ <= _cores():
-                _, t_long = _run([charm_lm] + dims + [str(steps), "+p%d" % np_],
+                _, t_long = run_program([charm_lm] + dims + [str(steps), "+p%d" % np_],
                                  dict(os.environ), opts.timeout)
-                _, t_one = _run([charm_lm] + dims + ["1", "+p%d" % np_], dict(os.environ),
+                _, t_one = run_program([charm_lm] + dims + ["1", "+p%d" % np_], dict(os.environ),
                                 opts.timeout)
                 charm.append((t_long - t_one) * 1e3 / (steps - 1))
         t, c = _median(tern), _median(charm)
@@ -141,12 +128,12 @@ def bench_stencil3d(opts, results):
         s = {k: [] for k in ("even", "even_mpi", "none", "lb", "mpi", "charm")}
         for i in range(opts.runs):
             base = size + ["-iters", str(iters)]
-            out, _ = _run(_ternrun(opts.build, np_, prog, base + ["-imbalance", "0"]),
+            out, _ = run_program(_ternrun(opts.build, np_, prog, base + ["-imbalance", "0"]),
                           _env(extra), opts.timeout)
             s["even"].append(_result(out, "stencil3d") * 1e3)
-            out, _ = _run(_ternrun(opts.build, np_, prog, base), _env(extra), opts.timeout)
+            out, _ = run_program(_ternrun(opts.build, np_, prog, base), _env(extra), opts.timeout)
             s["none"].append(_result(out, "stencil3d") * 1e3)
-            out, _ = _run(_ternrun(opts.build, np_, prog, base + ["--balancer", "GreedyRefine"]),
+            out, _ = run_program(_ternrun(opts.build, np_, prog, base + ["--balancer", "GreedyRefine"]),
                           _env(extra), opts.timeout)
             s["lb"].append(_result(out, "stencil3d") * 1e3)
             if have_mpi and not extra:
@@ -155,13 +142,13 @@ def bench_stencil3d(opts, results):
                     mpi.append("--allow-run-as-root")
                 if np_ > 2:
                     mpi += ["--oversubscribe", "--bind-to", "none"]
-                out, _ = _run(mpi + [mpi_prog] + base + ["-imbalance", "0"], dict(os.environ),
+                out, _ = run_program(mpi + [mpi_prog] + base + ["-imbalance", "0"], dict(os.environ),
                               opts.timeout)
                 s["even_mpi"].append(_result(out, "stencil3d_mpi") * 1e3)
-                out, _ = _run(mpi + [mpi_prog] + base, dict(os.environ), opts.timeout)
+                out, _ = run_program(mpi + [mpi_prog] + base, dict(os.environ), opts.timeout)
                 s["mpi"].append(_result(out, "stencil3d_mpi") * 1e3)
             if charm_st and not extra and not opts.quick and np_ <= _cores():
-                out, _ = _run([charm_st] + size + ["+p%d" % np_, "+balancer", "GreedyRefineLB"],
+                out, _ = run_program([charm_st] + size + ["+p%d" % np_, "+balancer", "GreedyRefineLB"],
                               dict(os.environ), opts.timeout)
                 s["charm"].append(_charm_stencil(out) * 1e3 / iters)
         m = {k: _median(v) for k, v in s.items()}

@@ -2,7 +2,7 @@
  * The MPI baseline of the task-pool benchmark: master and workers written the usual way.
  * Rank 0 hands out chunks of task indices to whichever worker asks (MPI_Recv from
  * MPI_ANY_SOURCE, then MPI_Send) and takes the results back; it does no task itself.
- * The same tasks as tern_pool.c (perf/pool_work.h); chunks of 1000 stand for Tern's
+ * The same tasks as tern_pool.c (perf/work.h); chunks of 1000 stand for Tern's
  * automatic chunks. One rank alone runs the tasks itself.
  *
  *   mpi_pool [-iters EMPTY_TASKS] [-reps R]
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "pool_work.h"
+#include "work.h"
 
 enum { TAG_ASK = 1, TAG_WORK = 2, TAG_STOP = 3 };
 
@@ -25,7 +25,7 @@ static double run(int rank, int size, const int64_t *in, int64_t *out, int64_t n
     double t0 = MPI_Wtime();
     if (size == 1) {
         for (int64_t i = 0; i < n; i++)
-            out[i] = rounds ? (int64_t)pool_rounds(rounds) : in[i];
+            out[i] = rounds ? (int64_t)work_rounds(rounds) : in[i];
     } else if (rank == 0) {
         int64_t next = 0, done = 0;
         int stopped = 0;
@@ -64,7 +64,7 @@ static double run(int rank, int size, const int64_t *in, int64_t *out, int64_t n
             if (st.MPI_TAG == TAG_STOP)
                 break;
             for (int64_t i = 0; i < buf[1]; i++)
-                buf[2 + i] = rounds ? (int64_t)pool_rounds(rounds) : buf[2 + i];
+                buf[2 + i] = rounds ? (int64_t)work_rounds(rounds) : buf[2 + i];
         }
         free(buf);
     }
@@ -86,9 +86,9 @@ int main(int argc, char **argv)
     int64_t *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
     for (int64_t i = 0; i < n; i++)
         in[i] = i;
-    double per_us = pool_calibrate();
+    double per_us = work_calibrate();
     MPI_Bcast(&per_us, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    int64_t nw = 2000 * pool_cores(size);
+    int64_t nw = 2000 * work_cores(size);
     double *ta = malloc(a.reps * sizeof(double)), *t1 = malloc(a.reps * sizeof(double));
     double *tw = malloc(a.reps * sizeof(double));
     run(rank, size, in, out, n / 10 + 1, 1000, 0);
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         printf("RESULT pool_auto %d %.3f Mtask/s\n", size, n / bench_median(ta, a.reps) / 1e6);
         printf("RESULT pool_chunk1 %d %.3f Mtask/s\n", size, n1 / bench_median(t1, a.reps) / 1e6);
         printf("RESULT pool_eff %d %.1f %%\n", size,
-               100.0 * nw * 100e-6 / pool_cores(size) / bench_median(tw, a.reps));
+               100.0 * nw * 100e-6 / work_cores(size) / bench_median(tw, a.reps));
     }
     free(in);
     free(out);

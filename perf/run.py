@@ -24,6 +24,7 @@ import subprocess
 import sys
 
 from miniapps import bench_leanmd, bench_stencil3d
+from proc import run_program
 
 # metric -> (unit, which is better, goal description, goal test on (x, ratio Tern/MPI,
 # Tern's figure))
@@ -85,16 +86,9 @@ def ncpus():
 
 def run(cmd, env, timeout):
     """Run one benchmark program; return {(metric, x): value} and the unit per metric."""
-    try:
-        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        sys.exit("perf/run.py: %s took more than %d s" % (" ".join(cmd), timeout))
-    if p.returncode != 0:
-        sys.exit("perf/run.py: %s failed (exit %d):\n%s" %
-                 (" ".join(cmd), p.returncode, p.stderr.strip()))
+    stdout, _ = run_program(cmd, env, timeout)
     out = {}
-    for line in p.stdout.splitlines():
+    for line in stdout.splitlines():
         f = line.split()
         if len(f) == 5 and f[0] == "RESULT":
             out[(f[1], int(float(f[2])))] = float(f[3])

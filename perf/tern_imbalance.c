@@ -23,6 +23,7 @@
 #include <tern/tern.h>
 
 #include "bench_tern.h"
+#include "work.h"
 
 static tern_type_t T_BLK;
 static tern_ep_t EP_GO, EP_GHOST, EP_RESUME;
@@ -53,30 +54,6 @@ static double alpha(const blk_t *b, int iter)
     return 100.0 * blk / B + 5 * ceil(iter / 30.0);
 }
 
-/* A fixed amount of work: `n` rounds of a short dependent chain (not a wall-time spin, so
- * that a PE sharing its core takes longer for the same work). */
-static void kernel_rounds(uint64_t n)
-{
-    volatile double x = 1;
-    for (uint64_t r = 0; r < n; r++)
-        for (int i = 0; i < 64; i++)
-            x = x * 1.0000001 + 1e-9;
-}
-
-/* Rounds per microsecond, measured on PE 0 before the run. */
-static double calibrate(void)
-{
-    uint64_t n = 1000;
-    for (;;) {
-        double t0 = tern_wall_time();
-        kernel_rounds(n);
-        double dt = tern_wall_time() - t0;
-        if (dt > 0.02)
-            return (double)n / (dt * 1e6);
-        n *= 2;
-    }
-}
-
 static void blk_ctor(void *self, const tern_msg_t *args)
 {
     blk_t *b = self;
@@ -97,7 +74,7 @@ static void advance(blk_t *b)
 {
     while (!b->waiting && b->iter < b->p.iters &&
            (b->iter == 0 || (b->got[0] && b->got[1]))) {
-        kernel_rounds((uint64_t)(b->p.rounds_per_us * b->p.work_us * alpha(b, b->iter) / 10));
+        work_rounds((uint64_t)(b->p.rounds_per_us * b->p.work_us * alpha(b, b->iter) / 10));
         neighbour_send(b, (b->lin + b->n - 1) % b->n, 1); /* I am its right neighbour */
         neighbour_send(b, (b->lin + 1) % b->n, 0);
         b->iter++;
@@ -165,7 +142,7 @@ static void start(int argc, char **argv)
         tern_exit(2);
         return;
     }
-    double t[100], rpu = calibrate();
+    double t[100], rpu = work_calibrate();
     for (int r = 0; r < reps; r++) {
         params_t p = {n, iters, sync_every, per_pe, work_us, rpu, {0, 0, 0}};
         OK(tern_future_create(n, &p.done));

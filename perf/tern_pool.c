@@ -1,6 +1,8 @@
 /*
  * The task pool's speed: empty tasks a second with automatic chunks and with chunk 1, and
- * the parallel efficiency of 100-us tasks (perf/pool_work.h), from PE 0; every PE works.
+ * the parallel efficiency of 100-us tasks (perf/work.h), from PE 0; every PE works.
+ * RESULT pool_auto|pool_chunk1 <PEs> <millions of tasks a second> Mtask/s, and
+ * RESULT pool_eff <PEs> <efficiency over min(PEs, CPUs) cores> %.
  *
  *   tern_pool [-iters EMPTY_TASKS] [-reps R]
  */
@@ -12,7 +14,7 @@
 
 #include "bench.h"
 #include "bench_tern.h"
-#include "pool_work.h"
+#include "work.h"
 
 static tern_task_t EMPTY, WORK;
 
@@ -29,7 +31,7 @@ static void work(const void *in, size_t in_len, void *out, size_t out_len)
     (void)out_len;
     uint64_t rounds;
     memcpy(&rounds, in, sizeof rounds);
-    uint64_t r = pool_rounds(rounds);
+    uint64_t r = work_rounds(rounds);
     memcpy(out, &r, sizeof r);
 }
 
@@ -38,9 +40,9 @@ static void work(const void *in, size_t in_len, void *out, size_t out_len)
 static double run_map(tern_task_t t, const void *in, size_t n, void *out, int64_t chunk)
 {
     tern_pool_opts_t o = {chunk, 0, 0};
-    double t0 = pool_now();
+    double t0 = work_now();
     OK(tern_pool_map(t, in, sizeof(int64_t), n, out, sizeof(int64_t), &o));
-    return pool_now() - t0;
+    return work_now() - t0;
 }
 
 static void start(int argc, char **argv)
@@ -60,8 +62,8 @@ static void start(int argc, char **argv)
     int np = tern_num_pes();
     double *t_auto = malloc(a.reps * sizeof(double)), *t_one = malloc(a.reps * sizeof(double));
     double *t_work = malloc(a.reps * sizeof(double));
-    double per_us = pool_calibrate();
-    size_t nw = (size_t)(2000 * pool_cores(np));
+    double per_us = work_calibrate();
+    size_t nw = (size_t)(2000 * work_cores(np));
     int64_t *win = malloc(nw * sizeof *win);
     for (size_t i = 0; i < nw; i++)
         win[i] = (int64_t)(per_us * 100);
@@ -79,7 +81,7 @@ static void start(int argc, char **argv)
     double tw = bench_median(t_work, a.reps);
     printf("RESULT pool_auto %d %.3f Mtask/s\n", np, n / ta / 1e6);
     printf("RESULT pool_chunk1 %d %.3f Mtask/s\n", np, n1 / t1 / 1e6);
-    printf("RESULT pool_eff %d %.1f %%\n", np, 100.0 * nw * 100e-6 / pool_cores(np) / tw);
+    printf("RESULT pool_eff %d %.1f %%\n", np, 100.0 * nw * 100e-6 / work_cores(np) / tw);
     free(in);
     free(out);
     free(win);
