@@ -349,6 +349,7 @@ void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t byte
 uint64_t core_trace_sent(core_pe_t *pe, int dest, uint64_t bytes, int record);
 uint64_t core_trace_sent_at(core_pe_t *pe, int dest, uint64_t bytes, double ts);
 uint64_t core_trace_flow(core_pe_t *pe, int dest);
+void core_trace_tasks(core_pe_t *pe, uint32_t gid, uint32_t n, double t0, double t1);
 uint64_t core_trace_received(core_pe_t *pe, int src);
 void core_trace_idle(core_pe_t *pe, int begin);
 /* A move out (a: destination), a reduction finished, a load balancing step (a: moves,

@@ -456,12 +456,15 @@ static void h_run(core_pe_t *pe, tern_msg_t *m)
             n = it->w.n;
         int coro = core_task_by_gid(it->w.task) &&
                    (core_task_by_gid(it->w.task)->flags & TERN_TASK_COROUTINE);
-        double c0 = now;
+        double c0 = now, r0 = pe->trace ? core_trace_now(pe) : 0;
+        uint32_t gid = it->w.task;
         if (pe->stats)
             core_stats_span(pe, CORE_SPAN_TASKS, 1);
         run_chunk(pe, s, it, n);
         if (pe->stats)
             core_stats_span(pe, CORE_SPAN_TASKS, 0);
+        if (pe->trace) /* (coroutine tasks: until they first wait) */
+            core_trace_tasks(pe, gid, n, r0, core_trace_now(pe));
         now = core_now();
         if (!coro) {
             double per = (now - c0) * 1e6 / n;

@@ -28,7 +28,7 @@
 #include "util/log.h"
 #include "util/options.h"
 
-enum { EV_METHOD, EV_IDLE, EV_SEND, EV_MOVE, EV_REDUCTION, EV_LB };
+enum { EV_METHOD, EV_IDLE, EV_SEND, EV_MOVE, EV_REDUCTION, EV_LB, EV_TASKS };
 
 typedef struct {
     double ts, dur;   /* us */
@@ -232,6 +232,14 @@ void core_trace_method(core_pe_t *pe, uint32_t gid, uint64_t flow, uint64_t byte
         *e = (ev_t){t0, t1 - t0, EV_METHOD, gid, flow, bytes};
 }
 
+/* A chunk of n pool tasks of task `gid` ran from t0 to t1. */
+void core_trace_tasks(core_pe_t *pe, uint32_t gid, uint32_t n, double t0, double t1)
+{
+    ev_t *e = ev_new(pe->trace);
+    if (e)
+        *e = (ev_t){t0, t1 - t0, EV_TASKS, gid, n, 0};
+}
+
 /* A message to dest (through a transport, or to this PE): its flow id. Credits are
  * counted (the receiver counts them too) but not recorded (record 0). */
 uint64_t core_trace_sent(core_pe_t *pe, int dest, uint64_t bytes, int record)
@@ -367,6 +375,13 @@ void core_trace_close(core_pe_t *pe)
                 fprintf(f, ",\n{\"ph\":\"i\",\"s\":\"t\",\"name\":\"reduction done\",\"cat\":"
                         "\"reduction\",\"pid\":%d,\"tid\":0,\"ts\":%.3f}", me, e->ts);
                 break;
+            case EV_TASKS: {
+                const core_task_t *tk = core_task_by_gid(e->name);
+                fprintf(f, ",\n{\"ph\":\"X\",\"name\":\"pool.%s\",\"cat\":\"pool\",\"pid\":%d,"
+                        "\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"tasks\":%llu}}",
+                        tk ? tk->name : "?", me, e->ts, e->dur, (unsigned long long)e->a);
+                break;
+            }
             default:
                 fprintf(f, ",\n{\"ph\":\"X\",\"name\":\"load balancing step %u\",\"cat\":"
                         "\"lb\",\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,\"args\":{"

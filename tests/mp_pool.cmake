@@ -30,3 +30,10 @@ foreach(v ${tp_variants})
                  ARGS $<TARGET_FILE:mp_pool> ${mode})
   endforeach()
 endforeach()
+# Pool tasks in the timeline: every square task of the maps mode in a pool.square event.
+if(EXISTS /usr/bin/python3)
+  add_test(NAME mp.pool.trace.np2
+    COMMAND bash -c "rm -f pooltrace.json* && $<TARGET_FILE:ternrun> -n 2 --timeout 60 $<TARGET_FILE:mp_pool> maps > /dev/null && /usr/bin/python3 -c 'import json, sys; ev = json.load(open(\"pooltrace.json\")); n = sum(e[\"args\"][\"tasks\"] for e in ev if e.get(\"cat\") == \"pool\" and e[\"name\"] == \"pool.square\"); sys.exit(0 if n == 1102001 else \"pool.square tasks in the timeline: %d, not 1102001\" % n)'")
+  set_tests_properties(mp.pool.trace.np2 PROPERTIES TIMEOUT 90 LABELS mp
+                       ENVIRONMENT "${MP_ENV};TERN_TRACE=pooltrace.json")
+endif()
