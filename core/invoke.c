@@ -267,3 +267,17 @@ tern_status_t tern_call_elem(const tern_proxy_t *coll, const int32_t *idx, tern_
     tern_iov_t iov = {data, len};
     return call("tern_call_elem", &to, ep, &iov, len ? 1 : 0, want, NULL, out);
 }
+
+tern_ep_t tern_msg_ep(const tern_msg_t *msg)
+{
+    core_pe_t *pe = core_pe_current();
+    core_inv_t *inv = pe ? core_inv_current(pe) : NULL;
+    if (!msg)
+        return TERN_EP_NONE;
+    if (inv && inv->m == msg && inv->ep)
+        return core_ep_handle(inv->ep);
+    unsigned k = msg->hdr.kind;
+    if (k == CORE_K_ENTRY || k == CORE_K_BCAST || k == CORE_K_BCAST_ELEM)
+        return core_ep_handle(core_ep_by_gid(msg->hdr.u.entry.ep));
+    return TERN_EP_NONE;
+}

@@ -145,3 +145,9 @@ tern_proxy_t tern_self_proxy(const void *self)
 int tern_self_ndims(const void *self) { return chare_of(self, "tern_self_ndims")->coll->ndims; }
 
 const int32_t *tern_self_index(const void *self) { return chare_of(self, "tern_self_index")->idx; }
+
+tern_type_t tern_self_type(const void *self)
+{
+    core_chare_t *ch = core_chare_of("tern_self_type", self);
+    return ch ? core_type_handle(core_type_by_gid(ch->coll->type)) : TERN_TYPE_NONE;
+}

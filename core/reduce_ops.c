@@ -72,7 +72,11 @@ tern_status_t core_red_resolve(tern_reducer_t r, size_t len, uint32_t *gid, cons
 void core_red_combine(uint32_t gid, void *inout, const void *in, size_t len)
 {
     if (gid & CORE_RED_CUSTOM) {
-        core_reducer_by_gid(gid)->fn(inout, in, len);
+        const core_reducer_t *r = core_reducer_by_gid(gid);
+        if (r->fn_data)
+            r->fn_data(inout, in, len, r->data);
+        else
+            r->fn(inout, in, len);
         return;
     }
     unsigned op = gid >> 8, dt = gid & 0xff;

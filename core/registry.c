@@ -142,19 +142,20 @@ tern_status_t tern_ep_register_flags(tern_type_t type, const char *name, tern_en
     return TERN_OK;
 }
 
-tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_reducer_t *out)
+static tern_status_t reducer_register(const char *call, const char *name, tern_reduce_fn fn,
+                                      tern_reduce_data_fn fn_data, void *data,
+                                      tern_reducer_t *out)
 {
-    tern_status_t st = check_name("tern_reducer_register", name);
+    tern_status_t st = check_name(call, name);
     if (st != TERN_OK)
         return st;
-    if (!fn || !out) {
-        util_log_error("tern_reducer_register('%s'): %s is NULL", name,
-                       !fn ? "the function" : "out");
+    if ((!fn && !fn_data) || !out) {
+        util_log_error("%s('%s'): %s is NULL", call, name, !out ? "out" : "the function");
         return TERN_ERR_INVALID;
     }
     for (uint32_t i = 0; i < nreds; i++) {
         if (strcmp(reds[i].name, name) == 0) {
-            util_log_error("tern_reducer_register: reducer '%s' is already registered", name);
+            util_log_error("%s: reducer '%s' is already registered", call, name);
             return TERN_ERR_EXISTS;
         }
     }
@@ -164,9 +165,51 @@ tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_re
     memset(r, 0, sizeof *r);
     strcpy(r->name, name);
     r->fn = fn;
+    r->fn_data = fn_data;
+    r->data = data;
     *out = CORE_RED_CUSTOM | nreds++;
     return TERN_OK;
 }
+
+tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn, tern_reducer_t *out)
+{
+    return reducer_register("tern_reducer_register", name, fn, NULL, NULL, out);
+}
+
+tern_status_t tern_reducer_register_data(const char *name, tern_reduce_data_fn fn, void *data,
+                                         tern_reducer_t *out)
+{
+    return reducer_register("tern_reducer_register_data", name, NULL, fn, data, out);
+}
+
+/* ---- what bindings need: data handed back, the entry method of a message ---- */
+
+tern_status_t tern_type_set_data(tern_type_t type, void *data)
+{
+    if (type >= ntypes) {
+        util_log_error("tern_type_set_data: %u is not a registered chare type", type);
+        return TERN_ERR_INVALID;
+    }
+    types[type].data = data;
+    return TERN_OK;
+}
+
+void *tern_type_data(tern_type_t type) { return type < ntypes ? types[type].data : NULL; }
+
+tern_status_t tern_ep_set_data(tern_ep_t ep, void *data)
+{
+    if (ep >= neps) {
+        util_log_error("tern_ep_set_data: %u is not a registered entry method", ep);
+        return TERN_ERR_INVALID;
+    }
+    eps[ep].data = data;
+    return TERN_OK;
+}
+
+void *tern_ep_data(tern_ep_t ep) { return ep < neps ? eps[ep].data : NULL; }
+
+tern_type_t core_type_handle(const core_type_t *t) { return t ? (tern_type_t)(t - types) : TERN_TYPE_NONE; }
+tern_ep_t core_ep_handle(const core_ep_t *e) { return e ? (tern_ep_t)(e - eps) : TERN_EP_NONE; }
 
 tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out)
 {

@@ -26,6 +26,7 @@ typedef struct {
     tern_arrived_fn arrived;
     int has_resume;        /* tern_type_resume was called */
     tern_ep_t resume_ep;   /* local handle of its resume-from-sync entry method */
+    void *data;            /* tern_type_set_data */
 } core_type_t;
 
 typedef struct core_ep {
@@ -35,6 +36,7 @@ typedef struct core_ep {
     uint32_t flags;  /* TERN_EP_* */
     uint32_t gid;
     uint32_t type_gid;
+    void *data;      /* tern_ep_set_data */
 } core_ep_t;
 
 /* Custom reducers: handles and global ids carry this bit, built-in reducers do not. */
@@ -42,7 +44,9 @@ typedef struct core_ep {
 
 typedef struct {
     char name[CORE_NAME_MAX];
-    tern_reduce_fn fn;
+    tern_reduce_fn fn;           /* or: */
+    tern_reduce_data_fn fn_data; /* tern_reducer_register_data, with its data */
+    void *data;
     uint32_t gid;
 } core_reducer_t;
 
@@ -64,6 +68,10 @@ typedef struct {
 } core_task_t;
 const core_task_t *core_task_local(tern_task_t t);
 const core_task_t *core_task_by_gid(uint32_t gid);
+
+/* The local handle of a type or entry method (TERN_TYPE_NONE / TERN_EP_NONE for NULL). */
+tern_type_t core_type_handle(const core_type_t *t);
+tern_ep_t core_ep_handle(const core_ep_t *e);
 
 /* Assign ids; returns the table's hash. After this, registration fails. */
 uint64_t core_registry_freeze(void);

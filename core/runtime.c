@@ -523,3 +523,23 @@ int tern_run(int argc, char **argv, tern_main_fn main_fn)
     free(pe);
     return code;
 }
+
+void tern_version(int *major, int *minor, int *patch)
+{
+    if (major)
+        *major = TERN_VERSION_MAJOR;
+    if (minor)
+        *minor = TERN_VERSION_MINOR;
+    if (patch)
+        *patch = TERN_VERSION_PATCH;
+}
+
+#define TERN_STR2(x) #x
+#define TERN_STR(x) TERN_STR2(x)
+const char *tern_version_string(void)
+{
+    return TERN_STR(TERN_VERSION_MAJOR) "." TERN_STR(TERN_VERSION_MINOR) "." TERN_STR(
+        TERN_VERSION_PATCH);
+}
+
+void tern_set_log_hook(tern_log_fn fn, void *arg) { util_log_set_hook(fn, arg); }

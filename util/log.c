@@ -5,6 +5,14 @@
 #include <unistd.h>
 
 static int log_pe = -1;
+static void (*log_hook)(int level, const char *line, void *arg);
+static void *log_hook_arg;
+
+void util_log_set_hook(void (*fn)(int level, const char *line, void *arg), void *arg)
+{
+    log_hook = fn;
+    log_hook_arg = arg;
+}
 static int log_verbosity;
 
 void util_log_set_pe(int pe) { log_pe = pe; }
@@ -32,10 +40,15 @@ int util_log_format(char *buf, int cap, const char *what, const char *fmt, va_li
 }
 
 /* One write() per line so that lines of different processes do not interleave. */
-static void log_emit(const char *what, const char *fmt, va_list ap)
+static void log_emit(int level, const char *what, const char *fmt, va_list ap)
 {
     char buf[1024];
     int n = util_log_format(buf, (int)sizeof buf - 1, what, fmt, ap);
+    if (log_hook) {
+        buf[n] = 0;
+        log_hook(level, buf, log_hook_arg);
+        return;
+    }
     buf[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, buf, (size_t)n);
     (void)w;
@@ -45,7 +58,7 @@ void util_log_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_emit("error", fmt, ap);
+    log_emit(0, "error", fmt, ap);
     va_end(ap);
 }
 
@@ -53,7 +66,7 @@ void util_log_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_emit("warning", fmt, ap);
+    log_emit(1, "warning", fmt, ap);
     va_end(ap);
 }
 
@@ -63,7 +76,7 @@ void util_log_info(int level, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    log_emit(NULL, fmt, ap);
+    log_emit(2, NULL, fmt, ap);
     va_end(ap);
 }
 

@@ -10,6 +10,9 @@
 
 /* Set the PE number shown in the prefix (-1: none). */
 void util_log_set_pe(int pe);
+/* Lines go to fn (level 0 error, 1 warning, 2 info; the line without its newline) instead
+ * of standard error; fn NULL: back to standard error. */
+void util_log_set_hook(void (*fn)(int level, const char *line, void *arg), void *arg);
 int util_log_pe(void);
 
 /* Verbosity from TERN_VERBOSE: 0 quiet (default), 1 start-up lines, 2 debug. */

@@ -194,6 +194,36 @@ TERN_API tern_status_t tern_type_define(const char *name, size_t state_size, ter
                                         tern_type_t *type_out);
 
 /* ---------------------------------------------------------------------------------------
+ * For bindings (a language's runtime on top of this one, e.g. the Python package): data
+ * of the binding's own kept with what it registers and handed back, the entry method a
+ * message invokes, the version, and where log lines go.
+ * ------------------------------------------------------------------------------------- */
+
+#define TERN_TYPE_NONE UINT32_MAX
+#define TERN_EP_NONE UINT32_MAX
+
+/* A pointer kept with a chare type or an entry method (set before or after tern_run);
+ * NULL when none was set or the id is unknown. */
+TERN_API tern_status_t tern_type_set_data(tern_type_t type, void *data);
+TERN_API void *tern_type_data(tern_type_t type);
+TERN_API tern_status_t tern_ep_set_data(tern_ep_t ep, void *data);
+TERN_API void *tern_ep_data(tern_ep_t ep);
+/* The chare type of a chare, from its state (in its constructor too). */
+TERN_API tern_type_t tern_self_type(const void *self);
+/* The entry method a received message invokes (inside that method: the one running);
+ * TERN_EP_NONE for a message that invokes none. */
+TERN_API tern_ep_t tern_msg_ep(const tern_msg_t *msg);
+/* The library's version (it may differ from the TERN_VERSION_* the program was built
+ * with), and as "major.minor.patch". */
+TERN_API void tern_version(int *major, int *minor, int *patch);
+TERN_API const char *tern_version_string(void);
+/* Where the runtime's log lines go (errors, warnings, verbose lines): each whole line, with
+ * no newline, and its level (TERN_LOG_*); fn NULL: back to standard error. */
+enum { TERN_LOG_ERROR = 0, TERN_LOG_WARN = 1, TERN_LOG_INFO = 2 };
+typedef void (*tern_log_fn)(int level, const char *line, void *arg);
+TERN_API void tern_set_log_hook(tern_log_fn fn, void *arg);
+
+/* ---------------------------------------------------------------------------------------
  * Proxies: plain values, copyable and sendable inside messages
  * ------------------------------------------------------------------------------------- */
 
@@ -746,6 +776,10 @@ typedef void (*tern_reduce_fn)(void *inout, const void *in, size_t len);
 /* Register a custom reducer by name (before tern_run; same rules as tern_type_register). */
 TERN_API tern_status_t tern_reducer_register(const char *name, tern_reduce_fn fn,
                                              tern_reducer_t *out);
+/* The same with a pointer of the caller's, handed back to fn at every combination. */
+typedef void (*tern_reduce_data_fn)(void *inout, const void *in, size_t len, void *data);
+TERN_API tern_status_t tern_reducer_register_data(const char *name, tern_reduce_data_fn fn,
+                                                  void *data, tern_reducer_t *out);
 
 /* Contribute len bytes from the member whose state is `self` (the `self` of its entry
  * method). The data is copied. Errors: TERN_ERR_INVALID for a self that is no group or
