@@ -27,20 +27,26 @@ void st_sweep(const double *restrict t, double *restrict u, const int *ext, cons
         }
 }
 
+/* The hot points are whole planes: for each dimension, the local planes whose global
+ * coordinate is a multiple of B. */
 void st_constrain(double *t, const int *ext, const int *origin, int B)
 {
-    for (int k = 0; k < ext[2]; k++)
+    for (int k = (B - origin[2] % B) % B; k < ext[2]; k += B) /* z planes: rows */
         for (int j = 0; j < ext[1]; j++) {
-            int hot_row = (origin[1] + j) % B == 0 || (origin[2] + k) % B == 0;
             double *row = t + ST_AT(ext, 1, j + 1, k + 1);
-            if (hot_row) {
-                for (int i = 0; i < ext[0]; i++)
-                    row[i] = ST_HOT;
-                continue;
-            }
-            for (int i = (B - origin[0] % B) % B; i < ext[0]; i += B)
+            for (int i = 0; i < ext[0]; i++)
                 row[i] = ST_HOT;
         }
+    for (int j = (B - origin[1] % B) % B; j < ext[1]; j += B) /* y planes: rows */
+        for (int k = 0; k < ext[2]; k++) {
+            double *row = t + ST_AT(ext, 1, j + 1, k + 1);
+            for (int i = 0; i < ext[0]; i++)
+                row[i] = ST_HOT;
+        }
+    for (int i = (B - origin[0] % B) % B; i < ext[0]; i += B) /* x planes: a point a row */
+        for (int k = 0; k < ext[2]; k++)
+            for (int j = 0; j < ext[1]; j++)
+                t[ST_AT(ext, i + 1, j + 1, k + 1)] = ST_HOT;
 }
 
 int st_work(int b, int nb, int iter, int imbalance, int base)
