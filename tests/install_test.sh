@@ -52,4 +52,24 @@ cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/
 cmake --build "$tmp/app/build" >/dev/null
 "$tmp/prefix/bin/ternrun" -n 3 --timeout 30 "$tmp/app/build/hello" | grep -q "All 19 greetings"
 "$tmp/prefix/bin/ternrun" -n 3 --timeout 30 "$tmp/app/build/hello_static" | grep -q "All 19 greetings"
+# The Python package, when the build has it: importable from the prefix, and a program
+# runs with it under the installed ternrun.
+pydir=$(ls -d "$tmp"/prefix/lib/python3*/dist-packages 2>/dev/null | head -1)
+if [ -n "$pydir" ] && [ -d "$pydir/tern" ]; then
+  cat > "$tmp/hi.py" <<'PY'
+from tern import charm, Chare, Group
+
+class Hi(Chare):
+    def who(self):
+        return charm.myPe()
+
+def main(args):
+    print("python pes", Group(Hi).who(ret=True).get())
+    charm.exit()
+
+charm.start(main)
+PY
+  PYTHONPATH="$pydir" "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 /usr/bin/python3 "$tmp/hi.py" |
+    grep -q "python pes \[0, 1\]"
+fi
 echo "install test passed"
