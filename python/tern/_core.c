@@ -359,6 +359,50 @@ static PyObject *m_contribute(PyObject *mod, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* after(seconds, callable): call it from the scheduler once the time has come. */
+static void timer_fire(void *arg)
+{
+    PyObject *fn = arg;
+    PyObject *r = PyObject_CallNoArgs(fn);
+    Py_DECREF(fn);
+    if (!r)
+        fail("a timer's callable");
+    Py_DECREF(r);
+}
+
+static PyObject *m_after(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    double secs;
+    PyObject *fn;
+    if (!PyArg_ParseTuple(args, "dO", &secs, &fn))
+        return NULL;
+    Py_INCREF(fn);
+    tern_status_t st = tern_timer_after(secs, timer_fire, fn);
+    if (st != TERN_OK) {
+        Py_DECREF(fn);
+        return PyErr_Format(PyExc_RuntimeError, "timer: %s", tern_strerror(st));
+    }
+    Py_RETURN_NONE;
+}
+
+/* qd(payload): when the job is quiescent, the payload comes to this PE's runtime member. */
+static PyObject *m_qd(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    (void)args;
+    tern_proxy_t to;
+    tern_callback_t cb;
+    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){tern_my_pe()}, &to);
+    if (st == TERN_OK)
+        st = tern_cb_send(&to, SYS_EP, &cb);
+    if (st == TERN_OK)
+        st = tern_qd_start(&cb);
+    if (st != TERN_OK)
+        return PyErr_Format(PyExc_RuntimeError, "waitQD: %s", tern_strerror(st));
+    Py_RETURN_NONE;
+}
+
 static PyObject *m_my_pe(PyObject *mod, PyObject *args)
 {
     (void)mod;
@@ -412,6 +456,8 @@ static PyMethodDef methods[] = {
     {"elem", m_elem, METH_VARARGS, "the proxy of an element"},
     {"proxy_info", m_proxy_info, METH_VARARGS, "(kind, ndims, dims, pe) of a proxy"},
     {"contribute", m_contribute, METH_VARARGS, "a gather to a PE's runtime member"},
+    {"after", m_after, METH_VARARGS, "call a callable after some seconds"},
+    {"qd", m_qd, METH_NOARGS, "an empty runtime message at the next quiescence"},
     {"my_pe", m_my_pe, METH_NOARGS, "this PE"},
     {"num_pes", m_num_pes, METH_NOARGS, "the PEs of the job"},
     {"exit", m_exit, METH_VARARGS, "end the job"},

@@ -261,6 +261,7 @@ class _Runtime:
         self.my_pe = -1
         self.main = None
         self.exit_code = 0
+        self.qd_waiters = []
 
     # -- futures --
     def _new_future(self, n=1, gather=None, ret=True):
@@ -375,6 +376,10 @@ class _Runtime:
         if payload[:1] == b"R":
             self._reduced(payload)
             return
+        if not payload:  # quiescence
+            if self.qd_waiters:
+                self._arrive(self.qd_waiters.pop(0), ("v", None, None))
+            return
         if payload == b"S":
             greenlet.greenlet(self._run_main, parent=self.hub).switch()
             return
@@ -435,6 +440,42 @@ class _Charm:
     def wait(self, futures):
         for f in futures:
             f.get()
+
+    def iwait(self, futures):
+        """The futures, each as soon as it is done (Charm4py's charm.iwait)."""
+        pending = list(futures)
+        while pending:
+            ready = [f for f in pending if f.ready()]
+            if not ready:
+                g = greenlet.getcurrent()
+                if g is _rt.hub:
+                    raise RuntimeError("iwait is only possible in main or a @coro method")
+                for f in pending:
+                    f._st["waiters"].append(g)
+                _rt.hub.switch()
+                for f in pending:  # (the others still list it)
+                    if g in f._st["waiters"]:
+                        f._st["waiters"].remove(g)
+                continue
+            for f in ready:
+                pending.remove(f)
+                yield f
+
+    def sleep(self, secs):
+        """Suspend the calling coroutine for secs seconds; the PE runs other work."""
+        f = _rt._new_future(1)
+        _core.after(float(secs), lambda: _rt._arrive(f.fid, ("v", None, None)))
+        f.get()
+
+    def scheduleCallableAfter(self, func, secs, args=()):
+        _core.after(float(secs), lambda: func(*args))
+
+    def waitQD(self):
+        """Suspend until the job is quiescent (no message in flight anywhere)."""
+        f = _rt._new_future(1)
+        _rt.qd_waiters.append(f.fid)
+        _core.qd()
+        f.get()
 
 
 class _RuntimeHooks:

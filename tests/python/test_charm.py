@@ -233,3 +233,45 @@ def test_args_reach_main(tmp_path):
     p = run(tmp_path, prog, 1, expect_ok=False, args=["x", "7"])
     assert p.returncode == 3
     assert "ARGS ['x', '7']" in p.stdout
+
+
+TIMERS = """
+from tern import charm, Chare, Group, coro
+import time
+
+class Slow(Chare):
+    @coro
+    def nap(self, secs):
+        t0 = time.time()
+        charm.sleep(secs)
+        return (self.thisIndex, time.time() - t0 >= secs * 0.9)
+
+    def burst(self, k):
+        if k > 0:
+            self.thisProxy[(self.thisIndex + 1) % charm.numPes()].burst(k - 1)
+
+def main(args):
+    n = charm.numPes()
+    g = Group(Slow)
+    futs = [g[i].nap(0.05 * (n - i), ret=True) for i in range(n)]
+    order = [f.get()[0] for f in charm.iwait(futs)]
+    print("iwait order", order, all(f.get()[1] for f in futs))
+    hits = []
+    charm.scheduleCallableAfter(hits.append, 0.02, args=("later",))
+    charm.sleep(0.05)
+    print("scheduled", hits)
+    g[0].burst(1000)
+    charm.waitQD()
+    print("quiescent")
+    charm.exit()
+
+charm.start(main)
+"""
+
+
+@pytest.mark.parametrize("np_", PES)
+def test_timers_iwait_qd(tmp_path, np_):
+    out = run(tmp_path, TIMERS, np_).stdout
+    assert "iwait order %r True" % list(reversed(range(np_))) in out
+    assert "scheduled ['later']" in out
+    assert "quiescent" in out
