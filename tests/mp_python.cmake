@@ -8,7 +8,7 @@ function(tern_pytest name)
   add_test(NAME ${name}
     COMMAND bash -c "/usr/bin/python3 -c 'import pytest, greenlet, numpy' 2>/dev/null || { echo 'skipped: python3-pytest, python3-greenlet or python3-numpy is missing'; exit 77; }; exec /usr/bin/python3 -m pytest -q -p no:cacheprovider ${CMAKE_CURRENT_SOURCE_DIR}/python")
   set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS python SKIP_RETURN_CODE 77
-                       ENVIRONMENT "TERN_BUILD=${PROJECT_BINARY_DIR};${ARGN}")
+                       ENVIRONMENT "TERN_BUILD=${PROJECT_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1;${ARGN}")
 endfunction()
 tern_pytest(python.pytest)
 foreach(v ${tp_variants})
