@@ -54,7 +54,7 @@ cmake --build "$tmp/app/build" >/dev/null
 "$tmp/prefix/bin/ternrun" -n 3 --timeout 30 "$tmp/app/build/hello_static" | grep -q "All 19 greetings"
 # The Python package, when the build has it: importable from the prefix, and a program
 # runs with it under the installed ternrun.
-pydir=$(ls -d "$tmp"/prefix/lib/python3*/dist-packages 2>/dev/null | head -1)
+pydir=$(ls -d "$tmp"/prefix/lib/python3*/dist-packages 2>/dev/null | head -1 || true)
 if [ -n "$pydir" ] && [ -d "$pydir/tern" ]; then
   cat > "$tmp/hi.py" <<'PY'
 from tern import charm, Chare, Group
