@@ -121,7 +121,7 @@ int core_loc_home(core_pe_t *pe, uint32_t map, unsigned pflags, int ndims, const
         if (!m)
             tern_abort("an array uses placement map id %#x, which is not registered on PE "
                        "%d", map, pe->my_pe);
-        int p = m->fn(idx, ndims, dims, n);
+        int p = m->fn ? m->fn(idx, ndims, dims, n) : m->fn_data(idx, ndims, dims, n, m->data);
         if (p < 0 || p >= n)
             tern_abort("placement map '%s' put element %s on PE %d (the job has %d PEs)",
                        m->name, core_loc_idx_str(ndims, idx, buf, sizeof buf), p, n);

@@ -211,18 +211,19 @@ void *tern_ep_data(tern_ep_t ep) { return ep < neps ? eps[ep].data : NULL; }
 tern_type_t core_type_handle(const core_type_t *t) { return t ? (tern_type_t)(t - types) : TERN_TYPE_NONE; }
 tern_ep_t core_ep_handle(const core_ep_t *e) { return e ? (tern_ep_t)(e - eps) : TERN_EP_NONE; }
 
-tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out)
+static tern_status_t map_add(const char *call, const char *name, tern_map_fn fn,
+                             tern_map_data_fn fn_data, void *data, tern_map_t *out)
 {
-    tern_status_t st = check_name("tern_map_register", name);
+    tern_status_t st = check_name(call, name);
     if (st != TERN_OK)
         return st;
-    if (!fn || !out) {
-        util_log_error("tern_map_register('%s'): %s is NULL", name, !fn ? "the function" : "out");
+    if ((!fn && !fn_data) || !out) {
+        util_log_error("%s('%s'): %s is NULL", call, name, !out ? "out" : "the function");
         return TERN_ERR_INVALID;
     }
     for (uint32_t i = 0; i < nmaps; i++) {
         if (strcmp(maps[i].name, name) == 0) {
-            util_log_error("tern_map_register: map '%s' is already registered", name);
+            util_log_error("%s: map '%s' is already registered", call, name);
             return TERN_ERR_EXISTS;
         }
     }
@@ -232,8 +233,21 @@ tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *ou
     memset(m, 0, sizeof *m);
     strcpy(m->name, name);
     m->fn = fn;
+    m->fn_data = fn_data;
+    m->data = data;
     *out = CORE_MAP_CUSTOM | nmaps++;
     return TERN_OK;
+}
+
+tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out)
+{
+    return map_add("tern_map_register", name, fn, NULL, NULL, out);
+}
+
+tern_status_t tern_map_register_data(const char *name, tern_map_data_fn fn, void *data,
+                                     tern_map_t *out)
+{
+    return map_add("tern_map_register_data", name, NULL, fn, data, out);
 }
 
 tern_status_t tern_task_register(const char *name, tern_task_fn fn, unsigned flags,

@@ -56,6 +56,8 @@ typedef struct {
 typedef struct {
     char name[CORE_NAME_MAX];
     tern_map_fn fn;
+    tern_map_data_fn fn_data; /* or this, with data (tern_map_register_data) */
+    void *data;
     uint32_t gid;
 } core_map_t;
 

@@ -335,6 +335,11 @@ typedef int (*tern_map_fn)(const int32_t *idx, int ndims, const int32_t *dims, i
 
 /* Register a map by name, before tern_run (same rules as tern_type_register). */
 TERN_API tern_status_t tern_map_register(const char *name, tern_map_fn fn, tern_map_t *out);
+/* The same with a pointer handed back to each call (a binding's map object). */
+typedef int (*tern_map_data_fn)(const int32_t *idx, int ndims, const int32_t *dims,
+                                int num_pes, void *data);
+TERN_API tern_status_t tern_map_register_data(const char *name, tern_map_data_fn fn,
+                                              void *data, tern_map_t *out);
 
 #define TERN_ARRAY_EMPTY 0x1u   /* create no element: the program inserts them */
 #define TERN_ARRAY_AT_SYNC 0x2u /* load balancing when every element called tern_at_sync */

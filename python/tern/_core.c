@@ -2,88 +2,245 @@
  * tern._core: the Python package's bridge to libtern (the CPython C API, no ctypes).
  *
  * Each Python chare class is a Tern chare type (registered before tern_run, by name) whose
- * state holds the Python object and whose one entry method, "call", carries a pickled
- * (method, args, kwargs, reply) for the Python runtime (tern/charm.py) to run. A group of
- * type "tern.sys", one member a PE, carries the runtime's own messages (future values, the
- * start of main). Python runs only on the scheduler's stack: entry methods are plain Tern
- * methods, and Python coroutines are greenlets switched by tern/charm.py, so Tern's own
- * coroutines never switch C stacks under the interpreter.
+ * state holds the Python object and whose entry method "call" carries a pickled (method,
+ * args, kwargs, reply) and its out-of-band buffers for the Python runtime (tern/charm.py)
+ * to run; "resume" is its resumeFromSync. Every type is migratable: its object moves as a
+ * pickle. A group of type "tern.sys", one member a PE, carries the runtime's own messages
+ * (future values, reduction results, quiescence, the start of main). Python runs only on
+ * the scheduler's stack: entry methods are plain Tern methods, and Python coroutines are
+ * greenlets switched by tern/charm.py, so Tern's coroutines never switch C stacks under
+ * the interpreter.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_core.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <tern/tern.h>
-
 typedef struct {
-    PyObject *obj;
+    PyObject *obj;    /* the chare (NULL between unpacking and arrival) */
+    PyObject *packed; /* its pickle while it moves */
 } pystate_t;
 
-static PyObject *runtime;        /* tern.charm's runtime object */
-static PyObject *classes;        /* the registered classes (kept alive) */
-static tern_type_t SYS_T;
+/* The runtime's hooks (tern.charm._Runtime methods), looked up once. */
+static PyObject *h_make, *h_dispatch, *h_resume, *h_sys, *h_pack, *h_unpack, *h_proc_num,
+    *h_begin;
+static PyObject *classes;        /* the registered classes and maps (kept alive) */
+static tern_type_t SYS_T, CHARM_T;
 static tern_ep_t SYS_EP;
 static tern_proxy_t sys_proxy;   /* the tern.sys group, known once this PE's member is built */
-static int sys_registered;
+static int sys_registered, began;
+static PyObject *main_argv;      /* the arguments main gets (tern_run's options removed) */
 
 /* A Python exception escaped into C: print it and end the job naming where. */
 static void fail(const char *where)
 {
     PyErr_Print();
+    fflush(stderr);
     tern_abort("a Python exception escaped %s (traceback above)", where);
 }
 
-static PyObject *proxy_bytes(const tern_proxy_t *p)
+PyObject *py_failed(const char *call, tern_status_t st)
+{
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_RuntimeError, "%s: %s", call, tern_strerror(st));
+    return NULL;
+}
+
+PyObject *py_proxy_bytes(const tern_proxy_t *p)
 {
     return PyBytes_FromStringAndSize((const char *)p, sizeof *p);
 }
 
-static int proxy_from(PyObject *b, tern_proxy_t *p)
+int py_proxy_from(PyObject *b, tern_proxy_t *p)
 {
-    char *s;
-    Py_ssize_t n;
-    if (PyBytes_AsStringAndSize(b, &s, &n) < 0)
-        return -1;
-    if (n != (Py_ssize_t)sizeof *p) {
-        PyErr_SetString(PyExc_ValueError, "not a Tern proxy");
+    if (!PyBytes_Check(b) || PyBytes_GET_SIZE(b) != (Py_ssize_t)sizeof *p) {
+        PyErr_SetString(PyExc_TypeError, "not a Tern proxy");
         return -1;
     }
-    memcpy(p, s, sizeof *p);
+    memcpy(p, PyBytes_AS_STRING(b), sizeof *p);
     return 0;
 }
 
-static PyObject *index_tuple(const int32_t *idx, int n)
+PyObject *py_index_tuple(const int32_t *idx, int n)
 {
     PyObject *t = PyTuple_New(n);
-    for (int i = 0; t && i < n; i++)
-        PyTuple_SET_ITEM(t, i, PyLong_FromLong(idx[i]));
+    for (int i = 0; t && i < n; i++) {
+        PyObject *v = PyLong_FromLong(idx[i]);
+        if (!v) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
     return t;
 }
 
-static PyObject *payload_of(const tern_msg_t *msg)
+int py_index_from(PyObject *seq, int32_t *d, int *n)
 {
-    return PyBytes_FromStringAndSize(tern_msg_data(msg), (Py_ssize_t)tern_msg_size(msg));
+    PyObject *f = PySequence_Fast(seq, "an index or dims must be a sequence of ints");
+    if (!f)
+        return -1;
+    *n = (int)PySequence_Fast_GET_SIZE(f);
+    if (*n < 1 || *n > TERN_MAX_DIMS) {
+        Py_DECREF(f);
+        PyErr_Format(PyExc_ValueError, "%d dimensions: 1 to %d are possible", *n,
+                     TERN_MAX_DIMS);
+        return -1;
+    }
+    for (int i = 0; i < *n; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(f, i));
+        if (v == -1 && PyErr_Occurred())
+            break;
+        if (v < INT32_MIN || v > INT32_MAX) {
+            PyErr_Format(PyExc_OverflowError, "index %ld does not fit 32 bits", v);
+            break;
+        }
+        d[i] = (int32_t)v;
+    }
+    Py_DECREF(f);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+int py_segs_from(py_segs_t *s, PyObject *header, PyObject *bufs)
+{
+    s->n = s->nviews = 0;
+    s->iov = s->iov_in;
+    s->views = s->views_in;
+    if (!PyBytes_Check(header)) {
+        PyErr_SetString(PyExc_TypeError, "a message header must be bytes");
+        return -1;
+    }
+    s->iov[0] = (tern_iov_t){PyBytes_AS_STRING(header), (size_t)PyBytes_GET_SIZE(header)};
+    s->n = 1;
+    if (bufs == Py_None || !bufs)
+        return 0;
+    PyObject *f = PySequence_Fast(bufs, "buffers must be a sequence");
+    if (!f)
+        return -1;
+    Py_ssize_t nb = PySequence_Fast_GET_SIZE(f);
+    if (nb + 1 > TERN_MAX_IOV) {
+        Py_DECREF(f);
+        PyErr_Format(PyExc_ValueError, "%zd buffers in one message (at most %d)", nb,
+                     TERN_MAX_IOV - 1);
+        return -1;
+    }
+    if (nb + 1 > PY_SEGS_INLINE) {
+        tern_iov_t *iov = malloc(((size_t)nb + 1) * sizeof *iov);
+        Py_buffer *views = malloc((size_t)nb * sizeof *views);
+        if (!iov || !views) {
+            free(iov);
+            free(views);
+            Py_DECREF(f);
+            PyErr_NoMemory();
+            return -1;
+        }
+        iov[0] = s->iov[0];
+        s->iov = iov;
+        s->views = views;
+    }
+    for (Py_ssize_t i = 0; i < nb; i++) {
+        Py_buffer *v = &s->views[s->nviews];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(f, i), v, PyBUF_FULL_RO) < 0)
+            break;
+        s->nviews++;
+        if (!PyBuffer_IsContiguous(v, 'A')) {
+            PyErr_SetString(PyExc_BufferError, "an out-of-band buffer is not contiguous");
+            break;
+        }
+        s->iov[s->n++] = (tern_iov_t){v->buf, (size_t)v->len};
+    }
+    Py_DECREF(f);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+void py_segs_release(py_segs_t *s)
+{
+    for (int i = 0; i < s->nviews; i++)
+        PyBuffer_Release(&s->views[i]);
+    s->nviews = 0;
+    if (s->iov != s->iov_in) {
+        free(s->iov);
+        free(s->views);
+        s->iov = s->iov_in;
+        s->views = s->views_in;
+    }
+}
+
+/* A received message as (header bytes, list of bytearrays or None): each out-of-band
+ * buffer is copied once, into memory the receiver owns and may keep. */
+static int segs_of(const tern_msg_t *msg, PyObject **header, PyObject **bufs)
+{
+    int n = tern_msg_nsegs(msg);
+    size_t len;
+    const void *p = n ? tern_msg_seg(msg, 0, &len) : NULL;
+    *bufs = NULL;
+    *header = PyBytes_FromStringAndSize(p, p ? (Py_ssize_t)len : 0);
+    if (!*header)
+        return -1;
+    if (n <= 1) {
+        *bufs = Py_NewRef(Py_None);
+        return 0;
+    }
+    if (!(*bufs = PyList_New(n - 1)))
+        return -1;
+    for (int i = 1; i < n; i++) {
+        p = tern_msg_seg(msg, i, &len);
+        PyObject *b = PyByteArray_FromStringAndSize(p, (Py_ssize_t)len);
+        if (!b)
+            return -1;
+        PyList_SET_ITEM(*bufs, i - 1, b);
+    }
+    return 0;
+}
+
+/* The first call into Python on a PE tells the runtime which PE it is. */
+static int begin(void)
+{
+    if (began)
+        return 0;
+    began = 1;
+    PyObject *pe = PyLong_FromLong(tern_my_pe());
+    PyObject *r = pe ? PyObject_CallOneArg(h_begin, pe) : NULL;
+    Py_XDECREF(pe);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+static PyObject *call(PyObject *fn, PyObject *const *args, size_t n)
+{
+    return begin() < 0 ? NULL : PyObject_Vectorcall(fn, args, n, NULL);
 }
 
 /* ---- the chare types of Python classes ---- */
 
+/* (cls, collection, index, self pointer, own proxy) of a chare, for _make and _unpack. */
+static int place_of(void *self, PyObject **out)
+{
+    tern_proxy_t coll = tern_self_collection(self), me = tern_self_proxy(self);
+    out[0] = tern_type_data(tern_self_type(self));
+    out[1] = py_proxy_bytes(&coll);
+    out[2] = py_index_tuple(tern_self_index(self), tern_self_ndims(self));
+    out[3] = PyLong_FromVoidPtr(self);
+    out[4] = py_proxy_bytes(&me);
+    return out[1] && out[2] && out[3] && out[4] ? 0 : -1;
+}
+
+static void place_clear(PyObject **a)
+{
+    for (int i = 1; i < 5; i++)
+        Py_XDECREF(a[i]);
+}
+
 static void py_ctor(void *self, const tern_msg_t *args)
 {
     pystate_t *st = self;
-    PyObject *cls = tern_type_data(tern_self_type(self));
-    tern_proxy_t coll = tern_self_collection(self);
-    PyObject *payload = payload_of(args), *cb = proxy_bytes(&coll);
-    PyObject *idx = index_tuple(tern_self_index(self), tern_self_ndims(self));
-    PyObject *me = PyLong_FromVoidPtr(self);
-    st->obj = payload && cb && idx && me ? PyObject_CallMethod(runtime, "_make", "OOOOO", cls,
-                                                               payload, cb, idx, me)
-                                         : NULL;
-    Py_XDECREF(me);
-    Py_XDECREF(payload);
-    Py_XDECREF(cb);
-    Py_XDECREF(idx);
+    PyObject *a[7] = {0};
+    st->obj = st->packed = NULL;
+    if (place_of(self, a) == 0 && segs_of(args, &a[5], &a[6]) == 0)
+        st->obj = call(h_make, a, 7);
+    place_clear(a);
+    Py_XDECREF(a[5]);
+    Py_XDECREF(a[6]);
     if (!st->obj)
         fail("a chare's constructor");
 }
@@ -92,19 +249,69 @@ static void py_dtor(void *self)
 {
     pystate_t *st = self;
     Py_CLEAR(st->obj);
+    Py_CLEAR(st->packed);
 }
 
 static void py_call(void *self, const tern_msg_t *msg)
 {
     pystate_t *st = self;
-    PyObject *payload = payload_of(msg);
-    PyObject *r = payload ? PyObject_CallMethod(runtime, "_dispatch", "OO", st->obj, payload)
-                          : NULL;
-    Py_XDECREF(payload);
+    PyObject *a[3] = {st->obj, NULL, NULL}, *r = NULL;
+    if (segs_of(msg, &a[1], &a[2]) == 0)
+        r = call(h_dispatch, a, 3);
+    Py_XDECREF(a[1]);
+    Py_XDECREF(a[2]);
     if (!r)
         fail("an entry method");
     Py_DECREF(r);
 }
+
+static void py_resume(void *self, const tern_msg_t *msg)
+{
+    (void)msg;
+    pystate_t *st = self;
+    PyObject *r = call(h_resume, &st->obj, 1);
+    if (!r)
+        fail("resumeFromSync");
+    Py_DECREF(r);
+}
+
+/* Migration: the object moves as its pickle (the runtime's _pack), rebuilt on arrival. */
+static void py_pup(void *self, tern_pup_t *p)
+{
+    pystate_t *st = self;
+    uint64_t len;
+    if (tern_pup_mode(p) == TERN_PUP_UNPACK) {
+        st->obj = st->packed = NULL; /* the old PE's pointers */
+        tern_pup_bytes(p, &len, sizeof len);
+        if (!(st->packed = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len)))
+            fail("unpacking a chare that moved");
+        tern_pup_bytes(p, PyBytes_AS_STRING(st->packed), len);
+        return;
+    }
+    if (!st->packed && !(st->packed = call(h_pack, &st->obj, 1)))
+        fail("packing a chare to move it (pickle)");
+    if (!PyBytes_Check(st->packed))
+        tern_abort("tern (Python): a chare's pickle is not bytes");
+    len = (uint64_t)PyBytes_GET_SIZE(st->packed);
+    tern_pup_bytes(p, &len, sizeof len);
+    tern_pup_bytes(p, PyBytes_AS_STRING(st->packed), len);
+}
+
+static void py_arrived(void *self)
+{
+    pystate_t *st = self;
+    PyObject *a[6] = {0};
+    if (place_of(self, a) == 0) {
+        a[5] = st->packed;
+        st->obj = call(h_unpack, a, 6);
+    }
+    place_clear(a);
+    Py_CLEAR(st->packed);
+    if (!st->obj)
+        fail("rebuilding a chare that moved");
+}
+
+/* ---- the runtime's group ---- */
 
 static void sys_ctor(void *self, const tern_msg_t *args)
 {
@@ -115,25 +322,35 @@ static void sys_ctor(void *self, const tern_msg_t *args)
 static void sys_msg(void *self, const tern_msg_t *msg)
 {
     (void)self;
-    PyObject *payload = payload_of(msg);
-    PyObject *r = payload ? PyObject_CallMethod(runtime, "_sys", "O", payload) : NULL;
-    Py_XDECREF(payload);
+    PyObject *a[2] = {NULL, NULL}, *r = NULL;
+    if (segs_of(msg, &a[0], &a[1]) == 0)
+        r = call(h_sys, a, 2);
+    Py_XDECREF(a[0]);
+    Py_XDECREF(a[1]);
     if (!r)
         fail("the runtime's message handler");
     Py_DECREF(r);
 }
 
-/* PE 0's main function (a Tern coroutine): makes the tern.sys group and asks its member
- * here to start the Python main, which then runs on the scheduler's stack. */
+/* PE 0's main function (a Tern coroutine): makes charm's group (the Python class the
+ * runtime names; charm.thisProxy) and the tern.sys group, waits until every member is
+ * built, then asks the runtime member here to start the Python main, which runs on the
+ * scheduler's stack. argv (tern_run's options removed) is kept for main. */
+static char **c_argv;
+static int c_argc;
+
 static void c_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    tern_proxy_t g, me;
-    if (tern_group_create(SYS_T, NULL, 0, NULL, &g) != TERN_OK ||
-        tern_proxy_elem(&g, (int32_t[]){0}, &me) != TERN_OK ||
+    tern_proxy_t g[2], me;
+    tern_iov_t none = {"", 0};
+    c_argc = argc;
+    c_argv = argv;
+    if (tern_group_create(CHARM_T, &none, 1, NULL, &g[0]) != TERN_OK ||
+        tern_group_create(SYS_T, NULL, 0, NULL, &g[1]) != TERN_OK ||
+        tern_await_created(g, 2) != TERN_OK ||
+        tern_proxy_elem(&g[1], (int32_t[]){0}, &me) != TERN_OK ||
         tern_send_buf(&me, SYS_EP, "S", 1) != TERN_OK)
-        tern_abort("tern (Python): cannot start the runtime's group");
+        tern_abort("tern (Python): cannot start the runtime's groups");
 }
 
 static int register_sys(void)
@@ -149,8 +366,16 @@ static int register_sys(void)
     return 0;
 }
 
+static int keep(PyObject *o)
+{
+    if (!classes && !(classes = PyList_New(0)))
+        return -1;
+    return PyList_Append(classes, o);
+}
+
 /* ---- module functions ---- */
 
+/* define_type(name, cls) -> (type, call ep, resume ep) */
 static PyObject *m_define_type(PyObject *mod, PyObject *args)
 {
     (void)mod;
@@ -159,25 +384,72 @@ static PyObject *m_define_type(PyObject *mod, PyObject *args)
     if (!PyArg_ParseTuple(args, "sO", &name, &cls) || register_sys() < 0)
         return NULL;
     tern_type_t t;
-    tern_ep_t ep;
-    const tern_ep_def_t eps[] = {{"call", py_call, 0, &ep}, {0}};
-    if (tern_type_define(name, sizeof(pystate_t), py_ctor, py_dtor, eps, &t) != TERN_OK) {
-        PyErr_Format(PyExc_RuntimeError, "cannot register chare class %s", name);
-        return NULL;
-    }
-    if (!classes && !(classes = PyList_New(0)))
-        return NULL;
-    if (PyList_Append(classes, cls) < 0)
+    tern_ep_t ep, res;
+    const tern_ep_def_t eps[] = {{"call", py_call, 0, &ep}, {"resume", py_resume, 0, &res}, {0}};
+    tern_status_t st = tern_type_define(name, sizeof(pystate_t), py_ctor, py_dtor, eps, &t);
+    if (st == TERN_OK)
+        st = tern_type_migratable(t, py_pup, py_arrived);
+    if (st == TERN_OK)
+        st = tern_type_resume(t, res);
+    if (st != TERN_OK)
+        return PyErr_Format(PyExc_RuntimeError, "cannot register chare class %s: %s", name,
+                            tern_strerror(st));
+    if (keep(cls) < 0)
         return NULL;
     tern_type_set_data(t, cls);
-    return Py_BuildValue("(II)", t, ep);
+    return Py_BuildValue("(III)", t, ep, res);
 }
 
+/* ArrayMap classes: a map whose every call asks the runtime's _proc_num(cls, index,
+ * dims) for the PE. */
+static int py_map(const int32_t *idx, int ndims, const int32_t *dims, int num_pes, void *data)
+{
+    (void)num_pes;
+    PyObject *a[3] = {data, py_index_tuple(idx, ndims), py_index_tuple(dims, ndims)};
+    PyObject *r = a[1] && a[2] ? call(h_proc_num, a, 3) : NULL;
+    Py_XDECREF(a[1]);
+    Py_XDECREF(a[2]);
+    long pe = r ? PyLong_AsLong(r) : -1;
+    Py_XDECREF(r);
+    if (PyErr_Occurred())
+        fail("an ArrayMap's procNum");
+    return (int)pe;
+}
+
+static PyObject *m_define_map(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    const char *name;
+    PyObject *cls;
+    if (!PyArg_ParseTuple(args, "sO", &name, &cls))
+        return NULL;
+    tern_map_t m;
+    tern_status_t st = tern_map_register_data(name, py_map, cls, &m);
+    if (st != TERN_OK)
+        return py_failed("ArrayMap", st);
+    if (keep(cls) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLong(m);
+}
+
+static PyObject *hook(PyObject *rt, const char *name)
+{
+    return PyObject_GetAttrString(rt, name);
+}
+
+/* run(argv, runtime, charm's type) -> exit code (every process) */
 static PyObject *m_run(PyObject *mod, PyObject *args)
 {
     (void)mod;
     PyObject *argl, *rt;
-    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &argl, &rt) || register_sys() < 0)
+    unsigned ct;
+    if (!PyArg_ParseTuple(args, "O!OI", &PyList_Type, &argl, &rt, &ct) || register_sys() < 0)
+        return NULL;
+    CHARM_T = ct;
+    if (!(h_make = hook(rt, "_make")) || !(h_dispatch = hook(rt, "_dispatch")) ||
+        !(h_resume = hook(rt, "_resume")) || !(h_sys = hook(rt, "_sys")) ||
+        !(h_pack = hook(rt, "_pack")) || !(h_unpack = hook(rt, "_unpack")) ||
+        !(h_proc_num = hook(rt, "_proc_num")) || !(h_begin = hook(rt, "_begin")))
         return NULL;
     Py_ssize_t n = PyList_Size(argl);
     char **argv = calloc((size_t)n + 1, sizeof *argv);
@@ -186,176 +458,126 @@ static PyObject *m_run(PyObject *mod, PyObject *args)
     for (Py_ssize_t i = 0; i < n; i++) {
         const char *s = PyUnicode_AsUTF8(PyList_GetItem(argl, i));
         if (!s || !(argv[i] = strdup(s)))
-            return NULL;
+            return s ? PyErr_NoMemory() : NULL;
     }
-    Py_XSETREF(runtime, Py_NewRef(rt));
     int code = tern_run((int)n, argv, c_main);
     /* argv stays: the runtime may have kept pointers into it */
     return PyLong_FromLong(code);
 }
 
-static PyObject *m_send(PyObject *mod, PyObject *args)
+/* main_argv() -> the arguments main gets, on PE 0 */
+static PyObject *m_main_argv(PyObject *mod, PyObject *args)
 {
     (void)mod;
-    PyObject *pb;
-    unsigned ep;
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "SIy*", &pb, &ep, &buf))
+    (void)args;
+    if (!main_argv) {
+        if (!(main_argv = PyList_New(0)))
+            return NULL;
+        for (int i = 0; i < c_argc; i++) {
+            PyObject *s = PyUnicode_DecodeFSDefault(c_argv[i]);
+            if (!s || PyList_Append(main_argv, s) < 0) {
+                Py_XDECREF(s);
+                return NULL;
+            }
+            Py_DECREF(s);
+        }
+    }
+    return Py_NewRef(main_argv);
+}
+
+/* send(proxy, ep, header, buffers) */
+static PyObject *m_send(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)mod;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "send(proxy, ep, header, buffers)");
         return NULL;
+    }
     tern_proxy_t p;
-    tern_status_t st = proxy_from(pb, &p) < 0 ? TERN_ERR_INVALID
-                                              : tern_send_buf(&p, ep, buf.buf, (size_t)buf.len);
-    PyBuffer_Release(&buf);
-    if (PyErr_Occurred())
+    unsigned long ep = PyLong_AsUnsignedLong(args[1]);
+    if (py_proxy_from(args[0], &p) < 0 || PyErr_Occurred())
         return NULL;
+    tern_status_t st;
+    if (args[3] == Py_None && PyBytes_CheckExact(args[2])) {
+        st = tern_send_buf(&p, (tern_ep_t)ep, PyBytes_AS_STRING(args[2]),
+                           (size_t)PyBytes_GET_SIZE(args[2]));
+    } else {
+        py_segs_t s;
+        if (py_segs_from(&s, args[2], args[3]) < 0) {
+            py_segs_release(&s);
+            return NULL;
+        }
+        st = tern_send(&p, (tern_ep_t)ep, s.iov, s.n, NULL);
+        py_segs_release(&s);
+    }
     if (st != TERN_OK)
-        return PyErr_Format(PyExc_RuntimeError, "tern_send: %s", tern_strerror(st));
+        return py_failed("send", st);
     Py_RETURN_NONE;
 }
 
+/* sys_send(pe, header, buffers): a runtime message to a PE's tern.sys member */
 static PyObject *m_sys_send(PyObject *mod, PyObject *args)
 {
     (void)mod;
     int pe;
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "iy*", &pe, &buf))
+    PyObject *header, *bufs;
+    if (!PyArg_ParseTuple(args, "iSO", &pe, &header, &bufs))
         return NULL;
     tern_proxy_t to;
+    py_segs_t s;
     tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){pe}, &to);
-    if (st == TERN_OK)
-        st = tern_send_buf(&to, SYS_EP, buf.buf, (size_t)buf.len);
-    PyBuffer_Release(&buf);
+    if (st == TERN_OK) {
+        if (py_segs_from(&s, header, bufs) < 0) {
+            py_segs_release(&s);
+            return NULL;
+        }
+        st = tern_send(&to, SYS_EP, s.iov, s.n, NULL);
+        py_segs_release(&s);
+    }
     if (st != TERN_OK)
         return PyErr_Format(PyExc_RuntimeError, "sending to PE %d: %s", pe, tern_strerror(st));
     Py_RETURN_NONE;
 }
 
-static PyObject *created(tern_status_t st, const tern_proxy_t *p, const char *call)
+/* The callback of a result for the tern.sys member of pe. */
+static tern_status_t sys_cb(int pe, tern_callback_t *cb)
 {
-    if (st != TERN_OK)
-        return PyErr_Format(PyExc_RuntimeError, "%s: %s", call, tern_strerror(st));
-    return proxy_bytes(p);
+    tern_proxy_t to;
+    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){pe}, &to);
+    return st == TERN_OK ? tern_cb_send(&to, SYS_EP, cb) : st;
 }
 
-static PyObject *m_chare_create(PyObject *mod, PyObject *args)
+static void *self_of(PyObject *o)
 {
-    (void)mod;
-    unsigned t;
-    int pe;
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "Iiy*", &t, &pe, &buf))
-        return NULL;
-    tern_iov_t iov = {buf.buf, (size_t)buf.len};
-    tern_proxy_t p;
-    tern_status_t st = tern_chare_create(t, pe, &iov, 1, &p);
-    PyBuffer_Release(&buf);
-    return created(st, &p, "Chare");
+    void *self = PyLong_AsVoidPtr(o);
+    if (!self && !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "this chare is not (yet) known to the runtime");
+    return self;
 }
 
-static PyObject *m_group_create(PyObject *mod, PyObject *args)
-{
-    (void)mod;
-    unsigned t;
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "Iy*", &t, &buf))
-        return NULL;
-    tern_iov_t iov = {buf.buf, (size_t)buf.len};
-    tern_proxy_t p;
-    tern_status_t st = tern_group_create(t, &iov, 1, NULL, &p);
-    PyBuffer_Release(&buf);
-    return created(st, &p, "Group");
-}
-
-static int dims_from(PyObject *dims, int32_t *d, int *n)
-{
-    PyObject *seq = PySequence_Fast(dims, "dims must be a sequence");
-    if (!seq)
-        return -1;
-    *n = (int)PySequence_Fast_GET_SIZE(seq);
-    if (*n < 1 || *n > TERN_MAX_DIMS) {
-        Py_DECREF(seq);
-        PyErr_SetString(PyExc_ValueError, "1 to 6 dimensions");
-        return -1;
-    }
-    for (int i = 0; i < *n; i++)
-        d[i] = (int32_t)PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
-    Py_DECREF(seq);
-    return PyErr_Occurred() ? -1 : 0;
-}
-
-static PyObject *m_array_create(PyObject *mod, PyObject *args)
-{
-    (void)mod;
-    unsigned t;
-    PyObject *dims;
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "IOy*", &t, &dims, &buf))
-        return NULL;
-    int32_t d[TERN_MAX_DIMS];
-    int n;
-    if (dims_from(dims, d, &n) < 0) {
-        PyBuffer_Release(&buf);
-        return NULL;
-    }
-    tern_iov_t iov = {buf.buf, (size_t)buf.len};
-    tern_proxy_t p;
-    tern_status_t st = tern_array_create(t, n, d, &iov, 1, &p);
-    PyBuffer_Release(&buf);
-    return created(st, &p, "Array");
-}
-
-static PyObject *m_elem(PyObject *mod, PyObject *args)
-{
-    (void)mod;
-    PyObject *pb, *idx;
-    if (!PyArg_ParseTuple(args, "SO", &pb, &idx))
-        return NULL;
-    tern_proxy_t p, e;
-    int32_t d[TERN_MAX_DIMS];
-    int n;
-    if (proxy_from(pb, &p) < 0 || dims_from(idx, d, &n) < 0)
-        return NULL;
-    tern_status_t st = tern_proxy_elem(&p, d, &e);
-    if (st != TERN_OK)
-        return PyErr_Format(PyExc_IndexError, "index out of range (%s)", tern_strerror(st));
-    return proxy_bytes(&e);
-}
-
-/* (kind, ndims, dims, pe) of a proxy: what the Python side needs to know of it. */
-static PyObject *m_proxy_info(PyObject *mod, PyObject *args)
-{
-    (void)mod;
-    PyObject *pb;
-    tern_proxy_t p;
-    if (!PyArg_ParseTuple(args, "S", &pb) || proxy_from(pb, &p) < 0)
-        return NULL;
-    return Py_BuildValue("(iiNi)", (int)p.kind, (int)p.ndims, index_tuple(p.dims, p.ndims),
-                         (int)p.pe);
-}
-
-/* contribute(self pointer, bytes, pe): a gather over the chare's collection whose result
- * goes to the tern.sys member of `pe`. */
+/* contribute(self, bytes, pe, section or None): a gather over the chare's collection (or
+ * the section) whose result goes to the tern.sys member of `pe`. */
 static PyObject *m_contribute(PyObject *mod, PyObject *args)
 {
     (void)mod;
-    PyObject *me;
+    PyObject *me, *sec;
     Py_buffer buf;
     int pe;
-    if (!PyArg_ParseTuple(args, "Oy*i", &me, &buf, &pe))
+    if (!PyArg_ParseTuple(args, "Oy*iO", &me, &buf, &pe, &sec))
         return NULL;
-    void *self = PyLong_AsVoidPtr(me);
-    tern_proxy_t to;
+    void *self = self_of(me);
     tern_callback_t cb;
-    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){pe}, &to);
-    if (st == TERN_OK)
-        st = tern_cb_send(&to, SYS_EP, &cb);
-    if (st == TERN_OK && self)
-        st = tern_contribute(self, buf.buf, (size_t)buf.len, TERN_REDUCER_GATHER, &cb);
+    tern_proxy_t sp;
+    tern_status_t st = TERN_ERR_INVALID;
+    if (self && (sec == Py_None || py_proxy_from(sec, &sp) == 0) &&
+        (st = sys_cb(pe, &cb)) == TERN_OK)
+        st = sec == Py_None
+                 ? tern_contribute(self, buf.buf, (size_t)buf.len, TERN_REDUCER_GATHER, &cb)
+                 : tern_section_contribute(self, &sp, buf.buf, (size_t)buf.len,
+                                           TERN_REDUCER_GATHER, &cb);
     PyBuffer_Release(&buf);
-    if (PyErr_Occurred())
-        return NULL;
     if (st != TERN_OK)
-        return PyErr_Format(PyExc_RuntimeError, "contribute: %s", tern_strerror(st));
+        return py_failed("reduce", st);
     Py_RETURN_NONE;
 }
 
@@ -381,25 +603,46 @@ static PyObject *m_after(PyObject *mod, PyObject *args)
     tern_status_t st = tern_timer_after(secs, timer_fire, fn);
     if (st != TERN_OK) {
         Py_DECREF(fn);
-        return PyErr_Format(PyExc_RuntimeError, "timer: %s", tern_strerror(st));
+        return py_failed("scheduleCallableAfter", st);
     }
     Py_RETURN_NONE;
 }
 
-/* qd(payload): when the job is quiescent, the payload comes to this PE's runtime member. */
+/* qd(): when the job is quiescent, an empty message comes to this PE's runtime member. */
 static PyObject *m_qd(PyObject *mod, PyObject *args)
 {
     (void)mod;
     (void)args;
-    tern_proxy_t to;
     tern_callback_t cb;
-    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){tern_my_pe()}, &to);
-    if (st == TERN_OK)
-        st = tern_cb_send(&to, SYS_EP, &cb);
+    tern_status_t st = sys_cb(tern_my_pe(), &cb);
     if (st == TERN_OK)
         st = tern_qd_start(&cb);
     if (st != TERN_OK)
-        return PyErr_Format(PyExc_RuntimeError, "waitQD: %s", tern_strerror(st));
+        return py_failed("waitQD", st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_migrate(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    PyObject *me;
+    int pe;
+    if (!PyArg_ParseTuple(args, "Oi", &me, &pe))
+        return NULL;
+    void *self = self_of(me);
+    tern_status_t st = self ? tern_migrate(self, pe) : TERN_ERR_INVALID;
+    if (st != TERN_OK)
+        return py_failed("migrate", st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_at_sync(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    void *self = self_of(args);
+    tern_status_t st = self ? tern_at_sync(self) : TERN_ERR_INVALID;
+    if (st != TERN_OK)
+        return py_failed("AtSync", st);
     Py_RETURN_NONE;
 }
 
@@ -423,6 +666,7 @@ static PyObject *m_exit(PyObject *mod, PyObject *args)
     int code = 0;
     if (!PyArg_ParseTuple(args, "|i", &code))
         return NULL;
+    fflush(stdout);
     tern_exit(code);
     Py_RETURN_NONE;
 }
@@ -434,6 +678,7 @@ static PyObject *m_abort(PyObject *mod, PyObject *args)
     if (!PyArg_ParseTuple(args, "s", &msg))
         return NULL;
     fflush(stdout);
+    fflush(stderr);
     tern_abort("%s", msg);
     Py_RETURN_NONE;
 }
@@ -445,39 +690,62 @@ static PyObject *m_wall_time(PyObject *mod, PyObject *args)
     return PyFloat_FromDouble(tern_wall_time());
 }
 
-static PyMethodDef methods[] = {
-    {"define_type", m_define_type, METH_VARARGS, "register a chare class: (type, ep)"},
+static PyObject *m_lb_strategy(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    (void)args;
+    const char *s = tern_lb_strategy();
+    if (!s)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(s);
+}
+
+static PyObject *m_print_stats(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    (void)args;
+    fflush(stdout);
+    tern_stats_print();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef core_methods[] = {
+    {"define_type", m_define_type, METH_VARARGS, "register a chare class: (type, ep, resume)"},
+    {"define_map", m_define_map, METH_VARARGS, "register an ArrayMap class: its map id"},
     {"run", m_run, METH_VARARGS, "run the job (every process): its exit code"},
-    {"send", m_send, METH_VARARGS, "send a payload to a proxy's entry method"},
+    {"main_argv", m_main_argv, METH_NOARGS, "the arguments of main (PE 0)"},
+    {"send", (PyCFunction)(void (*)(void))m_send, METH_FASTCALL,
+     "send a header and buffers to a proxy's entry method"},
     {"sys_send", m_sys_send, METH_VARARGS, "send a runtime message to a PE"},
-    {"chare_create", m_chare_create, METH_VARARGS, "create a single chare"},
-    {"group_create", m_group_create, METH_VARARGS, "create a group"},
-    {"array_create", m_array_create, METH_VARARGS, "create a dense array"},
-    {"elem", m_elem, METH_VARARGS, "the proxy of an element"},
-    {"proxy_info", m_proxy_info, METH_VARARGS, "(kind, ndims, dims, pe) of a proxy"},
     {"contribute", m_contribute, METH_VARARGS, "a gather to a PE's runtime member"},
     {"after", m_after, METH_VARARGS, "call a callable after some seconds"},
     {"qd", m_qd, METH_NOARGS, "an empty runtime message at the next quiescence"},
+    {"migrate", m_migrate, METH_VARARGS, "move the chare to a PE"},
+    {"at_sync", m_at_sync, METH_O, "the chare is ready for load balancing"},
     {"my_pe", m_my_pe, METH_NOARGS, "this PE"},
     {"num_pes", m_num_pes, METH_NOARGS, "the PEs of the job"},
     {"exit", m_exit, METH_VARARGS, "end the job"},
     {"abort", m_abort, METH_VARARGS, "end the job with a message"},
     {"wall_time", m_wall_time, METH_NOARGS, "seconds"},
+    {"lb_strategy", m_lb_strategy, METH_NOARGS, "the job's load balancing strategy or None"},
+    {"print_stats", m_print_stats, METH_NOARGS, "print this PE's statistics"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tern._core",
-                                    "The bridge to libtern.", -1, methods,
+                                    "The bridge to libtern.", -1, NULL,
                                     NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__core(void)
 {
     PyObject *m = PyModule_Create(&module);
-    if (m) {
-        PyModule_AddIntConstant(m, "KIND_CHARE", TERN_PROXY_CHARE);
-        PyModule_AddIntConstant(m, "KIND_GROUP", TERN_PROXY_GROUP);
-        PyModule_AddIntConstant(m, "KIND_ARRAY", TERN_PROXY_ARRAY);
-        PyModule_AddStringConstant(m, "version", tern_version_string());
-    }
+    if (!m || PyModule_AddFunctions(m, core_methods) < 0 ||
+        PyModule_AddFunctions(m, py_coll_methods) < 0)
+        return NULL;
+    PyModule_AddIntConstant(m, "KIND_CHARE", TERN_PROXY_CHARE);
+    PyModule_AddIntConstant(m, "KIND_GROUP", TERN_PROXY_GROUP);
+    PyModule_AddIntConstant(m, "KIND_ARRAY", TERN_PROXY_ARRAY);
+    PyModule_AddIntConstant(m, "MAX_IOV", TERN_MAX_IOV);
+    PyModule_AddStringConstant(m, "version", tern_version_string());
     return m;
 }

@@ -1,0 +1,44 @@
+/*
+ * tern._core's parts: the bridge (_core.c: chare types, messages, the run) and the
+ * collections (_coll.c: creation, insertion, sections, proxies, host queries).
+ *
+ * A Python message on the wire is one or more segments: the first is a pickle (protocol
+ * 5), the others its out-of-band buffers (numpy arrays and other buffer objects), copied
+ * once into the message when it is sent and once out of it when it is received.
+ */
+#ifndef TERN_PY_CORE_H
+#define TERN_PY_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <tern/tern.h>
+
+/* The segments of a message about to be sent: the header and its buffers' views. */
+#define PY_SEGS_INLINE 8
+typedef struct {
+    tern_iov_t *iov;  /* iov_in, or allocated for many buffers */
+    Py_buffer *views;
+    int n;      /* segments in iov */
+    int nviews; /* views to release */
+    tern_iov_t iov_in[PY_SEGS_INLINE];
+    Py_buffer views_in[PY_SEGS_INLINE];
+} py_segs_t;
+
+/* Fill s from a header (bytes) and a list of buffer objects (or None); -1 with an
+ * exception set. Release with py_segs_release in every case. */
+int py_segs_from(py_segs_t *s, PyObject *header, PyObject *bufs);
+void py_segs_release(py_segs_t *s);
+
+/* A proxy as Python sees it: its bytes. */
+PyObject *py_proxy_bytes(const tern_proxy_t *p);
+int py_proxy_from(PyObject *b, tern_proxy_t *p);
+int py_index_from(PyObject *seq, int32_t *d, int *n);
+PyObject *py_index_tuple(const int32_t *idx, int n);
+/* An error from a Tern call as a Python exception naming the call; NULL. */
+PyObject *py_failed(const char *call, tern_status_t st);
+
+/* _coll.c's module functions, added to _core's table. */
+extern PyMethodDef py_coll_methods[];
+
+#endif
