@@ -71,5 +71,16 @@ charm.start(main)
 PY
   PYTHONPATH="$pydir" "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 /usr/bin/python3 "$tmp/hi.py" |
     grep -q "python pes \[0, 1\]"
+  # The same package built by pip against the installed libtern (pkg-config), no index.
+  if /usr/bin/python3 -c "import setuptools" 2>/dev/null &&
+     /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    cp -r "$src/python" "$tmp/pysrc"
+    (cd "$tmp/pysrc" && /usr/bin/python3 -m pip install -q --no-build-isolation --no-index \
+       --root-user-action=ignore --prefix "$tmp/pyprefix" .)
+    pipdir=$(dirname "$(find "$tmp/pyprefix" -name __init__.py -path "*/tern/*" | head -1)")
+    PYTHONPATH="$(dirname "$pipdir")" env -u LD_LIBRARY_PATH "$tmp/prefix/bin/ternrun" -n 2 \
+      --timeout 30 /usr/bin/python3 "$tmp/hi.py" | grep -q "python pes \[0, 1\]" ||
+      { echo "FAIL: the package pip built does not run"; exit 1; }
+  fi
 fi
 echo "install test passed"
