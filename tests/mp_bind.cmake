@@ -1,6 +1,6 @@
 # What bindings need (tests/mp/mp_bind.c): data kept with types, entry methods and
 # reducers and handed back, the entry method of a message (sends, broadcasts, section
-# multicasts), the version, the log hook.
+# multicasts), the version, the log hook, a placement map registered with data.
 add_executable(mp_bind mp/mp_bind.c)
 target_link_libraries(mp_bind PRIVATE tern)
 foreach(np 1 2 4)

@@ -12,10 +12,12 @@
 #include "mp_check.h"
 
 static tern_type_t T_B;
-static tern_ep_t EP_HIT, EP_OTHER;
+static tern_ep_t EP_HIT, EP_OTHER, EP_WHERE;
 static int type_tag, hit_tag, other_tag;
 static int64_t modulus = 1000003;
 static tern_reducer_t R_MODSUM;
+static tern_map_t MAP_SHIFT;
+static int shift_by = 1, map_calls_bad;
 
 typedef struct {
     int ctor_saw_data;
@@ -28,6 +30,24 @@ static void b_ctor(void *self, const tern_msg_t *args)
     b_t *b = self;
     CHECK_EQ(tern_self_type(self), T_B);
     b->ctor_saw_data = tern_type_data(tern_self_type(self)) == &type_tag;
+}
+
+/* A map with data (a binding's map object): element i on PE (i + shift) mod PEs. */
+static int shift_map(const int32_t *idx, int ndims, const int32_t *dims, int num_pes,
+                     void *data)
+{
+    (void)dims;
+    if (data != &shift_by || ndims != 1)
+        map_calls_bad++;
+    return (idx[0] + *(int *)data) % num_pes;
+}
+
+static void b_where(void *self, const tern_msg_t *msg)
+{
+    (void)msg;
+    int pe = tern_my_pe(), want = (tern_self_index(self)[0] + shift_by) % tern_num_pes();
+    CHECK_EQ(pe, want);
+    tern_return(&pe, sizeof pe);
 }
 
 /* hit(future): check what a binding would look up, then a modular sum to the future. */
@@ -114,6 +134,17 @@ static void start(int argc, char **argv)
     printf("hooked: %s\n", hooked);
     CHECK_EQ(tern_msg_ep(NULL), TERN_EP_NONE);
     CHECK(tern_type_data(9999) == NULL && tern_ep_data(9999) == NULL);
+    /* an array placed by a map registered with data */
+    tern_array_opts_t o = {.map = MAP_SHIFT};
+    tern_proxy_t mapped;
+    CHECK_OK(tern_array_create_opts(T_B, 1, TERN_IDX(n), NULL, 0, &o, &mapped));
+    for (int i = 0; i < n; i++) {
+        int pe;
+        CHECK_OK(tern_call_elem(&mapped, TERN_IDX(i), EP_WHERE, NULL, 0, TERN_CALL_RET, &g));
+        CHECK_OK(tern_future_get(&g, &pe, sizeof pe, NULL));
+        CHECK_EQ(pe, (i + shift_by) % tern_num_pes());
+    }
+    CHECK_EQ(map_calls_bad, 0);
     printf("mp_bind: ok\n");
     tern_exit(0);
 }
@@ -123,12 +154,14 @@ int main(int argc, char **argv)
     const tern_ep_def_t eps[] = {
         {"hit", b_hit, 0, &EP_HIT},
         {"other", b_other, 0, &EP_OTHER},
+        {"where", b_where, 0, &EP_WHERE},
         {0},
     };
     if (tern_type_define("B", sizeof(b_t), b_ctor, NULL, eps, &T_B) ||
         tern_type_set_data(T_B, &type_tag) || tern_ep_set_data(EP_HIT, &hit_tag) ||
         tern_ep_set_data(EP_OTHER, &other_tag) ||
-        tern_reducer_register_data("modsum", modsum, &modulus, &R_MODSUM))
+        tern_reducer_register_data("modsum", modsum, &modulus, &R_MODSUM) ||
+        tern_map_register_data("shift", shift_map, &shift_by, &MAP_SHIFT))
         return 1;
     CHECK_EQ(tern_type_set_data(777, NULL), TERN_ERR_INVALID);
     return tern_run(argc, argv, start);
