@@ -10,8 +10,6 @@ import pickle
 import sys
 import traceback
 
-import greenlet
-
 from . import _core, _wire, future, reduction
 from .chare import _ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg
 from .future import Future, _Waiting
@@ -116,7 +114,7 @@ class Runtime:
             if self.qd_targets:
                 self.send_result(self.qd_targets.pop(0), None, empty=True)
         elif header == b"S":
-            future.run(greenlet.greenlet(self._run_main, parent=_Waiting.hub))
+            future.spawn(self._run_main)
         else:
             msg = _wire.loads(header, bufs)
             if msg[0] == "F":
@@ -135,8 +133,7 @@ class Runtime:
             obj.__dict__.setdefault("_tern_wq", []).append((name, args, kwargs, reply))
             return
         if kind & KIND_CORO:
-            future.run(greenlet.greenlet(self._run_method, parent=_Waiting.hub), obj, name,
-                       method, args, kwargs, reply)
+            future.spawn(self._run_method, obj, name, method, args, kwargs, reply)
         elif reply is None and kwargs is None:
             try:
                 method(*args)
