@@ -35,7 +35,7 @@ setup(
     description="The Charm4py programming model on Tern's C runtime",
     packages=["tern"],
     package_dir={"tern": os.path.relpath(os.path.join(here, "tern"))},
-    ext_modules=[Extension("tern._core", ["tern/_core.c", "tern/_coll.c"],
+    ext_modules=[Extension("tern._core", ["tern/_core.c", "tern/_coll.c", "tern/_reduce.c"],
                            include_dirs=incs, library_dirs=libdirs, libraries=["tern"],
                            runtime_library_dirs=libdirs)],
     python_requires=">=3.9",

@@ -23,7 +23,7 @@ typedef struct {
 
 /* The runtime's hooks (tern.charm._Runtime methods), looked up once. */
 static PyObject *h_make, *h_dispatch, *h_resume, *h_sys, *h_pack, *h_unpack, *h_proc_num,
-    *h_begin;
+    *h_begin, *h_allreduced;
 static PyObject *classes;        /* the registered classes and maps (kept alive) */
 static tern_type_t SYS_T, CHARM_T;
 static tern_ep_t SYS_EP;
@@ -265,6 +265,21 @@ static void py_call(void *self, const tern_msg_t *msg)
     Py_DECREF(r);
 }
 
+/* An allreduce's result, to every contributor: the reduction's callback. */
+static void py_reduced(void *self, const tern_msg_t *msg)
+{
+    pystate_t *st = self;
+    PyObject *a[2] = {st->obj, NULL}, *r = NULL;
+    size_t len;
+    const void *p = tern_msg_nsegs(msg) ? tern_msg_seg(msg, 0, &len) : NULL;
+    if ((a[1] = PyBytes_FromStringAndSize(p, p ? (Py_ssize_t)len : 0)))
+        r = call(h_allreduced, a, 2);
+    Py_XDECREF(a[1]);
+    if (!r)
+        fail("an allreduce's result");
+    Py_DECREF(r);
+}
+
 static void py_resume(void *self, const tern_msg_t *msg)
 {
     (void)msg;
@@ -362,6 +377,8 @@ static int register_sys(void)
         PyErr_SetString(PyExc_RuntimeError, "cannot register the runtime's group");
         return -1;
     }
+    if (py_reduce_register() < 0)
+        return -1;
     sys_registered = 1;
     return 0;
 }
@@ -375,7 +392,7 @@ static int keep(PyObject *o)
 
 /* ---- module functions ---- */
 
-/* define_type(name, cls) -> (type, call ep, resume ep) */
+/* define_type(name, cls) -> (type, call ep, resume ep, allreduce result ep) */
 static PyObject *m_define_type(PyObject *mod, PyObject *args)
 {
     (void)mod;
@@ -384,8 +401,11 @@ static PyObject *m_define_type(PyObject *mod, PyObject *args)
     if (!PyArg_ParseTuple(args, "sO", &name, &cls) || register_sys() < 0)
         return NULL;
     tern_type_t t;
-    tern_ep_t ep, res;
-    const tern_ep_def_t eps[] = {{"call", py_call, 0, &ep}, {"resume", py_resume, 0, &res}, {0}};
+    tern_ep_t ep, res, red;
+    const tern_ep_def_t eps[] = {{"call", py_call, 0, &ep},
+                                 {"resume", py_resume, 0, &res},
+                                 {"reduced", py_reduced, 0, &red},
+                                 {0}};
     tern_status_t st = tern_type_define(name, sizeof(pystate_t), py_ctor, py_dtor, eps, &t);
     if (st == TERN_OK)
         st = tern_type_migratable(t, py_pup, py_arrived);
@@ -397,7 +417,7 @@ static PyObject *m_define_type(PyObject *mod, PyObject *args)
     if (keep(cls) < 0)
         return NULL;
     tern_type_set_data(t, cls);
-    return Py_BuildValue("(III)", t, ep, res);
+    return Py_BuildValue("(IIII)", t, ep, res, red);
 }
 
 /* ArrayMap classes: a map whose every call asks the runtime's _proc_num(cls, index,
@@ -449,7 +469,8 @@ static PyObject *m_run(PyObject *mod, PyObject *args)
     if (!(h_make = hook(rt, "_make")) || !(h_dispatch = hook(rt, "_dispatch")) ||
         !(h_resume = hook(rt, "_resume")) || !(h_sys = hook(rt, "_sys")) ||
         !(h_pack = hook(rt, "_pack")) || !(h_unpack = hook(rt, "_unpack")) ||
-        !(h_proc_num = hook(rt, "_proc_num")) || !(h_begin = hook(rt, "_begin")))
+        !(h_proc_num = hook(rt, "_proc_num")) || !(h_begin = hook(rt, "_begin")) ||
+        !(h_allreduced = hook(rt, "_allreduced")))
         return NULL;
     Py_ssize_t n = PyList_Size(argl);
     char **argv = calloc((size_t)n + 1, sizeof *argv);
@@ -555,26 +576,35 @@ static void *self_of(PyObject *o)
     return self;
 }
 
-/* contribute(self, bytes, pe, section or None): a gather over the chare's collection (or
- * the section) whose result goes to the tern.sys member of `pe`. */
+/* contribute(self, bytes, target, section or None, numeric): a gather (or, numeric, a
+ * numeric record combined on the way: _reduce.c) over the chare's collection (or the
+ * section) whose result goes to the tern.sys member of PE `target`, or, when target is
+ * (proxy, ep), to that entry method of that proxy (a collection's: every member). */
 static PyObject *m_contribute(PyObject *mod, PyObject *args)
 {
     (void)mod;
-    PyObject *me, *sec;
+    PyObject *me, *sec, *target;
     Py_buffer buf;
-    int pe;
-    if (!PyArg_ParseTuple(args, "Oy*iO", &me, &buf, &pe, &sec))
+    int numeric;
+    if (!PyArg_ParseTuple(args, "Oy*OOp", &me, &buf, &target, &sec, &numeric))
         return NULL;
+    tern_reducer_t red = numeric ? py_numeric_reducer : TERN_REDUCER_GATHER;
     void *self = self_of(me);
     tern_callback_t cb;
-    tern_proxy_t sp;
+    tern_proxy_t sp, tp;
     tern_status_t st = TERN_ERR_INVALID;
-    if (self && (sec == Py_None || py_proxy_from(sec, &sp) == 0) &&
-        (st = sys_cb(pe, &cb)) == TERN_OK)
+    PyObject *tpb;
+    unsigned tep;
+    if (self && (sec == Py_None || py_proxy_from(sec, &sp) == 0)) {
+        if (PyLong_Check(target))
+            st = sys_cb((int)PyLong_AsLong(target), &cb);
+        else if (PyArg_ParseTuple(target, "OI", &tpb, &tep) && py_proxy_from(tpb, &tp) == 0)
+            st = tern_cb_send(&tp, tep, &cb);
+    }
+    if (st == TERN_OK)
         st = sec == Py_None
-                 ? tern_contribute(self, buf.buf, (size_t)buf.len, TERN_REDUCER_GATHER, &cb)
-                 : tern_section_contribute(self, &sp, buf.buf, (size_t)buf.len,
-                                           TERN_REDUCER_GATHER, &cb);
+                 ? tern_contribute(self, buf.buf, (size_t)buf.len, red, &cb)
+                 : tern_section_contribute(self, &sp, buf.buf, (size_t)buf.len, red, &cb);
     PyBuffer_Release(&buf);
     if (st != TERN_OK)
         return py_failed("reduce", st);
@@ -710,7 +740,8 @@ static PyObject *m_print_stats(PyObject *mod, PyObject *args)
 }
 
 static PyMethodDef core_methods[] = {
-    {"define_type", m_define_type, METH_VARARGS, "register a chare class: (type, ep, resume)"},
+    {"define_type", m_define_type, METH_VARARGS,
+     "register a chare class: (type, ep, resume ep, reduced ep)"},
     {"define_map", m_define_map, METH_VARARGS, "register an ArrayMap class: its map id"},
     {"run", m_run, METH_VARARGS, "run the job (every process): its exit code"},
     {"main_argv", m_main_argv, METH_NOARGS, "the arguments of main (PE 0)"},

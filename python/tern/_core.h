@@ -38,6 +38,10 @@ PyObject *py_index_tuple(const int32_t *idx, int n);
 /* An error from a Tern call as a Python exception naming the call; NULL. */
 PyObject *py_failed(const char *call, tern_status_t st);
 
+/* _reduce.c: the numeric reducer (registered before tern_run). */
+extern tern_reducer_t py_numeric_reducer;
+int py_reduce_register(void);
+
 /* _coll.c's module functions, added to _core's table. */
 extern PyMethodDef py_coll_methods[];
 

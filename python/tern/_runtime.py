@@ -110,6 +110,9 @@ class Runtime:
         tag = header[:1]
         if tag == b"R":
             self._reduced(header)
+        elif tag == b"N":
+            dest, result = reduction.numeric_result(header)
+            self.send_result(dest, result)
         elif not header:  # quiescence
             if self.qd_targets:
                 self.send_result(self.qd_targets.pop(0), None, empty=True)
@@ -244,11 +247,18 @@ class Runtime:
             data = pre(data, obj)
         if dest is None:
             dest, pe = self._target(target)
-        else:
-            pe = 0
+        else:  # an allreduce: the result goes straight to every contributor
+            to = obj.thisProxy if section is None else section
+            pe = (to._pb, _Reg.reduced_of[to._cls])
+        sec = None if section is None else section._pb
+        if pre is None and reduction.registry[rname][2] is None:
+            rec = reduction.numeric_record(rname, data, dest)
+            if rec is not None:  # combined by Tern's tree on the way
+                _core.contribute(obj._tern_self, rec, pe, sec, True)
+                return
         rec = pickle.dumps((rname, dest, data), protocol=5)
         _core.contribute(obj._tern_self, b"R" + len(rec).to_bytes(4, "little") + rec, pe,
-                         None if section is None else section._pb)
+                         sec, False)
 
     def allreduce(self, obj, data, reducer, section):
         d = obj.__dict__
@@ -256,11 +266,22 @@ class Runtime:
         d["_tern_arseq"] = key[1]
         f = Future._new()
         d.setdefault("_tern_ar", {})[key] = f
-        to = obj.thisProxy if section is None else section
-        self.contribute(obj, data, reducer, None, section, dest=("a", to, key))
+        self.contribute(obj, data, reducer, None, section, dest=("a", key))
         return f
 
-    def _reduced(self, payload):
+    def _allreduced(self, obj, payload):
+        """An allreduce's result reached this contributor: its future gets it."""
+        if payload[:1] == b"N":
+            dest, result = reduction.numeric_result(payload)
+        else:
+            dest, result, _ = self._reduce_records(payload)
+        f = obj.__dict__.get("_tern_ar", {}).pop(dest[1], None)
+        if f is not None:
+            f._arrive("v", result, None)
+
+    @staticmethod
+    def _reduce_records(payload):
+        """(destination, result, reducer's name) of gathered contributions."""
         values, dest, rname, off = [], None, None, 0
         while off < len(payload):
             n = int.from_bytes(payload[off + 1:off + 5], "little")
@@ -271,11 +292,11 @@ class Runtime:
         result = fn(values) if values else None
         if post is not None:
             result = post(result)
-        empty = rname == "nop"
-        if dest[0] == "a":
-            dest[1]._tern_allreduce(dest[2], result)
-        else:
-            self.send_result(dest, result, empty)
+        return dest, result, rname
+
+    def _reduced(self, payload):
+        dest, result, rname = self._reduce_records(payload)
+        self.send_result(dest, result, rname == "nop")
 
     def send_result(self, dest, result, empty=False):
         """Give a result to a Future, or call a proxy's method with it (with nothing for
@@ -289,9 +310,4 @@ class Runtime:
             m() if empty else m(result)
 
 
-def _allreduce_call(proxy, key, result):
-    proxy._call("_tern_allreduced", (key, result), None, False, False)
-
-
-Proxy._tern_allreduce = _allreduce_call
 rt = Runtime()

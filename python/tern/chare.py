@@ -14,7 +14,8 @@ _SPARSE = 0x1
 class _Reg:
     """What charm.start registered: each class's type and entry methods, by class and
     by name; ArrayMap classes' maps; the local member of each map."""
-    type_of, ep_of, resume_of, by_name, map_of, map_objs = {}, {}, {}, {}, {}, {}
+    type_of, ep_of, resume_of, reduced_of, by_name, map_of, map_objs = ({}, {}, {}, {}, {},
+                                                                         {}, {})
 
 
 # What an entry method is, as its _tern_kind says (0 or absent: a plain method).
@@ -241,10 +242,6 @@ class Chare:
         from .channel import arrived
         arrived(self, key, seq, args)
 
-    def _tern_allreduced(self, key, result):
-        f = self.__dict__.get("_tern_ar", {}).pop(key, None)
-        if f is not None:
-            f._arrive("v", result, None)
 
 
 class ArrayMap(Chare):
@@ -309,8 +306,9 @@ def register(classes):
         if cls in _Reg.type_of:
             continue
         name = class_key(cls)
-        t, ep, res = _core.define_type(name, cls)
+        t, ep, res, red = _core.define_type(name, cls)
         _Reg.type_of[cls], _Reg.ep_of[cls], _Reg.resume_of[cls] = t, ep, res
+        _Reg.reduced_of[cls] = red
         _Reg.by_name[name] = cls
         if issubclass(cls, ArrayMap) and cls is not ArrayMap:
             _Reg.map_of[cls] = _core.define_map(name, cls)

@@ -106,3 +106,69 @@ def name_of(reducer):
         return name
     raise ValueError("reduce: %r is not a registered reducer (use Reducer.addReducer)"
                      % (reducer,))
+
+
+# ---- numeric reductions combined by Tern's tree (tern/_reduce.c) ----
+# A contribution of a number or a numeric numpy array to a built-in reducer is a record
+# that Tern's reduction tree combines in C on the way up; anything else is gathered to one
+# PE and reduced there in Python.
+import struct
+
+_OPS = {"sum": 0, "product": 1, "max": 2, "min": 3, "logical_and": 4, "logical_or": 5,
+        "logical_xor": 6}
+_DTYPES = ["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f4", "<f8"]
+_DT = {s: i for i, s in enumerate(_DTYPES)}
+_BUILTIN = {name: registry[name][0] for name in _OPS}
+_INT, _FLOAT, _BOOL, _NPSCALAR, _ARRAY = range(5)
+_HDR = struct.Struct("<4sBBBBQII")  # 24 bytes: tern/_reduce.c's layout
+_SMALL_INT = 1 << 31  # Python ints within this sum exactly in int64 over 2^32 members
+
+
+def numeric_record(rname, data, dest):
+    """The record of a contribution Tern can combine, or None."""
+    op = _OPS.get(rname)
+    if op is None or _np is None or registry[rname][0] is not _BUILTIN[rname]:
+        return None
+    logical = op >= 4
+    t = type(data)
+    if t is float and not logical:
+        arr, kind = _np.array(data, _np.float64), _FLOAT
+    elif t is int and op in (0, 2, 3) and -_SMALL_INT < data < _SMALL_INT:
+        arr, kind = _np.array(data, _np.int64), _INT
+    elif t is bool and logical:
+        arr, kind = _np.array(data, _np.bool_), _BOOL
+    elif t is _np.ndarray or isinstance(data, _np.generic):
+        arr = data if t is _np.ndarray else _np.asarray(data)
+        kind = _ARRAY if t is _np.ndarray else _NPSCALAR
+        if arr.dtype.str not in _DT or logical != (arr.dtype.str == "|b1"):
+            return None
+    else:
+        return None
+    shape = arr.shape
+    head = 24 + 8 * len(shape)
+    off = (head + 15) & ~15
+    rest = pickle_dest(dest)
+    return b"".join((_HDR.pack(b"NRED", op, _DT[arr.dtype.str], kind, len(shape), arr.size,
+                               off, len(rest)),
+                     struct.pack("<%dq" % len(shape), *shape), b"\0" * (off - head),
+                     arr.tobytes(), rest))
+
+
+def pickle_dest(dest):
+    import pickle
+    return pickle.dumps(dest, protocol=5)
+
+
+def numeric_result(payload):
+    """(destination, result) of a combined record."""
+    import pickle
+    _, op, dt, kind, ndim, n, off, nrest = _HDR.unpack_from(payload)
+    shape = struct.unpack_from("<%dq" % ndim, payload, 24)
+    end = off + n * _np.dtype(_DTYPES[dt]).itemsize
+    arr = _np.frombuffer(payload, _DTYPES[dt], n, off).reshape(shape)
+    dest = pickle.loads(payload[end:end + nrest])
+    if kind == _ARRAY:
+        return dest, arr.copy()
+    if kind == _NPSCALAR:
+        return dest, arr[()]
+    return dest, arr.item()
