@@ -384,3 +384,81 @@ def test_numpy(tmp_path, np_):
     assert "big float64 (131072,) True True" in out
     s = np_ * (np_ + 1) // 2
     assert "npsum %r" % [0, s, 2 * s, 3 * s] in out
+
+
+NUMERIC = """
+from tern import charm, Chare, Array, Group, Reducer, coro
+import numpy as np
+
+class R(Chare):
+    def go(self, f, case):
+        i = self.thisIndex[0] + 1
+        data, red = {
+            "int": (i, Reducer.sum), "float": (i * 0.5, Reducer.sum),
+            "max": (i, Reducer.max), "min": (-i, Reducer.min),
+            "prod": (float(i), Reducer.product), "bigint": (i * 2 ** 40, Reducer.sum),
+            "and": (i < 100, Reducer.logical_and), "or": (i == 2, Reducer.logical_or),
+            "xor": (i == 1, Reducer.logical_xor),
+            "i32": (np.arange(5, dtype=np.int32) * i, Reducer.sum),
+            "f32max": (np.full((2, 3), i, np.float32), Reducer.max),
+            "npscalar": (np.float64(i), Reducer.sum),
+            "boolarr": (np.array([i > 0, i == 1]), Reducer.logical_and),
+            "list": ([i, 2 * i], Reducer.sum),
+            "big": (np.ones(100000) * i, Reducer.sum),
+        }[case]
+        self.reduce(f, data, red)
+
+    @coro
+    def ar(self):
+        return self.allreduce(np.arange(3) + self.thisIndex[0], Reducer.max).get().tolist()
+
+    def bad(self, f):
+        self.reduce(f, np.zeros(1 + self.thisIndex[0] % 2), Reducer.sum)
+
+def main(args):
+    m = 3 * charm.numPes() + 1
+    a = Array(R, m)
+    for case in ("int", "float", "max", "min", "prod", "bigint", "and", "or", "xor", "i32",
+                 "f32max", "npscalar", "boolarr", "list", "big"):
+        f = charm.createFuture()
+        a.go(f, case)
+        r = f.get()
+        if isinstance(r, np.ndarray):
+            r = ("array", r.dtype.str, r.shape, r.sum().item() if case == "big" else r.tolist())
+        print(case, type(r).__name__, r)
+    print("ar", a.ar(ret=True).get()[0])
+    if "bad" in args:
+        f = charm.createFuture()
+        a.bad(f)
+        f.get()
+    charm.exit()
+
+charm.start(main)
+"""
+
+
+@pytest.mark.parametrize("np_", PES)
+def test_numeric_reductions(tmp_path, np_):
+    out = run(tmp_path, NUMERIC, np_).stdout
+    m = 3 * np_ + 1
+    s = m * (m + 1) // 2
+    import math
+    want = {
+        "int": "int %d" % s, "float": "float %r" % (s * 0.5), "max": "int %d" % m,
+        "min": "int %d" % -m, "prod": "float %r" % float(math.factorial(m)),
+        "bigint": "int %d" % (s * 2 ** 40), "and": "bool True", "or": "bool True",
+        "xor": "bool True", "i32": "tuple ('array', '<i4', (5,), %r)" % [k * s for k in range(5)],
+        "f32max": "tuple ('array', '<f4', (2, 3), %r)" % ([[float(m)] * 3] * 2,),
+        "npscalar": "float64 %r" % float(s), "boolarr": "tuple ('array', '|b1', (2,), "
+        "[True, False])" if m > 1 else None, "list": "list %r" % [s, 2 * s],
+        "big": "tuple ('array', '<f8', (100000,), %r)" % (100000.0 * s),
+    }
+    for case, line in want.items():
+        assert "%s %s" % (case, line) in out, (case, line, out)
+    assert "ar [%d, %d, %d]" % (m - 1, m, m + 1) in out
+
+
+def test_mismatched_contributions_end_the_job(tmp_path):
+    p = run(tmp_path, NUMERIC, 2, expect_ok=False, args=["bad"])
+    assert p.returncode != 0
+    assert "contributions of different" in p.stderr and "R" in p.stderr
