@@ -18,6 +18,8 @@ def run(tmp_path, prog, np_, expect_ok=True, args=()):
     path = tmp_path / "prog.py"
     path.write_text(textwrap.dedent(prog))
     env = dict(os.environ, PYTHONPATH=os.path.join(BUILD, "python"))
+    # unbuffered, a print is two writes: lines of PEs printing at once would mix
+    env.pop("PYTHONUNBUFFERED", None)
     p = subprocess.run([TERNRUN, "-n", str(np_), "--timeout", "60", sys.executable, str(path)]
                        + list(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=90)
