@@ -162,17 +162,21 @@ static PyObject *m_proxy_info(PyObject *mod, PyObject *pb)
 
 /* ---- sections ---- */
 
+/* (proxy, list) arguments: the proxy in *p, the list as a fast sequence (or NULL). */
+static PyObject *proxy_and_list(PyObject *args, tern_proxy_t *p, const char *what)
+{
+    PyObject *pb, *list;
+    if (!PyArg_ParseTuple(args, "OO", &pb, &list) || py_proxy_from(pb, p) < 0)
+        return NULL;
+    return PySequence_Fast(list, what);
+}
+
 /* section_create(collection, [index, ...]) -> section */
 static PyObject *m_section_create(PyObject *mod, PyObject *args)
 {
     (void)mod;
-    PyObject *pb, *list;
-    if (!PyArg_ParseTuple(args, "OO", &pb, &list))
-        return NULL;
     tern_proxy_t p, out;
-    if (py_proxy_from(pb, &p) < 0)
-        return NULL;
-    PyObject *f = PySequence_Fast(list, "a section's members are a list of indices");
+    PyObject *f = proxy_and_list(args, &p, "a section's members are a list of indices");
     if (!f)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(f);
@@ -206,13 +210,8 @@ static PyObject *m_section_create(PyObject *mod, PyObject *args)
 static PyObject *m_section_slice(PyObject *mod, PyObject *args)
 {
     (void)mod;
-    PyObject *pb, *list;
-    if (!PyArg_ParseTuple(args, "OO", &pb, &list))
-        return NULL;
     tern_proxy_t p, out;
-    if (py_proxy_from(pb, &p) < 0)
-        return NULL;
-    PyObject *f = PySequence_Fast(list, "slices");
+    PyObject *f = proxy_and_list(args, &p, "slices are a list of (start, stop, step)");
     if (!f)
         return NULL;
     tern_slice_t sl[TERN_MAX_DIMS];

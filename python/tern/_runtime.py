@@ -137,13 +137,6 @@ class Runtime:
             return
         if kind & KIND_CORO:
             future.spawn(self._run_method, obj, name, method, args, kwargs, reply)
-        elif reply is None and kwargs is None:
-            try:
-                method(*args)
-            except SystemExit as e:
-                _core.exit(_exit_code(e))
-            except Exception as e:
-                self._finish(obj, name, None, None, e, traceback.format_exc())
         else:
             self._run_method(obj, name, method, args, kwargs, reply)
 

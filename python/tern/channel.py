@@ -28,7 +28,7 @@ def arrived(chare, key, seq, args):
         future.wake(waiters)
 
 
-class Channel:
+class Channel(future.Waitable):
     def __init__(self, chare, remote, port=None):
         d = chare.__dict__
         rk = elem_key(remote._pb)
@@ -67,10 +67,3 @@ class Channel:
         return self._got in _queue(self.chare, self._in)
 
     _ready = ready
-
-    def _add_waiter(self, g):
-        self._waiters.append(g)
-
-    def _remove_waiter(self, g):
-        if g in self._waiters:
-            self._waiters.remove(g)

@@ -75,7 +75,20 @@ def run(g, *args):
             h.switch()
 
 
-class Future:
+class Waitable:
+    """What coroutines can wait on: the greenlets waiting are in self._waiters."""
+
+    __slots__ = ()
+
+    def _add_waiter(self, g):
+        self._waiters.append(g)
+
+    def _remove_waiter(self, g):
+        if g in self._waiters:
+            self._waiters.remove(g)
+
+
+class Future(Waitable):
     """A value to come (Charm4py's Future): from a call made with ret=True or
     awaitable=True, from charm.createFuture() or Future(num_vals). A plain value on the
     wire: any PE may send() it a value; only the PE that made it can get() it."""
@@ -132,13 +145,6 @@ class Future:
         return self._local and self._done
 
     _ready = ready
-
-    def _add_waiter(self, g):
-        self._waiters.append(g)
-
-    def _remove_waiter(self, g):
-        if g in self._waiters:
-            self._waiters.remove(g)
 
     def _arrive(self, kind, value, index):
         if self._done:
