@@ -11,7 +11,7 @@ import sys
 import traceback
 
 from . import _core, _wire, future, reduction
-from .chare import _ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg
+from .chare import _ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg, _create_single
 from .future import Future, _Waiting
 
 
@@ -64,9 +64,6 @@ class Runtime:
     def _created(self, obj, cls):
         if cls in _Reg.map_of:
             _Reg.map_objs[cls] = obj
-        from .charm import CharmRemote, charm
-        if cls is CharmRemote:
-            charm.thisProxy = obj.thisProxy
 
     def _dispatch(self, obj, header, bufs):
         if bufs is None:
@@ -212,7 +209,6 @@ class Runtime:
             argv = _core.main_argv()
             sys.argv[:] = argv
             if self.main_chare:
-                from .chare import _create_single
                 _create_single(self.main, args=[argv], onPE=0)
             else:
                 self.main(argv)
@@ -303,4 +299,4 @@ class Runtime:
             m() if empty else m(result)
 
 
-rt = Runtime()
+rt = _Reg.runtime = Runtime()

@@ -1,7 +1,7 @@
 """Chares and proxies: the Chare base class, ArrayMap, proxies and their remote calls, and
 creating chares, groups and arrays (Charm4py's Chare, Group, Array, ArrayMap, coro, when).
 """
-from . import _core, _wire
+from . import _core, _wire, channel
 from .future import Future, _Waiting
 
 _dumps_call, _send = _wire.dumps_call, _core.send
@@ -16,6 +16,7 @@ class _Reg:
     by name; ArrayMap classes' maps; the local member of each map."""
     type_of, ep_of, resume_of, reduced_of, by_name, map_of, map_objs = ({}, {}, {}, {}, {},
                                                                          {}, {})
+    runtime = None  # the PE's runtime (tern/_runtime.py), which sets itself here
 
 
 # What an entry method is, as its _tern_kind says (0 or absent: a plain method).
@@ -204,13 +205,11 @@ class Chare:
         self.contribute(data, reducer, callback, section)
 
     def contribute(self, data, reducer, target, section=None):
-        from ._runtime import rt
-        rt.contribute(self, data, reducer, target, section)
+        _Reg.runtime.contribute(self, data, reducer, target, section)
 
     def allreduce(self, data=None, reducer=None, section=None):
         """As reduce, with the result to every contributor: a Future to get()."""
-        from ._runtime import rt
-        return rt.allreduce(self, data, reducer, section)
+        return _Reg.runtime.allreduce(self, data, reducer, section)
 
     # ---- migration and load balancing ----
     def AtSync(self):
@@ -239,8 +238,7 @@ class Chare:
         return None
 
     def _tern_chan(self, key, seq, args):
-        from .channel import arrived
-        arrived(self, key, seq, args)
+        channel.arrived(self, key, seq, args)
 
 
 

@@ -33,6 +33,9 @@ class CharmRemote(Chare):
     """charm's group (charm.thisProxy): the methods of charm that can be called remotely
     and used as callbacks."""
 
+    def __init__(self):
+        charm.thisProxy = self.thisProxy
+
     def exit(self, exit_code=0):
         _core.exit(int(exit_code))
 

@@ -6,7 +6,7 @@ wait on (a Future, a Channel) has _ready(), _add_waiter(g) and _remove_waiter(g)
 """
 import greenlet
 
-from . import _core
+from . import _core, _wire
 
 
 class _Waiting:
@@ -188,7 +188,6 @@ def deliver(pe, fid, what):
     if pe == _Waiting.my_pe:
         arrive(fid, what)
     else:
-        from . import _wire
         h, b = _wire.dumps(("F", fid, what))
         _core.sys_send(pe, h, b)
 
