@@ -5,7 +5,9 @@ subclass of Chare, by qualified name, so that all processes agree) and runs the 
 runs main(args) as a coroutine once the runtime's groups exist. A call returns at once:
 its arguments are serialized when it is made.
 """
+import atexit
 import importlib
+import os
 import sys
 
 import greenlet
@@ -17,8 +19,9 @@ from .future import Future, _Waiting
 
 
 class _Options:
-    """charm.options: accepted for Charm4py programs; Tern's runtime options are its
-    command-line flags and TERN_* variables."""
+    """charm.options: accepted for Charm4py programs (profiling=True turns Tern's
+    statistics on: TERN_STATS=1); Tern's other runtime options are its command-line flags
+    and TERN_* variables."""
 
     def __init__(self):
         self.local_msg_optim = True
@@ -92,6 +95,8 @@ class _Charm:
                      if isinstance(v, type) and issubclass(v, Chare)}
         todo.discard(_chare.ArrayMap)
         _chare.register(todo)
+        if self.options.profiling:
+            os.environ.setdefault("TERN_STATS", "1")
         code = _core.run(list(sys.argv), rt, _Reg.type_of[CharmRemote])
         sys.stdout.flush()
         sys.exit(code)
@@ -254,3 +259,14 @@ def _as_index(proxy, i):
 
 
 charm = _Charm()
+
+
+_in_script = bool(getattr(sys.modules.get("__main__"), "__file__", None))
+
+
+@atexit.register
+def _never_started():
+    """A program (not an interactive session) that imported tern but never started it
+    probably forgot to: say so (Charm4py does too)."""
+    if _in_script and not charm._started:
+        sys.stderr.write("tern: the program ended without calling charm.start()\n")

@@ -462,3 +462,29 @@ def test_mismatched_contributions_end_the_job(tmp_path):
     p = run(tmp_path, NUMERIC, 2, expect_ok=False, args=["bad"])
     assert p.returncode != 0
     assert "contributions of different" in p.stderr and "R" in p.stderr
+
+
+def test_program_that_never_starts_is_warned(tmp_path):
+    p = run(tmp_path, "from tern import charm\nprint('forgot')\n", 1, expect_ok=False)
+    assert "forgot" in p.stdout
+    assert "ended without calling charm.start()" in p.stderr
+
+
+def test_options_profiling_prints_statistics(tmp_path):
+    prog = """
+    from tern import charm, Chare, Group
+
+    class P(Chare):
+        def hit(self):
+            return 1
+
+    def main(args):
+        Group(P).hit(ret=True).get()
+        charm.exit()
+
+    charm.options.profiling = True
+    charm.start(main)
+    """
+    p = run(tmp_path, prog, 2)
+    out = p.stdout + p.stderr
+    assert "call" in out and "busy" in out, out
