@@ -32,7 +32,7 @@ static int sys_registered, began;
 static PyObject *main_argv;      /* the arguments main gets (tern_run's options removed) */
 
 /* A Python exception escaped into C: print it and end the job naming where. */
-static void fail(const char *where)
+void py_fail(const char *where)
 {
     PyErr_Print();
     fflush(stderr);
@@ -206,10 +206,11 @@ static int begin(void)
     return r ? 0 : -1;
 }
 
-static PyObject *call(PyObject *fn, PyObject *const *args, size_t n)
+PyObject *py_call_hook(PyObject *fn, PyObject *const *args, size_t n)
 {
     return begin() < 0 ? NULL : PyObject_Vectorcall(fn, args, n, NULL);
 }
+
 
 /* ---- the chare types of Python classes ---- */
 
@@ -237,12 +238,12 @@ static void py_ctor(void *self, const tern_msg_t *args)
     PyObject *a[7] = {0};
     st->obj = st->packed = NULL;
     if (place_of(self, a) == 0 && segs_of(args, &a[5], &a[6]) == 0)
-        st->obj = call(h_make, a, 7);
+        st->obj = py_call_hook(h_make, a, 7);
     place_clear(a);
     Py_XDECREF(a[5]);
     Py_XDECREF(a[6]);
     if (!st->obj)
-        fail("a chare's constructor");
+        py_fail("a chare's constructor");
 }
 
 static void py_dtor(void *self)
@@ -257,11 +258,11 @@ static void py_call(void *self, const tern_msg_t *msg)
     pystate_t *st = self;
     PyObject *a[3] = {st->obj, NULL, NULL}, *r = NULL;
     if (segs_of(msg, &a[1], &a[2]) == 0)
-        r = call(h_dispatch, a, 3);
+        r = py_call_hook(h_dispatch, a, 3);
     Py_XDECREF(a[1]);
     Py_XDECREF(a[2]);
     if (!r)
-        fail("an entry method");
+        py_fail("an entry method");
     Py_DECREF(r);
 }
 
@@ -273,10 +274,10 @@ static void py_reduced(void *self, const tern_msg_t *msg)
     size_t len;
     const void *p = tern_msg_nsegs(msg) ? tern_msg_seg(msg, 0, &len) : NULL;
     if ((a[1] = PyBytes_FromStringAndSize(p, p ? (Py_ssize_t)len : 0)))
-        r = call(h_allreduced, a, 2);
+        r = py_call_hook(h_allreduced, a, 2);
     Py_XDECREF(a[1]);
     if (!r)
-        fail("an allreduce's result");
+        py_fail("an allreduce's result");
     Py_DECREF(r);
 }
 
@@ -284,9 +285,9 @@ static void py_resume(void *self, const tern_msg_t *msg)
 {
     (void)msg;
     pystate_t *st = self;
-    PyObject *r = call(h_resume, &st->obj, 1);
+    PyObject *r = py_call_hook(h_resume, &st->obj, 1);
     if (!r)
-        fail("resumeFromSync");
+        py_fail("resumeFromSync");
     Py_DECREF(r);
 }
 
@@ -299,12 +300,12 @@ static void py_pup(void *self, tern_pup_t *p)
         st->obj = st->packed = NULL; /* the old PE's pointers */
         tern_pup_bytes(p, &len, sizeof len);
         if (!(st->packed = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len)))
-            fail("unpacking a chare that moved");
+            py_fail("unpacking a chare that moved");
         tern_pup_bytes(p, PyBytes_AS_STRING(st->packed), len);
         return;
     }
-    if (!st->packed && !(st->packed = call(h_pack, &st->obj, 1)))
-        fail("packing a chare to move it (pickle)");
+    if (!st->packed && !(st->packed = py_call_hook(h_pack, &st->obj, 1)))
+        py_fail("packing a chare to move it (pickle)");
     if (!PyBytes_Check(st->packed))
         tern_abort("tern (Python): a chare's pickle is not bytes");
     len = (uint64_t)PyBytes_GET_SIZE(st->packed);
@@ -318,12 +319,12 @@ static void py_arrived(void *self)
     PyObject *a[6] = {0};
     if (place_of(self, a) == 0) {
         a[5] = st->packed;
-        st->obj = call(h_unpack, a, 6);
+        st->obj = py_call_hook(h_unpack, a, 6);
     }
     place_clear(a);
     Py_CLEAR(st->packed);
     if (!st->obj)
-        fail("rebuilding a chare that moved");
+        py_fail("rebuilding a chare that moved");
 }
 
 /* ---- the runtime's group ---- */
@@ -339,11 +340,11 @@ static void sys_msg(void *self, const tern_msg_t *msg)
     (void)self;
     PyObject *a[2] = {NULL, NULL}, *r = NULL;
     if (segs_of(msg, &a[0], &a[1]) == 0)
-        r = call(h_sys, a, 2);
+        r = py_call_hook(h_sys, a, 2);
     Py_XDECREF(a[0]);
     Py_XDECREF(a[1]);
     if (!r)
-        fail("the runtime's message handler");
+        py_fail("the runtime's message handler");
     Py_DECREF(r);
 }
 
@@ -377,7 +378,7 @@ static int register_sys(void)
         PyErr_SetString(PyExc_RuntimeError, "cannot register the runtime's group");
         return -1;
     }
-    if (py_reduce_register() < 0)
+    if (py_reduce_register() < 0 || py_pool_register(SYS_T) < 0)
         return -1;
     sys_registered = 1;
     return 0;
@@ -426,13 +427,13 @@ static int py_map(const int32_t *idx, int ndims, const int32_t *dims, int num_pe
 {
     (void)num_pes;
     PyObject *a[3] = {data, py_index_tuple(idx, ndims), py_index_tuple(dims, ndims)};
-    PyObject *r = a[1] && a[2] ? call(h_proc_num, a, 3) : NULL;
+    PyObject *r = a[1] && a[2] ? py_call_hook(h_proc_num, a, 3) : NULL;
     Py_XDECREF(a[1]);
     Py_XDECREF(a[2]);
     long pe = r ? PyLong_AsLong(r) : -1;
     Py_XDECREF(r);
     if (PyErr_Occurred())
-        fail("an ArrayMap's procNum");
+        py_fail("an ArrayMap's procNum");
     return (int)pe;
 }
 
@@ -470,7 +471,7 @@ static PyObject *m_run(PyObject *mod, PyObject *args)
         !(h_resume = hook(rt, "_resume")) || !(h_sys = hook(rt, "_sys")) ||
         !(h_pack = hook(rt, "_pack")) || !(h_unpack = hook(rt, "_unpack")) ||
         !(h_proc_num = hook(rt, "_proc_num")) || !(h_begin = hook(rt, "_begin")) ||
-        !(h_allreduced = hook(rt, "_allreduced")))
+        !(h_allreduced = hook(rt, "_allreduced")) || py_pool_hooks(rt) < 0)
         return NULL;
     Py_ssize_t n = PyList_Size(argl);
     char **argv = calloc((size_t)n + 1, sizeof *argv);
@@ -560,6 +561,18 @@ static PyObject *m_sys_send(PyObject *mod, PyObject *args)
     Py_RETURN_NONE;
 }
 
+tern_status_t py_sys_self(tern_ep_t ep, const void *data, size_t len)
+{
+    tern_proxy_t to;
+    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){tern_my_pe()}, &to);
+    return st == TERN_OK ? tern_send_buf(&to, ep, data, len) : st;
+}
+
+tern_status_t py_sys_note(const void *data, size_t len)
+{
+    return py_sys_self(SYS_EP, data, len);
+}
+
 /* The callback of a result for the tern.sys member of pe. */
 static tern_status_t sys_cb(int pe, tern_callback_t *cb)
 {
@@ -618,7 +631,7 @@ static void timer_fire(void *arg)
     PyObject *r = PyObject_CallNoArgs(fn);
     Py_DECREF(fn);
     if (!r)
-        fail("a timer's callable");
+        py_fail("a timer's callable");
     Py_DECREF(r);
 }
 
@@ -771,7 +784,8 @@ PyMODINIT_FUNC PyInit__core(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (!m || PyModule_AddFunctions(m, core_methods) < 0 ||
-        PyModule_AddFunctions(m, py_coll_methods) < 0)
+        PyModule_AddFunctions(m, py_coll_methods) < 0 ||
+        PyModule_AddFunctions(m, py_pool_methods) < 0)
         return NULL;
     PyModule_AddIntConstant(m, "KIND_CHARE", TERN_PROXY_CHARE);
     PyModule_AddIntConstant(m, "KIND_GROUP", TERN_PROXY_GROUP);

@@ -42,7 +42,20 @@ PyObject *py_failed(const char *call, tern_status_t st);
 extern tern_reducer_t py_numeric_reducer;
 int py_reduce_register(void);
 
-/* _coll.c's module functions, added to _core's table. */
-extern PyMethodDef py_coll_methods[];
+/* _pool.c: the pools' task and its waiting coroutine (registered before tern_run), the
+ * runtime's _task hook (looked up by run). */
+int py_pool_register(tern_type_t sys_type);
+int py_pool_hooks(PyObject *runtime);
+
+/* From _core.c: call a runtime hook (the first call tells the runtime its PE); end the
+ * job after a Python exception escaped into C; a runtime message to this PE's tern.sys
+ * member ("msg"), or to another of its entry methods. */
+PyObject *py_call_hook(PyObject *fn, PyObject *const *args, size_t n);
+void py_fail(const char *where);
+tern_status_t py_sys_note(const void *data, size_t len);
+tern_status_t py_sys_self(tern_ep_t ep, const void *data, size_t len);
+
+/* _coll.c's and _pool.c's module functions, added to _core's table. */
+extern PyMethodDef py_coll_methods[], py_pool_methods[];
 
 #endif

@@ -10,7 +10,7 @@ import pickle
 import sys
 import traceback
 
-from . import _core, _wire, future, reduction
+from . import _core, _wire, future, reduction, taskpool
 from .chare import _ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg, _create_single
 from .future import Future, _Waiting
 
@@ -97,6 +97,9 @@ class Runtime:
         obj.migrated()
         return obj
 
+    def _task(self, record, out_len):
+        return taskpool.run_task(record, out_len)
+
     def _proc_num(self, cls, index, dims):
         m = _Reg.map_objs.get(cls)
         if m is None:  # its member here is not built yet: procNum on a bare instance
@@ -115,10 +118,14 @@ class Runtime:
                 self.send_result(self.qd_targets.pop(0), None, empty=True)
         elif header == b"S":
             future.spawn(self._run_main)
+        elif tag == b"M":  # a pool map ended here (tern/_pool.c)
+            taskpool.map_done(int.from_bytes(header[1:9], "little"))
         else:
             msg = _wire.loads(header, bufs)
             if msg[0] == "F":
                 future.arrive(msg[1], msg[2])
+            elif msg[0] == "P":
+                taskpool.arrived_elsewhere(*msg[1:])
 
     # ---- entry methods ----
     def invoke(self, obj, name, args, kwargs, reply):

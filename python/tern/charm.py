@@ -12,7 +12,7 @@ import sys
 
 import greenlet
 
-from . import _core, chare as _chare, future
+from . import _core, chare as _chare, future, taskpool
 from ._runtime import rt
 from .chare import Chare, Proxy, _Reg
 from .future import Future, _Waiting
@@ -71,6 +71,7 @@ class _Charm:
     def __init__(self):
         self.options = _Options()
         self.thisProxy = None
+        self.pool = taskpool.CharmPool()
         self._started = False
 
     # ---- start and exit ----
