@@ -117,7 +117,10 @@ class Runtime:
             if self.qd_targets:
                 self.send_result(self.qd_targets.pop(0), None, empty=True)
         elif header == b"S":
-            future.spawn(self._run_main)
+            if self.main is None:  # the job runs beneath the program (charm._start_under)
+                future.run(_Waiting.user)
+            else:
+                future.spawn(self._run_main)
         elif tag == b"M":  # a pool map ended here (tern/_pool.c)
             taskpool.map_done(int.from_bytes(header[1:9], "little"))
         else:

@@ -66,6 +66,9 @@ class CharmRemote(Chare):
     def myPe(self):
         return _core.my_pe()
 
+    def _pool_init(self, initializer, initargs):
+        initializer(*initargs)  # (tern.pool.Pool's initializer, on every PE)
+
 
 class _Charm:
     def __init__(self):
@@ -83,12 +86,18 @@ class _Charm:
                                       "interactive mode")
         if entry is None:
             raise ValueError("charm.start: an entry point (a function or a chare class)")
-        if self._started:
-            raise RuntimeError("charm.start: called twice")
-        self._started = True
+        self._prepare(classes, modules)
         _Waiting.hub = greenlet.getcurrent()
         rt.main = entry
         rt.main_chare = isinstance(entry, type) and issubclass(entry, Chare)
+        code = self._run()
+        sys.stdout.flush()
+        sys.exit(code)
+
+    def _prepare(self, classes=(), modules=()):
+        if self._started:
+            raise RuntimeError("charm.start: called twice")
+        self._started = True
         todo = set(_chare._all_subclasses(Chare)) | set(classes)
         for name in modules:
             mod = importlib.import_module(name)
@@ -98,9 +107,42 @@ class _Charm:
         _chare.register(todo)
         if self.options.profiling:
             os.environ.setdefault("TERN_STATS", "1")
-        code = _core.run(list(sys.argv), rt, _Reg.type_of[CharmRemote])
+
+    def _run(self):
+        return _core.run(list(sys.argv), rt, _Reg.type_of[CharmRemote])
+
+    def _start_under(self):
+        """Run the job beneath the calling code (what tern.pool's Pool() and the
+        interactive mode do when the runtime is not running yet): on PE 0 the caller goes
+        on, as the job's main coroutine, once the runtime is up; the other PEs serve until
+        the job ends, then exit. The job ends when PE 0's program does."""
+        if self._started:
+            return
+        self._prepare()
+        user = greenlet.getcurrent()
+        hub = greenlet.greenlet(self._run)
+        _Waiting.hub, _Waiting.user = hub, user
+        rt.main = None
+        code = hub.switch()  # back here: PE 0 once main starts; elsewhere, the job's end
+        if hub.dead:
+            sys.stdout.flush()
+            sys.exit(code)
+        atexit.register(self._end_under)
+        self._excepthook = sys.excepthook
+        sys.excepthook = self._failed
+
+    def _failed(self, *exc):
+        self._exit_code = 1
+        self._excepthook(*exc)
+
+    def _end_under(self):
+        hub = _Waiting.hub
+        if hub is None or hub.dead:
+            return
         sys.stdout.flush()
-        sys.exit(code)
+        _core.exit(getattr(self, "_exit_code", 0))
+        while not hub.dead:
+            hub.switch()
 
     def exit(self, exit_code=0):
         """End the job on every PE (exit_code for the launcher)."""
@@ -161,8 +203,7 @@ class _Charm:
     def sleep(self, secs):
         """Suspend the calling coroutine for secs seconds while the PE runs other work
         (outside a coroutine: time.sleep)."""
-        g = greenlet.getcurrent()
-        if g is _Waiting.hub or g.parent is None:
+        if not future.can_wait():
             import time
             time.sleep(secs)
             return

@@ -11,15 +11,23 @@ from . import _core, _wire
 
 class _Waiting:
     hub = None   # the scheduler's greenlet, set by charm.start
+    user = None  # the program's own greenlet when the job runs beneath it
     my_pe = -1
     futures = {}  # fid -> Future, on the PE that made them, until done
     next_fid = 0
 
 
+def can_wait():
+    """Whether the caller is a coroutine (main, a @coro method or task, or the program
+    the job runs beneath)."""
+    g = greenlet.getcurrent()
+    return not (g is _Waiting.hub or (g.parent is None and g is not _Waiting.user))
+
+
 def current():
     """The calling coroutine; an error where nothing may wait."""
     g = greenlet.getcurrent()
-    if g is _Waiting.hub or g.parent is None:
+    if not can_wait():
         raise RuntimeError("waiting is only possible in main or in an entry method marked "
                            "@coro")
     return g
