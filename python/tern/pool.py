@@ -23,10 +23,6 @@ RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
 TimeoutError = multiprocessing.TimeoutError
 
 
-def _apply_kw(func, args, kwds):
-    return func(*args, **kwds)
-
-
 def _wait(f, timeout):
     """Wait for tern Future f (at most timeout seconds); whether it is done."""
     if f.ready():
@@ -118,7 +114,7 @@ class Pool:
     def apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
         self._check_running()
         r = ApplyResult(self, callback, error_callback)
-        taskpool.start(taskpool.TASK, _apply_kw, [(func, tuple(args), dict(kwds))], 1, -1,
+        taskpool.start(taskpool.APPLY, func, [(tuple(args), dict(kwds))], 1, -1,
                        lambda m: _settle_one(r, m))
         return r
 

@@ -21,7 +21,7 @@ from .future import Future, _Waiting
 _IN = struct.Struct("<IB3xiIQQI")
 # Output record: status, the pickle's length; then the pickle.
 _OUT = struct.Struct("<B3xI")
-MAP, STARMAP, TASK = 0, 1, 2
+MAP, STARMAP, TASK, APPLY = 0, 1, 2, 3  # func(x), func(*x), func(*x) alone, func(*a, **k)
 VALUE, ERROR, ELSEWHERE = 0, 1, 2
 OUT_SIZE = 128  # output record: results bigger than OUT_SIZE - 8 bytes come by message
 
@@ -97,6 +97,8 @@ def _call(func, kind, item):
     try:
         if kind == MAP:
             return VALUE, func(item)
+        if kind == APPLY:
+            return VALUE, func(*item[0], **item[1])
         return VALUE, func(*item)
     except Exception as e:
         try:
@@ -198,7 +200,7 @@ def start(kind, func, items, chunk, ncores, callback):
     buf, size, _ = _records(kind, func, items, m.mid)
     _maps[m.mid] = m
     try:
-        if kind == TASK:
+        if kind in (TASK, APPLY):
             _core.pool_submit(m.mid, bytes(buf), OUT_SIZE)
         else:
             _core.pool_map(m.mid, bytes(buf), size, len(items), OUT_SIZE, int(chunk),
