@@ -2,38 +2,44 @@
 Tern's C task pool (tern_pool_map_async, tern_pool_submit: every PE works, the caller's
 included, idle PEs steal work; a 1-PE job runs the tasks itself).
 
-A map is n input records of one size (the function's pickle, then the item's), given to
-the C pool with n output records of one size; the C task hands each record to the
-runtime's _task hook on the PE that runs it, which writes the result's pickle into the
-output record. A result too big for its record, or of a task that waits (a function
-marked @coro that starts maps or tasks of its own and waits for them), travels in a
-runtime message of its own to the map's PE. Exceptions reach the caller's get().
+A map's items are cut into batches (chunksize items, or with automatic chunks enough
+batches for every PE to get many); each batch is one C task: an input record of one size
+for all (the function's pickle, then the batch's) and an output record of one size (the
+pickle of the batch's results). The C task "tern.py.task" hands each input record to the
+runtime's _task hook on the PE that runs it. Results too big for their record, or of a
+batch that waited (a function marked @coro that starts maps or tasks of its own and
+waits for them), travel in a runtime message of their own to the map's PE. A task's
+exception ends its batch; the first in item order reaches the caller's get().
 """
 import pickle
 import struct
 import traceback
 
-from . import _core, future
+from . import _core, _wire, future
 from .future import Future, _Waiting
 
-# Input record: used bytes, kind, the map's PE, its number, the task's index, the
-# function's pickle's length; then the function's pickle and the item's.
+# Input record: used bytes, kind, the map's PE, its number, the batch's number, the
+# function's pickle's length; then the function's pickle and the batch's (a list).
 _IN = struct.Struct("<IB3xiIQQI")
-# Output record: status, the pickle's length; then the pickle.
+# Output record: status, the pickle's length; then the pickle (the batch's results, or
+# (position in the batch, exception)).
 _OUT = struct.Struct("<B3xI")
 MAP, STARMAP, TASK, APPLY = 0, 1, 2, 3  # func(x), func(*x), func(*x) alone, func(*a, **k)
 VALUE, ERROR, ELSEWHERE = 0, 1, 2
-OUT_SIZE = 128  # output record: results bigger than OUT_SIZE - 8 bytes come by message
+OUT_MIN = 128     # output records are at least this big...
+OUT_SLACK = 64    # ... and the input record's size and this
+AUTO_BATCHES = 16  # automatic chunks: about this many batches a PE...
+AUTO_MAX = 2048    # ... of at most this many items
 
 
 class _Map:
-    __slots__ = ("n", "values", "errors", "missing", "early", "done", "futures",
-                 "callback", "mid")
+    __slots__ = ("n", "values", "errors", "starts", "missing", "early", "done", "callback",
+                 "mid")
 
     def __init__(self, n):
-        self.n, self.values, self.errors = n, [None] * n, {}
+        self.n, self.values, self.errors, self.starts = n, [None] * n, {}, []
         self.missing, self.early, self.done = None, {}, False
-        self.futures, self.callback, self.mid = None, None, 0
+        self.callback, self.mid = None, 0
 
 
 _maps = {}       # map number -> _Map, on the PE that started it
@@ -48,12 +54,11 @@ def _func_of(fb):
     return f
 
 
-def _records(kind, func, items, mid):
+def _records(kind, func, batches, mid):
     """The input records of map number mid: (bytes, record size)."""
     fb = pickle.dumps(func, protocol=5)
-    ps = [pickle.dumps(it, protocol=5) for it in items]
-    size = _IN.size + len(fb) + (max(map(len, ps)) if ps else 0)
-    size = (size + 7) & ~7
+    ps = [pickle.dumps(b, protocol=5) for b in batches]
+    size = (_IN.size + len(fb) + max(map(len, ps)) + 7) & ~7
     buf = bytearray(size * len(ps))
     me = _Waiting.my_pe
     for i, p in enumerate(ps):
@@ -62,50 +67,57 @@ def _records(kind, func, items, mid):
         _IN.pack_into(buf, off, used, kind, me, 0, mid, i, len(fb))
         buf[off + _IN.size:off + _IN.size + len(fb)] = fb
         buf[off + _IN.size + len(fb):off + used] = p
-    return buf, size, len(fb)
+    return buf, size
 
 
 def _encode(status, obj, out_len):
+    """An output record, or (None, status, pickle) when it does not fit."""
     try:
         p = pickle.dumps(obj, protocol=5)
     except Exception as e:  # an unpicklable result or exception: say what it was
-        status, p = ERROR, pickle.dumps(RuntimeError("a pool task's %s cannot be pickled: %s"
-                                                     % ("result" if status == VALUE
-                                                        else "exception", e)))
+        err = RuntimeError("a pool task's %s cannot be pickled: %s"
+                           % ("result" if status == VALUE else "exception", e))
+        status, p = ERROR, pickle.dumps((0 if status == VALUE else obj[0], err))
     if _OUT.size + len(p) <= out_len:
         return _OUT.pack(status, len(p)) + p
     return None, status, p
 
 
 def run_task(mv, out_len):
-    """The C task's hook: run one record, return its output record."""
+    """The C task's hook: run one batch, return its output record."""
     used, kind, owner, _, mid, idx, flen = _IN.unpack_from(mv)
     func = _func_of(bytes(mv[_IN.size:_IN.size + flen]))
-    item = pickle.loads(mv[_IN.size + flen:used])
+    batch = pickle.loads(mv[_IN.size + flen:used])
     if getattr(func, "_tern_kind", 0) & 1:  # @coro: may wait, in a coroutine of its own
         box = [None, False]
-        future.spawn(_run_waiting, box, func, kind, item, owner, mid, idx, out_len)
+        future.spawn(_run_waiting, box, func, kind, batch, owner, mid, idx, out_len)
         box[1] = True
-        if box[0] is not None:
-            return box[0]
-        return _OUT.pack(ELSEWHERE, 0)
-    status, value = _call(func, kind, item)
+        return box[0] if box[0] is not None else _OUT.pack(ELSEWHERE, 0)
+    status, value = _run_batch(func, kind, batch)
     return _finish(status, value, owner, mid, idx, out_len)
 
 
-def _call(func, kind, item):
+def _run_batch(func, kind, batch):
+    """(VALUE, results) or (ERROR, (position, exception)) of a batch."""
+    out = []
+    put = out.append
     try:
         if kind == MAP:
-            return VALUE, func(item)
-        if kind == APPLY:
-            return VALUE, func(*item[0], **item[1])
-        return VALUE, func(*item)
+            for x in batch:
+                put(func(x))
+        elif kind == APPLY:
+            for x in batch:
+                put(func(*x[0], **x[1]))
+        else:
+            for x in batch:
+                put(func(*x))
+        return VALUE, out
     except Exception as e:
         try:
             e.remote_traceback = "PE %d:\n%s" % (_Waiting.my_pe, traceback.format_exc())
         except Exception:
             pass
-        return ERROR, e
+        return ERROR, (len(out), e)  # (the position of the item that failed)
 
 
 def _finish(status, value, owner, mid, idx, out_len):
@@ -116,8 +128,8 @@ def _finish(status, value, owner, mid, idx, out_len):
     return _OUT.pack(ELSEWHERE, 0)
 
 
-def _run_waiting(box, func, kind, item, owner, mid, idx, out_len):
-    status, value = _call(func, kind, item)
+def _run_waiting(box, func, kind, batch, owner, mid, idx, out_len):
+    status, value = _run_batch(func, kind, batch)
     if not box[1]:  # it did not wait: the answer goes in the output record
         box[0] = _finish(status, value, owner, mid, idx, out_len)
         return
@@ -126,16 +138,15 @@ def _run_waiting(box, func, kind, item, owner, mid, idx, out_len):
 
 
 def _send_result(owner, mid, idx, status, p):
-    from . import _wire
-    h, b = _wire.dumps(("P", mid, idx, status, p))
     if owner == _Waiting.my_pe:
         arrived_elsewhere(mid, idx, status, p)
     else:
+        h, b = _wire.dumps(("P", mid, idx, status, p))
         _core.sys_send(owner, h, b)
 
 
 def arrived_elsewhere(mid, idx, status, p):
-    """A result that came by message (runtime message "P")."""
+    """A batch's results that came by message (runtime message "P")."""
     m = _maps.get(mid)
     if m is None:
         return
@@ -150,33 +161,34 @@ def map_done(mid):
     out, err = _core.pool_take(mid)
     if m is None:
         return
+    nb = len(m.starts)
     if err is not None:  # the runtime's own failure (a task's exception is a record)
-        for i in range(m.n):
-            m.errors.setdefault(i, RuntimeError("pool: %s" % err))
-    size = len(out) // m.n if m.n else 0
+        m.errors.setdefault(0, RuntimeError("pool: %s" % err))
+    size = len(out) // nb
     m.missing = set()
-    for i in range(m.n):
-        status, ln = _OUT.unpack_from(out, i * size)
+    for b in range(nb):
+        status, ln = _OUT.unpack_from(out, b * size)
         if status == ELSEWHERE:
-            m.missing.add(i)
+            m.missing.add(b)
             continue
-        _record(m, i, status, out[i * size + _OUT.size:i * size + _OUT.size + ln])
+        _record(m, b, status, out[b * size + _OUT.size:b * size + _OUT.size + ln])
     _settle(m)
 
 
-def _record(m, i, status, p):
+def _record(m, b, status, p):
     v = pickle.loads(p)
+    lo = m.starts[b]
     if status == ERROR:
-        m.errors[i] = v
+        m.errors[lo + v[0]] = v[1]
     else:
-        m.values[i] = v
+        m.values[lo:lo + len(v)] = v
 
 
 def _settle(m):
-    for i in list(m.missing):
-        if i in m.early:
-            _record(m, i, *m.early.pop(i))
-            m.missing.discard(i)
+    for b in list(m.missing):
+        if b in m.early:
+            _record(m, b, *m.early.pop(b))
+            m.missing.discard(b)
     if m.missing or m.done:
         return
     m.done = True
@@ -185,9 +197,11 @@ def _settle(m):
 
 
 def start(kind, func, items, chunk, ncores, callback):
-    """Start a map (or one task: kind TASK, items [args]) whose end calls callback(m)."""
+    """Start a map (or one task: kind TASK or APPLY, items [args]) whose end calls
+    callback(m): m.values (in item order) and m.errors (item index -> exception)."""
     items = list(items)
-    m = _Map(len(items))
+    n = len(items)
+    m = _Map(n)
     m.callback = callback
     if not items:
         m.missing = set()
@@ -197,14 +211,18 @@ def start(kind, func, items, chunk, ncores, callback):
     global _next_mid
     _next_mid += 1
     m.mid = _next_mid
-    buf, size, _ = _records(kind, func, items, m.mid)
+    b = int(chunk) if chunk and chunk >= 1 else max(1, min(AUTO_MAX,
+                                                           n // (AUTO_BATCHES *
+                                                                 _core.num_pes())))
+    m.starts = list(range(0, n, b))
+    buf, size = _records(kind, func, [items[i:i + b] for i in m.starts], m.mid)
+    out_size = max(OUT_MIN, size + OUT_SLACK)
     _maps[m.mid] = m
     try:
         if kind in (TASK, APPLY):
-            _core.pool_submit(m.mid, bytes(buf), OUT_SIZE)
+            _core.pool_submit(m.mid, bytes(buf), out_size)
         else:
-            _core.pool_map(m.mid, bytes(buf), size, len(items), OUT_SIZE, int(chunk),
-                           int(ncores))
+            _core.pool_map(m.mid, bytes(buf), size, len(m.starts), out_size, 0, int(ncores))
     except Exception:
         del _maps[m.mid]
         raise
