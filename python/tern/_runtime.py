@@ -11,7 +11,8 @@ import sys
 import traceback
 
 from . import _core, _wire, future, reduction, taskpool
-from .chare import _ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg, _create_single
+from .chare import (_ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg,
+                    _create_single, class_by_key)
 from .future import Future, _Waiting
 
 
@@ -39,6 +40,8 @@ class Runtime:
 
     def _make(self, cls, coll_pb, index, selfptr, elem_pb, header, bufs):
         args, opts = _wire.loads(header, bufs) if header else ((), None)
+        if opts and "cls" in opts:  # a class defined after the start (chare.register_dynamic)
+            cls = class_by_key(opts["cls"])
         obj = cls.__new__(cls)
         self._attach(obj, cls, coll_pb, index, selfptr, elem_pb, opts)
         obj.__init__(*args)
@@ -93,6 +96,7 @@ class Runtime:
 
     def _unpack(self, cls, coll_pb, index, selfptr, elem_pb, packed):
         obj = pickle.loads(packed)
+        cls = type(obj)  # (the shared type's data is not the class: chare.register_dynamic)
         self._attach(obj, cls, coll_pb, index, selfptr, elem_pb)
         obj.migrated()
         return obj

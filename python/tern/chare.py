@@ -1,6 +1,8 @@
 """Chares and proxies: the Chare base class, ArrayMap, proxies and their remote calls, and
 creating chares, groups and arrays (Charm4py's Chare, Group, Array, ArrayMap, coro, when).
 """
+import sys
+
 from . import _core, _wire, channel
 from .future import Future, _Waiting
 
@@ -17,6 +19,7 @@ class _Reg:
     type_of, ep_of, resume_of, reduced_of, by_name, map_of, map_objs = ({}, {}, {}, {}, {},
                                                                          {}, {})
     runtime = None  # the PE's runtime (tern/_runtime.py), which sets itself here
+    dynamic = None  # the class whose type the classes defined after the start share
 
 
 # What an entry method is, as its _tern_kind says (0 or absent: a plain method).
@@ -173,10 +176,49 @@ class Proxy:
 
 
 def _proxy_from(pb, key, grouplike=False):
+    return Proxy(pb, class_by_key(key), grouplike)
+
+
+def class_by_key(key):
+    """The chare class of a name (module.qualname): registered, or a class defined since
+    the job started (the interactive mode's), found in its module and registered now."""
     cls = _Reg.by_name.get(key)
-    if cls is None:
-        raise RuntimeError("unknown chare class %s (registered by charm.start?)" % key)
-    return Proxy(pb, cls, grouplike)
+    if cls is not None:
+        return cls
+    mod, _, qual = key.rpartition(".")
+    obj = sys.modules.get(mod)
+    for part in qual.split(".") if obj is not None else ():
+        obj = getattr(obj, part, None)
+    if isinstance(obj, type) and issubclass(obj, Chare) and class_key(obj) == key:
+        register_dynamic(obj)
+        return obj
+    raise RuntimeError("unknown chare class %s on PE %d (defined on every PE?)"
+                       % (key, _core.my_pe()))
+
+
+def register_dynamic(cls):
+    """Give a class defined after the job started the shared type (_DynamicChare's):
+    its constructor's payload names the class."""
+    base = _Reg.dynamic
+    _Reg.type_of[cls], _Reg.ep_of[cls] = _Reg.type_of[base], _Reg.ep_of[base]
+    _Reg.resume_of[cls], _Reg.reduced_of[cls] = _Reg.resume_of[base], _Reg.reduced_of[base]
+    _Reg.by_name[class_key(cls)] = cls
+
+
+def _type_of(cls):
+    """(Tern type, constructor options) of a class to create."""
+    t = _Reg.type_of.get(cls)
+    if t is None:
+        if not (isinstance(cls, type) and issubclass(cls, Chare)):
+            raise TypeError("%r is not a chare class (a subclass of Chare)" % (cls,))
+        if _Reg.dynamic is None:
+            raise RuntimeError("chare class %s: the runtime has not started"
+                               % class_key(cls))
+        register_dynamic(cls)
+        t = _Reg.type_of[cls]
+    if t == _Reg.type_of.get(_Reg.dynamic):
+        return t, {"cls": class_key(cls)}
+    return t, None
 
 
 class Chare:
@@ -242,6 +284,13 @@ class Chare:
 
 
 
+class _DynamicChare(Chare):
+    """The Tern chare type of the classes defined after the job started."""
+
+
+_Reg.dynamic = None  # set to _DynamicChare by register once it has its type
+
+
 class ArrayMap(Chare):
     """A Group that places the elements of the arrays created with it (map=proxy): its
     procNum(index) gives the PE of each element (evaluated on every PE that needs it; it
@@ -256,18 +305,20 @@ def _ctor_payload(args, opts=None):
 
 
 def _create_single(cls, args=(), onPE=-1):
-    h, b = _ctor_payload(args)
-    return Proxy(_core.chare_create(_Reg.type_of[cls], onPE, h, b), cls)
+    t, opts = _type_of(cls)
+    h, b = _ctor_payload(args, opts)
+    return Proxy(_core.chare_create(t, onPE, h, b), cls)
 
 
 def Group(cls, args=(), onPEs=None):
     """Create a group of cls, one member a PE (or one on each PE of onPEs: then the
     returned proxy is a section of them); its proxy."""
+    t, opts = _type_of(cls)
     if onPEs is not None:
-        h, b = _ctor_payload(args, {"group": True})
-        return Proxy(_core.group_create(_Reg.type_of[cls], h, b, list(onPEs)), cls)
-    h, b = _ctor_payload(args)
-    return Proxy(_core.group_create(_Reg.type_of[cls], h, b, None), cls)
+        h, b = _ctor_payload(args, dict(opts or {}, group=True))
+        return Proxy(_core.group_create(t, h, b, list(onPEs)), cls)
+    h, b = _ctor_payload(args, opts)
+    return Proxy(_core.group_create(t, h, b, None), cls)
 
 
 def Array(cls, dims=None, ndims=-1, args=(), map=None, useAtSync=False):
@@ -283,8 +334,9 @@ def Array(cls, dims=None, ndims=-1, args=(), map=None, useAtSync=False):
         if not isinstance(map, Proxy) or map._cls not in _Reg.map_of:
             raise TypeError("Array: map must be the proxy of an ArrayMap group")
         mid = _Reg.map_of[map._cls]
-    h, b = _ctor_payload(args)
-    pb = _core.array_create(_Reg.type_of[cls], None if dims is None else tuple(dims),
+    t, opts = _type_of(cls)
+    h, b = _ctor_payload(args, opts)
+    pb = _core.array_create(t, None if dims is None else tuple(dims),
                             ndims if dims is None else len(dims), mid, bool(useAtSync), h, b)
     return Proxy(pb, cls)
 
@@ -310,4 +362,6 @@ def register(classes):
         _Reg.by_name[name] = cls
         if issubclass(cls, ArrayMap) and cls is not ArrayMap:
             _Reg.map_of[cls] = _core.define_map(name, cls)
+        if cls is _DynamicChare:
+            _Reg.dynamic = cls
 

@@ -69,6 +69,10 @@ class CharmRemote(Chare):
     def _pool_init(self, initializer, initargs):
         initializer(*initargs)  # (tern.pool.Pool's initializer, on every PE)
 
+    def _tern_define(self, source, module_name="__main__"):
+        """Run what the interactive prompt defined (tern/interactive.py) here too."""
+        exec(compile(source, "<tern>", "exec"), sys.modules[module_name].__dict__)
+
 
 class _Charm:
     def __init__(self):
@@ -81,9 +85,12 @@ class _Charm:
     def start(self, entry=None, classes=(), modules=(), interactive=False):
         """Register the chare classes and run the job (every process); PE 0 runs
         entry(args), or creates the chare class `entry` there with args."""
-        if interactive:
-            raise NotImplementedError("charm.start(interactive=True) comes with the "
-                                      "interactive mode")
+        if interactive:  # a prompt on PE 0 (tern/interactive.py); the job ends with it
+            from . import interactive as _interactive
+            _interactive.namespace()
+            self._start_under(classes, modules)
+            _interactive.interact(self)
+            return
         if entry is None:
             raise ValueError("charm.start: an entry point (a function or a chare class)")
         self._prepare(classes, modules)
@@ -111,14 +118,14 @@ class _Charm:
     def _run(self):
         return _core.run(list(sys.argv), rt, _Reg.type_of[CharmRemote])
 
-    def _start_under(self):
+    def _start_under(self, classes=(), modules=()):
         """Run the job beneath the calling code (what tern.pool's Pool() and the
         interactive mode do when the runtime is not running yet): on PE 0 the caller goes
         on, as the job's main coroutine, once the runtime is up; the other PEs serve until
         the job ends, then exit. The job ends when PE 0's program does."""
         if self._started:
             return
-        self._prepare()
+        self._prepare(classes, modules)
         user = greenlet.getcurrent()
         hub = greenlet.greenlet(self._run)
         _Waiting.hub, _Waiting.user = hub, user
