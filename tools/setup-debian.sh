@@ -8,13 +8,14 @@
 # with iproute2, the multi-host tests one over three emulated hosts: tests/multihost);
 # matplotlib for tools/ternprof (pictures of a run); python3-dev, greenlet, pytest and
 # numpy for the Python package (python/) and its tests; pip and setuptools to build it
-# against an installed libtern (pip install --no-build-isolation ./python).
+# against an installed libtern (pip install --no-build-isolation ./python); cloudpickle for
+# lambdas and closures given to the pools.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config bc python3
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
       openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2 ucx-utils libfabric-bin iproute2
       python3-matplotlib python3-dev python3-greenlet python3-pytest python3-numpy
-      python3-pip python3-setuptools)
+      python3-pip python3-setuptools python3-cloudpickle)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

