@@ -21,196 +21,12 @@ typedef struct {
     PyObject *packed; /* its pickle while it moves */
 } pystate_t;
 
-/* The runtime's hooks (tern.charm._Runtime methods), looked up once. */
-static PyObject *h_make, *h_dispatch, *h_resume, *h_sys, *h_pack, *h_unpack, *h_proc_num,
-    *h_begin, *h_allreduced;
+/* The runtime's hooks (tern/_runtime.py's Runtime methods), looked up once. */
+static PyObject *h_make, *h_dispatch, *h_resume, *h_pack, *h_unpack, *h_proc_num,
+    *h_allreduced;
 static PyObject *classes;        /* the registered classes and maps (kept alive) */
-static tern_type_t SYS_T, CHARM_T;
-static tern_ep_t SYS_EP;
-static tern_proxy_t sys_proxy;   /* the tern.sys group, known once this PE's member is built */
-static int sys_registered, began;
+static tern_type_t CHARM_T;
 static PyObject *main_argv;      /* the arguments main gets (tern_run's options removed) */
-
-/* A Python exception escaped into C: print it and end the job naming where. */
-void py_fail(const char *where)
-{
-    PyErr_Print();
-    fflush(stderr);
-    tern_abort("a Python exception escaped %s (traceback above)", where);
-}
-
-PyObject *py_failed(const char *call, tern_status_t st)
-{
-    if (!PyErr_Occurred())
-        PyErr_Format(PyExc_RuntimeError, "%s: %s", call, tern_strerror(st));
-    return NULL;
-}
-
-PyObject *py_proxy_bytes(const tern_proxy_t *p)
-{
-    return PyBytes_FromStringAndSize((const char *)p, sizeof *p);
-}
-
-int py_proxy_from(PyObject *b, tern_proxy_t *p)
-{
-    if (!PyBytes_Check(b) || PyBytes_GET_SIZE(b) != (Py_ssize_t)sizeof *p) {
-        PyErr_SetString(PyExc_TypeError, "not a Tern proxy");
-        return -1;
-    }
-    memcpy(p, PyBytes_AS_STRING(b), sizeof *p);
-    return 0;
-}
-
-PyObject *py_index_tuple(const int32_t *idx, int n)
-{
-    PyObject *t = PyTuple_New(n);
-    for (int i = 0; t && i < n; i++) {
-        PyObject *v = PyLong_FromLong(idx[i]);
-        if (!v) {
-            Py_DECREF(t);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(t, i, v);
-    }
-    return t;
-}
-
-int py_index_from(PyObject *seq, int32_t *d, int *n)
-{
-    PyObject *f = PySequence_Fast(seq, "an index or dims must be a sequence of ints");
-    if (!f)
-        return -1;
-    *n = (int)PySequence_Fast_GET_SIZE(f);
-    if (*n < 1 || *n > TERN_MAX_DIMS) {
-        Py_DECREF(f);
-        PyErr_Format(PyExc_ValueError, "%d dimensions: 1 to %d are possible", *n,
-                     TERN_MAX_DIMS);
-        return -1;
-    }
-    for (int i = 0; i < *n; i++) {
-        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(f, i));
-        if (v == -1 && PyErr_Occurred())
-            break;
-        if (v < INT32_MIN || v > INT32_MAX) {
-            PyErr_Format(PyExc_OverflowError, "index %ld does not fit 32 bits", v);
-            break;
-        }
-        d[i] = (int32_t)v;
-    }
-    Py_DECREF(f);
-    return PyErr_Occurred() ? -1 : 0;
-}
-
-int py_segs_from(py_segs_t *s, PyObject *header, PyObject *bufs)
-{
-    s->n = s->nviews = 0;
-    s->iov = s->iov_in;
-    s->views = s->views_in;
-    if (!PyBytes_Check(header)) {
-        PyErr_SetString(PyExc_TypeError, "a message header must be bytes");
-        return -1;
-    }
-    s->iov[0] = (tern_iov_t){PyBytes_AS_STRING(header), (size_t)PyBytes_GET_SIZE(header)};
-    s->n = 1;
-    if (bufs == Py_None || !bufs)
-        return 0;
-    PyObject *f = PySequence_Fast(bufs, "buffers must be a sequence");
-    if (!f)
-        return -1;
-    Py_ssize_t nb = PySequence_Fast_GET_SIZE(f);
-    if (nb + 1 > TERN_MAX_IOV) {
-        Py_DECREF(f);
-        PyErr_Format(PyExc_ValueError, "%zd buffers in one message (at most %d)", nb,
-                     TERN_MAX_IOV - 1);
-        return -1;
-    }
-    if (nb + 1 > PY_SEGS_INLINE) {
-        tern_iov_t *iov = malloc(((size_t)nb + 1) * sizeof *iov);
-        Py_buffer *views = malloc((size_t)nb * sizeof *views);
-        if (!iov || !views) {
-            free(iov);
-            free(views);
-            Py_DECREF(f);
-            PyErr_NoMemory();
-            return -1;
-        }
-        iov[0] = s->iov[0];
-        s->iov = iov;
-        s->views = views;
-    }
-    for (Py_ssize_t i = 0; i < nb; i++) {
-        Py_buffer *v = &s->views[s->nviews];
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(f, i), v, PyBUF_FULL_RO) < 0)
-            break;
-        s->nviews++;
-        if (!PyBuffer_IsContiguous(v, 'A')) {
-            PyErr_SetString(PyExc_BufferError, "an out-of-band buffer is not contiguous");
-            break;
-        }
-        s->iov[s->n++] = (tern_iov_t){v->buf, (size_t)v->len};
-    }
-    Py_DECREF(f);
-    return PyErr_Occurred() ? -1 : 0;
-}
-
-void py_segs_release(py_segs_t *s)
-{
-    for (int i = 0; i < s->nviews; i++)
-        PyBuffer_Release(&s->views[i]);
-    s->nviews = 0;
-    if (s->iov != s->iov_in) {
-        free(s->iov);
-        free(s->views);
-        s->iov = s->iov_in;
-        s->views = s->views_in;
-    }
-}
-
-/* A received message as (header bytes, list of bytearrays or None): each out-of-band
- * buffer is copied once, into memory the receiver owns and may keep. */
-static int segs_of(const tern_msg_t *msg, PyObject **header, PyObject **bufs)
-{
-    int n = tern_msg_nsegs(msg);
-    size_t len;
-    const void *p = n ? tern_msg_seg(msg, 0, &len) : NULL;
-    *bufs = NULL;
-    *header = PyBytes_FromStringAndSize(p, p ? (Py_ssize_t)len : 0);
-    if (!*header)
-        return -1;
-    if (n <= 1) {
-        *bufs = Py_NewRef(Py_None);
-        return 0;
-    }
-    if (!(*bufs = PyList_New(n - 1)))
-        return -1;
-    for (int i = 1; i < n; i++) {
-        p = tern_msg_seg(msg, i, &len);
-        PyObject *b = PyByteArray_FromStringAndSize(p, (Py_ssize_t)len);
-        if (!b)
-            return -1;
-        PyList_SET_ITEM(*bufs, i - 1, b);
-    }
-    return 0;
-}
-
-/* The first call into Python on a PE tells the runtime which PE it is. */
-static int begin(void)
-{
-    if (began)
-        return 0;
-    began = 1;
-    PyObject *pe = PyLong_FromLong(tern_my_pe());
-    PyObject *r = pe ? PyObject_CallOneArg(h_begin, pe) : NULL;
-    Py_XDECREF(pe);
-    Py_XDECREF(r);
-    return r ? 0 : -1;
-}
-
-PyObject *py_call_hook(PyObject *fn, PyObject *const *args, size_t n)
-{
-    return begin() < 0 ? NULL : PyObject_Vectorcall(fn, args, n, NULL);
-}
-
 
 /* ---- the chare types of Python classes ---- */
 
@@ -237,7 +53,7 @@ static void py_ctor(void *self, const tern_msg_t *args)
     pystate_t *st = self;
     PyObject *a[7] = {0};
     st->obj = st->packed = NULL;
-    if (place_of(self, a) == 0 && segs_of(args, &a[5], &a[6]) == 0)
+    if (place_of(self, a) == 0 && py_segs_of(args, &a[5], &a[6]) == 0)
         st->obj = py_call_hook(h_make, a, 7);
     place_clear(a);
     Py_XDECREF(a[5]);
@@ -257,7 +73,7 @@ static void py_call(void *self, const tern_msg_t *msg)
 {
     pystate_t *st = self;
     PyObject *a[3] = {st->obj, NULL, NULL}, *r = NULL;
-    if (segs_of(msg, &a[1], &a[2]) == 0)
+    if (py_segs_of(msg, &a[1], &a[2]) == 0)
         r = py_call_hook(h_dispatch, a, 3);
     Py_XDECREF(a[1]);
     Py_XDECREF(a[2]);
@@ -327,27 +143,6 @@ static void py_arrived(void *self)
         py_fail("rebuilding a chare that moved");
 }
 
-/* ---- the runtime's group ---- */
-
-static void sys_ctor(void *self, const tern_msg_t *args)
-{
-    (void)args;
-    sys_proxy = tern_self_collection(self);
-}
-
-static void sys_msg(void *self, const tern_msg_t *msg)
-{
-    (void)self;
-    PyObject *a[2] = {NULL, NULL}, *r = NULL;
-    if (segs_of(msg, &a[0], &a[1]) == 0)
-        r = py_call_hook(h_sys, a, 2);
-    Py_XDECREF(a[0]);
-    Py_XDECREF(a[1]);
-    if (!r)
-        py_fail("the runtime's message handler");
-    Py_DECREF(r);
-}
-
 /* PE 0's main function (a Tern coroutine): makes charm's group (the Python class the
  * runtime names; charm.thisProxy) and the tern.sys group, waits until every member is
  * built, then asks the runtime member here to start the Python main, which runs on the
@@ -362,25 +157,23 @@ static void c_main(int argc, char **argv)
     c_argc = argc;
     c_argv = argv;
     if (tern_group_create(CHARM_T, &none, 1, NULL, &g[0]) != TERN_OK ||
-        tern_group_create(SYS_T, NULL, 0, NULL, &g[1]) != TERN_OK ||
+        tern_group_create(py_sys_type(), NULL, 0, NULL, &g[1]) != TERN_OK ||
         tern_await_created(g, 2) != TERN_OK ||
         tern_proxy_elem(&g[1], (int32_t[]){0}, &me) != TERN_OK ||
-        tern_send_buf(&me, SYS_EP, "S", 1) != TERN_OK)
+        tern_send_buf(&me, py_sys_ep(), "S", 1) != TERN_OK)
         tern_abort("tern (Python): cannot start the runtime's groups");
 }
 
-static int register_sys(void)
+/* The runtime's own types, reducer and task, once (before the first class's). */
+static int register_all(void)
 {
-    if (sys_registered)
+    static int done;
+    if (done)
         return 0;
-    const tern_ep_def_t eps[] = {{"msg", sys_msg, 0, &SYS_EP}, {0}};
-    if (tern_type_define("tern.sys", 0, sys_ctor, NULL, eps, &SYS_T) != TERN_OK) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot register the runtime's group");
+    if (py_sys_register() < 0 || py_reduce_register() < 0 ||
+        py_pool_register(py_sys_type()) < 0)
         return -1;
-    }
-    if (py_reduce_register() < 0 || py_pool_register(SYS_T) < 0)
-        return -1;
-    sys_registered = 1;
+    done = 1;
     return 0;
 }
 
@@ -399,7 +192,7 @@ static PyObject *m_define_type(PyObject *mod, PyObject *args)
     (void)mod;
     const char *name;
     PyObject *cls;
-    if (!PyArg_ParseTuple(args, "sO", &name, &cls) || register_sys() < 0)
+    if (!PyArg_ParseTuple(args, "sO", &name, &cls) || register_all() < 0)
         return NULL;
     tern_type_t t;
     tern_ep_t ep, res, red;
@@ -464,13 +257,13 @@ static PyObject *m_run(PyObject *mod, PyObject *args)
     (void)mod;
     PyObject *argl, *rt;
     unsigned ct;
-    if (!PyArg_ParseTuple(args, "O!OI", &PyList_Type, &argl, &rt, &ct) || register_sys() < 0)
+    if (!PyArg_ParseTuple(args, "O!OI", &PyList_Type, &argl, &rt, &ct) || register_all() < 0)
         return NULL;
     CHARM_T = ct;
     if (!(h_make = hook(rt, "_make")) || !(h_dispatch = hook(rt, "_dispatch")) ||
-        !(h_resume = hook(rt, "_resume")) || !(h_sys = hook(rt, "_sys")) ||
+        !(h_resume = hook(rt, "_resume")) || py_sys_hooks(rt) < 0 || py_hooks_begin(rt) < 0 ||
         !(h_pack = hook(rt, "_pack")) || !(h_unpack = hook(rt, "_unpack")) ||
-        !(h_proc_num = hook(rt, "_proc_num")) || !(h_begin = hook(rt, "_begin")) ||
+        !(h_proc_num = hook(rt, "_proc_num")) ||
         !(h_allreduced = hook(rt, "_allreduced")) || py_pool_hooks(rt) < 0)
         return NULL;
     Py_ssize_t n = PyList_Size(argl);
@@ -545,40 +338,16 @@ static PyObject *m_sys_send(PyObject *mod, PyObject *args)
     PyObject *header, *bufs;
     if (!PyArg_ParseTuple(args, "iSO", &pe, &header, &bufs))
         return NULL;
-    tern_proxy_t to;
     py_segs_t s;
-    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){pe}, &to);
-    if (st == TERN_OK) {
-        if (py_segs_from(&s, header, bufs) < 0) {
-            py_segs_release(&s);
-            return NULL;
-        }
-        st = tern_send(&to, SYS_EP, s.iov, s.n, NULL);
+    if (py_segs_from(&s, header, bufs) < 0) {
         py_segs_release(&s);
+        return NULL;
     }
+    tern_status_t st = py_sys_send(pe, s.iov, s.n);
+    py_segs_release(&s);
     if (st != TERN_OK)
         return PyErr_Format(PyExc_RuntimeError, "sending to PE %d: %s", pe, tern_strerror(st));
     Py_RETURN_NONE;
-}
-
-tern_status_t py_sys_self(tern_ep_t ep, const void *data, size_t len)
-{
-    tern_proxy_t to;
-    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){tern_my_pe()}, &to);
-    return st == TERN_OK ? tern_send_buf(&to, ep, data, len) : st;
-}
-
-tern_status_t py_sys_note(const void *data, size_t len)
-{
-    return py_sys_self(SYS_EP, data, len);
-}
-
-/* The callback of a result for the tern.sys member of pe. */
-static tern_status_t sys_cb(int pe, tern_callback_t *cb)
-{
-    tern_proxy_t to;
-    tern_status_t st = tern_proxy_elem(&sys_proxy, (int32_t[]){pe}, &to);
-    return st == TERN_OK ? tern_cb_send(&to, SYS_EP, cb) : st;
 }
 
 static void *self_of(PyObject *o)
@@ -610,7 +379,7 @@ static PyObject *m_contribute(PyObject *mod, PyObject *args)
     unsigned tep;
     if (self && (sec == Py_None || py_proxy_from(sec, &sp) == 0)) {
         if (PyLong_Check(target))
-            st = sys_cb((int)PyLong_AsLong(target), &cb);
+            st = py_sys_cb((int)PyLong_AsLong(target), &cb);
         else if (PyArg_ParseTuple(target, "OI", &tpb, &tep) && py_proxy_from(tpb, &tp) == 0)
             st = tern_cb_send(&tp, tep, &cb);
     }
@@ -657,7 +426,7 @@ static PyObject *m_qd(PyObject *mod, PyObject *args)
     (void)mod;
     (void)args;
     tern_callback_t cb;
-    tern_status_t st = sys_cb(tern_my_pe(), &cb);
+    tern_status_t st = py_sys_cb(tern_my_pe(), &cb);
     if (st == TERN_OK)
         st = tern_qd_start(&cb);
     if (st != TERN_OK)

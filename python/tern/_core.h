@@ -1,6 +1,8 @@
 /*
- * tern._core's parts: the bridge (_core.c: chare types, messages, the run) and the
- * collections (_coll.c: creation, insertion, sections, proxies, host queries).
+ * tern._core's parts: the module and the chare types of Python classes (_core.c: calls,
+ * migration, the run), collections (_coll.c: creation, insertion, sections, proxies,
+ * host queries), numeric reductions (_reduce.c), the pools' engine (_pool.c), the
+ * runtime's group (_sys.c) and what they all use (_util.c).
  *
  * A Python message on the wire is one or more segments: the first is a pickle (protocol
  * 5), the others its out-of-band buffers (numpy arrays and other buffer objects), copied
@@ -47,13 +49,25 @@ int py_reduce_register(void);
 int py_pool_register(tern_type_t sys_type);
 int py_pool_hooks(PyObject *runtime);
 
-/* From _core.c: call a runtime hook (the first call tells the runtime its PE); end the
- * job after a Python exception escaped into C; a runtime message to this PE's tern.sys
- * member ("msg"), or to another of its entry methods. */
+/* _util.c: call a runtime hook (the first call tells the runtime its PE: py_hooks_begin
+ * looks its _begin up); end the job after a Python exception escaped into C; a received
+ * message as (header bytes, list of bytearrays or None). */
+int py_hooks_begin(PyObject *runtime);
 PyObject *py_call_hook(PyObject *fn, PyObject *const *args, size_t n);
 void py_fail(const char *where);
+int py_segs_of(const tern_msg_t *msg, PyObject **header, PyObject **bufs);
+
+/* _sys.c: the runtime's group (registered before tern_run; its _sys hook looked up by
+ * run): its type and message entry method; a runtime message to a PE's member, to this
+ * PE's ("msg", or another entry method of it); a callback to a PE's member. */
+int py_sys_register(void);
+int py_sys_hooks(PyObject *runtime);
+tern_type_t py_sys_type(void);
+tern_ep_t py_sys_ep(void);
+tern_status_t py_sys_send(int pe, const tern_iov_t *iov, int n);
 tern_status_t py_sys_note(const void *data, size_t len);
 tern_status_t py_sys_self(tern_ep_t ep, const void *data, size_t len);
+tern_status_t py_sys_cb(int pe, tern_callback_t *cb);
 
 /* _coll.c's and _pool.c's module functions, added to _core's table. */
 extern PyMethodDef py_coll_methods[], py_pool_methods[];

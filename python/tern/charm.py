@@ -12,7 +12,7 @@ import sys
 
 import greenlet
 
-from . import _core, chare as _chare, future, taskpool
+from . import _console, _core, chare as _chare, future, taskpool
 from ._runtime import rt
 from .chare import Chare, Proxy, _Reg
 from .future import Future, _Waiting
@@ -85,11 +85,10 @@ class _Charm:
     def start(self, entry=None, classes=(), modules=(), interactive=False):
         """Register the chare classes and run the job (every process); PE 0 runs
         entry(args), or creates the chare class `entry` there with args."""
-        if interactive:  # a prompt on PE 0 (tern/interactive.py); the job ends with it
-            from . import interactive as _interactive
-            _interactive.namespace()
+        if interactive:  # a prompt on PE 0 (tern/_console.py); the job ends with it
+            _console.namespace(public_names())
             self._start_under(classes, modules)
-            _interactive.interact(self)
+            _console.interact(self, public_names(), _core.version)
             return
         if entry is None:
             raise ValueError("charm.start: an entry point (a function or a chare class)")
@@ -308,6 +307,18 @@ def _as_index(proxy, i):
 
 
 charm = _Charm()
+
+
+def public_names():
+    """The names `from tern import *` gives (the interactive prompt's)."""
+    from ._runtime import RemoteError
+    from .channel import Channel
+    from .chare import Array, ArrayMap, Group, coro, threaded, when
+    from .future import Future
+    from .reduction import Reducer
+    return {"charm": charm, "Chare": Chare, "Group": Group, "Array": Array,
+            "ArrayMap": ArrayMap, "Future": Future, "Reducer": Reducer, "Channel": Channel,
+            "RemoteError": RemoteError, "coro": coro, "threaded": threaded, "when": when}
 
 
 _in_script = bool(getattr(sys.modules.get("__main__"), "__file__", None))
