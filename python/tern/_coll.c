@@ -189,10 +189,17 @@ static PyObject *m_section_create(PyObject *mod, PyObject *args)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *e = PySequence_Fast_GET_ITEM(f, i);
         int k = 1;
-        if (PyLong_Check(e))
-            idx[i * nd] = (int32_t)PyLong_AsLong(e);
-        else if (py_index_from(e, &idx[i * nd], &k) < 0)
+        if (PyLong_Check(e)) {
+            long v = PyLong_AsLong(e);
+            if ((v == -1 && PyErr_Occurred()) || v < INT32_MIN || v > INT32_MAX) {
+                if (!PyErr_Occurred())
+                    PyErr_Format(PyExc_OverflowError, "index %ld does not fit 32 bits", v);
+                break;
+            }
+            idx[i * nd] = (int32_t)v;
+        } else if (py_index_from(e, &idx[i * nd], &k) < 0) {
             break;
+        }
         if (k != nd) {
             PyErr_Format(PyExc_IndexError, "a section member's index has %d dimensions, "
                          "the collection %d", k, nd);
@@ -254,6 +261,8 @@ static PyObject *m_section_combine(PyObject *mod, PyObject *list)
 /* section_split(proxy, n, fn): fn(index tuple) -> the section or < 0; the n sections. */
 static int split_fn(const int32_t *idx, int ndims, void *arg)
 {
+    if (PyErr_Occurred()) /* an earlier member's call failed: no more Python */
+        return -1;
     PyObject *t = py_index_tuple(idx, ndims);
     PyObject *r = t ? PyObject_CallOneArg(arg, t) : NULL;
     Py_XDECREF(t);
@@ -282,8 +291,14 @@ static PyObject *m_section_split(PyObject *mod, PyObject *args)
     if (PyErr_Occurred() || st != TERN_OK)
         py_failed("charm.split", st);
     else if ((l = PyList_New(n)))
-        for (int i = 0; i < n; i++)
-            PyList_SET_ITEM(l, i, py_proxy_bytes(&out[i]));
+        for (int i = 0; i < n; i++) {
+            PyObject *b = py_proxy_bytes(&out[i]);
+            if (!b) {
+                Py_CLEAR(l);
+                break;
+            }
+            PyList_SET_ITEM(l, i, b);
+        }
     free(out);
     return l;
 }
@@ -341,8 +356,14 @@ static PyObject *m_host_pes(PyObject *m, PyObject *o)
         return PyErr_NoMemory();
     n = tern_host_pes(h, pes, n);
     PyObject *l = PyList_New(n);
-    for (int i = 0; l && i < n; i++)
-        PyList_SET_ITEM(l, i, PyLong_FromLong(pes[i]));
+    for (int i = 0; l && i < n; i++) {
+        PyObject *v = PyLong_FromLong(pes[i]);
+        if (!v) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, i, v);
+    }
     free(pes);
     return l;
 }

@@ -65,6 +65,10 @@ static void py_ctor(void *self, const tern_msg_t *args)
 static void py_dtor(void *self)
 {
     pystate_t *st = self;
+    /* A coroutine of the chare may outlive it here (it moved, or was destroyed): its
+     * runtime calls then say the chare is not here, instead of using freed memory. */
+    if (st->obj && PyObject_SetAttrString(st->obj, "_tern_self", Py_None) < 0)
+        PyErr_Clear();
     Py_CLEAR(st->obj);
     Py_CLEAR(st->packed);
 }
@@ -286,16 +290,16 @@ static PyObject *m_main_argv(PyObject *mod, PyObject *args)
     (void)mod;
     (void)args;
     if (!main_argv) {
-        if (!(main_argv = PyList_New(0)))
-            return NULL;
-        for (int i = 0; i < c_argc; i++) {
+        PyObject *l = PyList_New(0);
+        for (int i = 0; l && i < c_argc; i++) {
             PyObject *s = PyUnicode_DecodeFSDefault(c_argv[i]);
-            if (!s || PyList_Append(main_argv, s) < 0) {
-                Py_XDECREF(s);
-                return NULL;
-            }
-            Py_DECREF(s);
+            if (!s || PyList_Append(l, s) < 0)
+                Py_CLEAR(l);
+            Py_XDECREF(s);
         }
+        if (!l)
+            return NULL;
+        main_argv = l;
     }
     return Py_NewRef(main_argv);
 }
@@ -352,6 +356,11 @@ static PyObject *m_sys_send(PyObject *mod, PyObject *args)
 
 static void *self_of(PyObject *o)
 {
+    if (o == Py_None) {
+        PyErr_SetString(PyExc_RuntimeError, "this chare is no longer on this PE (it moved or "
+                        "was destroyed while a coroutine of it waited)");
+        return NULL;
+    }
     void *self = PyLong_AsVoidPtr(o);
     if (!self && !PyErr_Occurred())
         PyErr_SetString(PyExc_RuntimeError, "this chare is not (yet) known to the runtime");

@@ -39,7 +39,10 @@ static void py_task(const void *in, size_t in_len, void *out, size_t out_len)
     Py_XDECREF(a[1]);
     char *p;
     Py_ssize_t len;
-    if (!r || PyBytes_AsStringAndSize(r, &p, &len) < 0 || (size_t)len > out_len)
+    if (r && PyBytes_AsStringAndSize(r, &p, &len) == 0 && (size_t)len > out_len)
+        PyErr_Format(PyExc_RuntimeError, "an output record of %zd bytes for %zu", len,
+                     out_len);
+    if (!r || PyErr_Occurred())
         py_fail("a pool task (the runtime's wrapper)");
     memcpy(out, p, (size_t)len);
     Py_DECREF(r);

@@ -6,9 +6,12 @@ of its own and may wait. Entry methods marked @when wait in their chare until th
 condition holds. An exception in an entry method reaches the caller's future, or ends the
 job with its traceback and the PE named.
 """
+import collections
 import pickle
 import sys
 import traceback
+
+import greenlet
 
 from . import _core, _wire, future, reduction, taskpool
 from .chare import (_ARRAY, _GROUP, KIND_CORO, KIND_WHEN, Proxy, _Method, _Reg,
@@ -33,6 +36,8 @@ class Runtime:
         self.main_chare = False
         self.qd_targets = []   # what each pending charm.startQD / waitQD wants, in order
         self.charm_proxy = None
+        self.coro_chares = {}  # greenlet -> the chare whose @coro method it runs
+        _Waiting.after_switch = self._after_switch
 
     # ---- called from C ----
     def _begin(self, pe):
@@ -147,9 +152,31 @@ class Runtime:
             obj.__dict__.setdefault("_tern_wq", []).append((name, args, kwargs, reply))
             return
         if kind & KIND_CORO:
-            future.spawn(self._run_method, obj, name, method, args, kwargs, reply)
+            future.spawn(self._run_coro, obj, name, method, args, kwargs, reply)
         else:
             self._run_method(obj, name, method, args, kwargs, reply)
+
+    def _run_coro(self, obj, name, method, args, kwargs, reply):
+        """A @coro method, in its coroutine: while it runs (and waits) the runtime knows
+        its chare, so that calls waiting on @when are tried again whenever it gives the
+        PE back (future.run), and once more when it ends."""
+        g = greenlet.getcurrent()
+        self.coro_chares[g] = obj
+        try:
+            self._run_method(obj, name, method, args, kwargs, reply)
+        finally:
+            del self.coro_chares[g]
+        wq = obj.__dict__.get("_tern_wq")
+        if wq:
+            self._retry_when(obj, wq)
+
+    def _after_switch(self, g):
+        """future.run's hook: coroutine g gave the PE back."""
+        obj = self.coro_chares.get(g)
+        if obj is not None:
+            wq = obj.__dict__.get("_tern_wq")
+            if wq:
+                self._retry_when(obj, wq)
 
     def _run_method(self, obj, name, method, args, kwargs, reply):
         try:
@@ -184,8 +211,13 @@ class Runtime:
             except Exception:
                 pass
             future.deliver(pe, fid, ("e", e, index))
-        else:
+            return
+        try:
             future.deliver(pe, fid, ("v", value if ret else None, index))
+        except Exception as e:  # (an answer that cannot be pickled: the caller learns why)
+            err = RuntimeError("%s.%s on PE %d: its return value cannot be sent: %s"
+                               % (type(obj).__name__, name, _Waiting.my_pe, e))
+            future.deliver(pe, fid, ("e", err, index))
 
     @staticmethod
     def _when_holds(obj, fn, cond, args, kwargs):
@@ -264,11 +296,12 @@ class Runtime:
                          sec, False)
 
     def allreduce(self, obj, data, reducer, section):
+        # Results of one collection's (or section's) allreduces come in the order they
+        # were made: each contributor keeps its futures in that order.
         d = obj.__dict__
-        key = (None if section is None else section._pb, d.get("_tern_arseq", 0) + 1)
-        d["_tern_arseq"] = key[1]
+        key = None if section is None else section._pb
         f = Future._new()
-        d.setdefault("_tern_ar", {})[key] = f
+        d.setdefault("_tern_ar", {}).setdefault(key, collections.deque()).append(f)
         self.contribute(obj, data, reducer, None, section, dest=("a", key))
         return f
 
@@ -278,9 +311,9 @@ class Runtime:
             dest, result = reduction.numeric_result(payload)
         else:
             dest, result, _ = self._reduce_records(payload)
-        f = obj.__dict__.get("_tern_ar", {}).pop(dest[1], None)
-        if f is not None:
-            f._arrive("v", result, None)
+        q = obj.__dict__.get("_tern_ar", {}).get(dest[1])
+        if q:
+            q.popleft()._arrive("v", result, None)
 
     @staticmethod
     def _reduce_records(payload):

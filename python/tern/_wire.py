@@ -47,7 +47,8 @@ def dumps_call(name, args, kwargs, reply):
     arrs = None
     if _ndarray is not None:
         for i, a in enumerate(args):
-            if type(a) is _ndarray and a.flags.c_contiguous and not a.dtype.hasobject:
+            if type(a) is _ndarray and a.flags.c_contiguous and a.dtype.fields is None \
+                    and not a.dtype.hasobject:
                 if arrs is None:
                     arrs, data, args = [], [], list(args)
                 arrs.append((i, a.dtype.str, a.shape))

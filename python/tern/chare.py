@@ -1,6 +1,7 @@
 """Chares and proxies: the Chare base class, ArrayMap, proxies and their remote calls, and
 creating chares, groups and arrays (Charm4py's Chare, Group, Array, ArrayMap, coro, when).
 """
+import operator
 import sys
 
 from . import _core, _wire, channel
@@ -167,7 +168,8 @@ class Proxy:
         array's map puts it."""
         if not isinstance(index, tuple):
             index = (index,)
-        h, b = _wire.dumps((tuple(args), None))
+        _, opts = _type_of(self._cls)
+        h, b = _wire.dumps((tuple(args), opts))
         _core.insert(self._pb, index, onPE, h, b)
 
     def ckDoneInserting(self):
@@ -325,8 +327,8 @@ def Array(cls, dims=None, ndims=-1, args=(), map=None, useAtSync=False):
     """Create an array of cls: dense with dims (an int or a tuple), or empty with ndims
     dimensions for ckInsert; map: an ArrayMap group's proxy; useAtSync: its elements call
     AtSync for load balancing. Its proxy."""
-    if isinstance(dims, int):
-        dims = (dims,)
+    if dims is not None and not isinstance(dims, (tuple, list)):
+        dims = (operator.index(dims),)
     if dims is None and ndims < 1:
         raise ValueError("Array: dims, or ndims for an array whose elements are inserted")
     mid = 0

@@ -126,7 +126,7 @@ class _Charm:
             return
         self._prepare(classes, modules)
         user = greenlet.getcurrent()
-        hub = greenlet.greenlet(self._run)
+        hub = greenlet.greenlet(self._run_hub)
         _Waiting.hub, _Waiting.user = hub, user
         rt.main = None
         code = hub.switch()  # back here: PE 0 once main starts; elsewhere, the job's end
@@ -136,6 +136,10 @@ class _Charm:
         atexit.register(self._end_under)
         self._excepthook = sys.excepthook
         sys.excepthook = self._failed
+
+    def _run_hub(self):
+        _Waiting.exit_code = self._run()
+        return _Waiting.exit_code
 
     def _failed(self, *exc):
         self._exit_code = 1

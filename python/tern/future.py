@@ -12,6 +12,8 @@ from . import _core, _wire
 class _Waiting:
     hub = None   # the scheduler's greenlet, set by charm.start
     user = None  # the program's own greenlet when the job runs beneath it
+    exit_code = 0  # the job's, once the hub ended (the job runs beneath the program)
+    after_switch = None  # the runtime's hook: a coroutine gave the PE back
     my_pe = -1
     futures = {}  # fid -> Future, on the PE that made them, until done
     next_fid = 0
@@ -35,7 +37,10 @@ def current():
 
 def suspend():
     """Give the PE back to the scheduler until something switches to this coroutine."""
-    return _Waiting.hub.switch()
+    r = _Waiting.hub.switch()
+    if _Waiting.hub.dead:  # the job ended (from elsewhere) while the program waited
+        raise SystemExit(_Waiting.exit_code)
+    return r
 
 
 _ready = []  # coroutines woken by another coroutine: the hub resumes them
@@ -75,12 +80,17 @@ def spawn(fn, *args):
 
 def run(g, *args):
     """Switch (from the hub) to g until it waits or ends, then to those it woke."""
+    hook = _Waiting.after_switch
     if not g.dead:
         g.switch(*args)
+        if hook is not None:
+            hook(g)
     while _ready:
         h = _ready.pop(0)
         if not h.dead:
             h.switch()
+            if hook is not None:
+                hook(h)
 
 
 class Waitable:
@@ -174,7 +184,8 @@ class Future(Waitable):
             else:
                 self._result = ("v", list(self._values))
         self._done = True
-        _Waiting.futures.pop(self.fid, None)
+        if self._local:
+            _Waiting.futures.pop(self.fid, None)
         waiters, self._waiters = self._waiters, []
         wake(waiters)
 

@@ -18,7 +18,8 @@ import time
 
 from . import _core, future
 from .future import Future as _TernFuture
-from .pool import Pool, _wait
+from .pool import Pool, TimeoutError, _wait
+from .taskpool import STARMAP
 
 FIRST_COMPLETED = _cf.FIRST_COMPLETED
 FIRST_EXCEPTION = _cf.FIRST_EXCEPTION
@@ -74,14 +75,13 @@ class PoolExecutor(_cf.Executor):
         at a time; the results in order."""
         if self._shutdown:
             raise RuntimeError("cannot schedule new futures after shutdown")
-        end = None if timeout is None else time.monotonic() + timeout
-        results = self._pool.istarmap(fn, zip(*iterables), chunksize=chunksize)
+        results = self._pool._lazy(STARMAP, fn, zip(*iterables), chunksize, True, timeout)
 
         def ordered():
-            for r in results:
-                if end is not None and time.monotonic() > end:
-                    raise _cf.TimeoutError()
-                yield r
+            try:
+                yield from results
+            except TimeoutError:
+                raise _cf.TimeoutError() from None
         return ordered()
 
     def shutdown(self, wait=True, *, cancel_futures=False):

@@ -14,6 +14,7 @@ works, PE 0 included, and idle PEs steal work.
 import collections
 import itertools
 import multiprocessing
+import time
 
 from . import _core, future, taskpool
 from .charm import charm
@@ -45,17 +46,16 @@ class AsyncResult:
         self._pool, self._cb, self._ecb = pool, callback, error_callback
         self._f = Future._new()
         self._ok = self._value = None
-        pool._pending.add(self)
 
     def _set(self, ok, value):
         self._ok, self._value = ok, value
+        self._pool._pending.discard(self)
         try:  # (as multiprocessing: the callbacks run before the result is ready)
             if ok and self._cb is not None:
                 self._cb(value)
             elif not ok and self._ecb is not None:
                 self._ecb(value)
         finally:
-            self._pool._pending.discard(self)
             self._f._arrive("v", None, None)
 
     def ready(self):
@@ -116,6 +116,7 @@ class Pool:
         r = ApplyResult(self, callback, error_callback)
         taskpool.start(taskpool.APPLY, func, [(tuple(args), dict(kwds))], 1, -1,
                        lambda m: _settle_one(r, m))
+        self._pending.add(r)  # (once started: a call that raised leaves nothing to join)
         return r
 
     def apply(self, func, args=(), kwds={}):
@@ -129,6 +130,8 @@ class Pool:
         r = MapResult(self, callback, error_callback)
         taskpool.start(kind, func, iterable, chunksize or 0, self._ncores,
                        lambda m: _settle_map(r, m))
+        if not r.ready():
+            self._pending.add(r)
         return r
 
     def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
@@ -147,12 +150,14 @@ class Pool:
         return self.starmap_async(func, iterable, chunksize).get()
 
     # ---- lazy maps ----
-    def _lazy(self, kind, func, iterable, chunksize, ordered):
+    def _lazy(self, kind, func, iterable, chunksize, ordered, timeout=None):
         """Results of func over iterable, taken a window at a time (so an endless
-        iterable works), two windows in flight."""
+        iterable works), two windows in flight: the first two start now; with a timeout
+        (seconds from now) taking a result past it raises TimeoutError."""
         self._check_running()
         if chunksize < 1:
             raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
+        end = None if timeout is None else time.monotonic() + timeout
         it = iter(iterable)
         window = max(64, 4 * chunksize * charm.numPes())
         inflight = collections.deque()
@@ -168,19 +173,25 @@ class Pool:
             return True
 
         more = submit() and submit()
-        while inflight:
-            if ordered:
-                f = inflight.popleft()
-            else:
-                f = next(future.iwait(list(inflight)))
+
+        def results():
+            nonlocal more
+            while inflight:
+                if ordered:
+                    f = inflight[0]
+                else:
+                    f = next(future.iwait(list(inflight)))
+                if not _wait(f, None if end is None else end - time.monotonic()):
+                    raise TimeoutError
                 inflight.remove(f)
-            m = f.get()
-            if more:
-                more = submit()
-            for i in range(m.n):
-                if i in m.errors:
-                    raise m.errors[i]
-                yield m.values[i]
+                m = f.get()
+                if more:
+                    more = submit()
+                for i in range(m.n):
+                    if i in m.errors:
+                        raise m.errors[i]
+                    yield m.values[i]
+        return results()
 
     def imap(self, func, iterable, chunksize=1):
         return self._lazy(taskpool.MAP, func, iterable, chunksize, True)

@@ -109,9 +109,9 @@ def name_of(reducer):
 
 
 # ---- numeric reductions combined by Tern's tree (tern/_reduce.c) ----
-# A contribution of a number or a numeric numpy array to a built-in reducer is a record
-# that Tern's reduction tree combines in C on the way up; anything else is gathered to one
-# PE and reduced there in Python.
+# A contribution of a numeric numpy array to a built-in reducer is a record that Tern's
+# reduction tree combines in C on the way up; anything else is gathered to one PE and
+# reduced there in Python.
 import struct
 
 _OPS = {"sum": 0, "product": 1, "max": 2, "min": 3, "logical_and": 4, "logical_or": 5,
@@ -119,30 +119,22 @@ _OPS = {"sum": 0, "product": 1, "max": 2, "min": 3, "logical_and": 4, "logical_o
 _DTYPES = ["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f4", "<f8"]
 _DT = {s: i for i, s in enumerate(_DTYPES)}
 _BUILTIN = {name: registry[name][0] for name in _OPS}
-_INT, _FLOAT, _BOOL, _NPSCALAR, _ARRAY = range(5)
+_ARRAY = 4  # (what the record held: an array; other kinds are gathered)
 _HDR = struct.Struct("<4sBBBBQII")  # 24 bytes: tern/_reduce.c's layout
-_SMALL_INT = 1 << 31  # Python ints within this sum exactly in int64 over 2^32 members
 
 
 def numeric_record(rname, data, dest):
-    """The record of a contribution Tern can combine, or None."""
+    """The record of a contribution Tern can combine, or None. The choice depends on the
+    reducer and the contribution's type only (never on its value): every member of a
+    reduction must make the same one. numpy arrays of a numeric dtype (bool for the
+    logical reducers) go this way; numbers and everything else are gathered."""
     op = _OPS.get(rname)
-    if op is None or _np is None or registry[rname][0] is not _BUILTIN[rname]:
+    if op is None or _np is None or type(data) is not _np.ndarray or \
+            registry[rname][0] is not _BUILTIN[rname]:
         return None
     logical = op >= 4
-    t = type(data)
-    if t is float and not logical:
-        arr, kind = _np.array(data, _np.float64), _FLOAT
-    elif t is int and op in (0, 2, 3) and -_SMALL_INT < data < _SMALL_INT:
-        arr, kind = _np.array(data, _np.int64), _INT
-    elif t is bool and logical:
-        arr, kind = _np.array(data, _np.bool_), _BOOL
-    elif t is _np.ndarray or isinstance(data, _np.generic):
-        arr = data if t is _np.ndarray else _np.asarray(data)
-        kind = _ARRAY if t is _np.ndarray else _NPSCALAR
-        if arr.dtype.str not in _DT or logical != (arr.dtype.str == "|b1"):
-            return None
-    else:
+    arr, kind = data, _ARRAY
+    if arr.dtype.str not in _DT or logical != (arr.dtype.str == "|b1"):
         return None
     shape = arr.shape
     head = 24 + 8 * len(shape)
@@ -167,8 +159,4 @@ def numeric_result(payload):
     end = off + n * _np.dtype(_DTYPES[dt]).itemsize
     arr = _np.frombuffer(payload, _DTYPES[dt], n, off).reshape(shape)
     dest = pickle.loads(payload[end:end + nrest])
-    if kind == _ARRAY:
-        return dest, arr.copy()
-    if kind == _NPSCALAR:
-        return dest, arr[()]
-    return dest, arr.item()
+    return dest, arr.copy()

@@ -44,14 +44,6 @@ class _Map:
 
 _maps = {}       # map number -> _Map, on the PE that started it
 _next_mid = 0
-_funcs = {}      # a function's pickle -> the function (each PE keeps what it saw)
-
-
-def _func_of(fb):
-    f = _funcs.get(fb)
-    if f is None:
-        f = _funcs[fb] = pickle.loads(fb)
-    return f
 
 
 def _dumps(obj):
@@ -100,8 +92,14 @@ def _encode(status, obj, out_len):
 def run_task(mv, out_len):
     """The C task's hook: run one batch, return its output record."""
     used, kind, owner, _, mid, idx, flen = _IN.unpack_from(mv)
-    func = _func_of(bytes(mv[_IN.size:_IN.size + flen]))
-    batch = pickle.loads(mv[_IN.size + flen:used])
+    try:  # (a function pickled by name is looked up anew: a rebinding counts)
+        func = pickle.loads(mv[_IN.size:_IN.size + flen])
+        batch = pickle.loads(mv[_IN.size + flen:used])
+    except Exception as e:
+        err = RuntimeError("a pool task cannot be unpacked on PE %d: %s: %s (a function "
+                           "given to a pool must be defined on every PE: before the Pool() "
+                           "line of a script)" % (_Waiting.my_pe, type(e).__name__, e))
+        return _finish(ERROR, (0, err), owner, mid, idx, out_len)
     if getattr(func, "_tern_kind", 0) & 1:  # @coro: may wait, in a coroutine of its own
         box = [None, False]
         future.spawn(_run_waiting, box, func, kind, batch, owner, mid, idx, out_len)
@@ -176,10 +174,13 @@ def map_done(mid):
     if m is None:
         return
     nb = len(m.starts)
+    m.missing = set()
     if err is not None:  # the runtime's own failure (a task's exception is a record)
         m.errors.setdefault(0, RuntimeError("pool: %s" % err))
+        m.early.clear()
+        _settle(m)
+        return
     size = len(out) // nb
-    m.missing = set()
     for b in range(nb):
         status, ln = _OUT.unpack_from(out, b * size)
         if status == ELSEWHERE:

@@ -488,3 +488,83 @@ def test_options_profiling_prints_statistics(tmp_path):
     p = run(tmp_path, prog, 2)
     out = p.stdout + p.stderr
     assert "call" in out and "busy" in out, out
+
+
+REGRESSIONS = """
+from tern import charm, Chare, Array, Group, Reducer, coro, when
+import numpy as np
+import threading
+
+class A(Chare):
+    def __init__(self):
+        self.it = 0
+
+    @coro
+    def go(self, sec, done):  # a section's allreduce, then the whole array's
+        if self.thisIndex[0] < 2:
+            self.allreduce(1, Reducer.sum, section=sec).get()
+        v = self.allreduce(np.ones(2), Reducer.sum).get()
+        self.reduce(done, float(v[0]), Reducer.sum)
+
+    def mixed(self, f):  # ints and floats, small and big, to one sum
+        i = self.thisIndex[0]
+        self.reduce(f, [1, 0.5, 2 ** 40][i % 3], Reducer.sum)
+
+    @coro
+    def later(self):
+        charm.sleep(0.01)
+        self.it = 1  # (the waiting call below may run once this coroutine gives way)
+        charm.sleep(0.01)
+
+    @when("self.it == 1")
+    def after(self, f):
+        f.send("when ran")
+
+    def record(self, a):
+        return (a.dtype.names, a["x"].tolist())
+
+    def lock(self):
+        return threading.Lock()
+
+def bad_section(obj):
+    raise ValueError("no section for %s" % (obj.thisIndex,))
+
+def main(args):
+    a = Array(A, 4)
+    done = charm.createFuture()
+    a.go(a[0:2], done)
+    print("allreduces", done.get())
+    f = charm.createFuture()
+    a.mixed(f)
+    print("mixed", f.get())
+    f = charm.createFuture()
+    a[1].later()
+    a[1].after(f)
+    print(f.get())
+    rec = np.zeros(3, dtype=[("x", "i4"), ("y", "f8")])
+    rec["x"] = [1, 2, 3]
+    print("structured", a[3].record(rec, ret=True).get())
+    try:
+        a[3].lock(ret=True).get()
+    except RuntimeError as e:
+        print("unpicklable:", "return value cannot be sent" in str(e))
+    try:
+        charm.split(a, 2, bad_section)
+    except ValueError as e:
+        print("split raised", e)
+    charm.exit()
+
+charm.start(main)
+"""
+
+
+@pytest.mark.parametrize("np_", PES)
+def test_review_regressions(tmp_path, np_):
+    out = run(tmp_path, REGRESSIONS, np_).stdout
+    assert "allreduces 16.0" in out
+    assert "mixed %r" % (1 + 0.5 + 2 ** 40 + 1) in out
+    assert "when ran" in out
+    assert "structured (('x', 'y'), [1, 2, 3])" in out
+    if np_ > 1:  # (on the caller's own PE the value is not pickled)
+        assert "unpicklable: True" in out
+    assert "split raised no section for (0,)" in out

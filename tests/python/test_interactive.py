@@ -77,6 +77,11 @@ def test_interactive(np_):
     assert "'remote %d'" % (np_ - 1) in t.ask(
         "charm.thisProxy[%d].eval(\"'remote %%d' %% charm.myPe()\", ret=True).get()"
         % (np_ - 1))
+    t.ask("sp = Array(Hello, ndims=1)")
+    t.ask("sp.ckInsert(7, onPE=%d); sp.ckDoneInserting()" % (np_ - 1))
+    assert "(%d, 2)" % (np_ - 1) in t.ask("sp[7].hi(1, ret=True).get()")
+    assert t.ask("import math; print('once', math.floor(2.5))").count("once 2") == 1
+    assert "ModuleNotFoundError" in t.ask("import no_such_module_here")
     assert "ZeroDivisionError" in t.ask("1/0")
     assert "still here" in t.ask("print('still here')")
     t.line("exit(0)")

@@ -290,3 +290,63 @@ def test_pool_without_ternrun(tmp_path):
     out = _plain(tmp_path, MP_SCRIPT.replace("IMPORT", "from tern.pool import Pool"),
                  {"PYTHONPATH": os.path.join(build, "python")})
     assert out.strip().endswith("done")
+
+
+POOL_REGRESSIONS = """
+import threading
+import time
+from tern import charm, coro
+from tern.pool import Pool
+from tern.futures import PoolExecutor
+import concurrent.futures as cf
+
+def f(x):
+    return x + 1
+
+def note(x):
+    charm.thisProxy[0].updateGlobals({"SEEN": x})  # (a side effect on PE 0)
+
+@coro
+def slow(x):
+    charm.sleep(x)
+    return x
+
+if __name__ == "__main__":
+    p = Pool()
+    try:
+        p.apply_async(f, (threading.Lock(),))
+    except TypeError:
+        print("unpicklable argument refused")
+    print("map 1", p.map(f, [1]))
+    def f(x):  # rebinding the name: the next map uses the new function
+        return x + 100
+    globals()["f"] = f
+    print("map 2", p.map(f, [1]))
+    p.close()
+    p.join()  # (nothing left over from the refused call)
+    print("joined")
+    with PoolExecutor() as ex:
+        it = ex.map(note, [42])  # starts now, read or not
+        t0 = time.time()
+        while "SEEN" not in globals() and time.time() - t0 < 10:
+            charm.sleep(0.01)
+        print("seen", globals().get("SEEN"))
+        try:
+            list(ex.map(slow, [0.5], timeout=0.05))
+        except cf.TimeoutError:
+            print("map timed out")
+    charm.exit(0)
+    charm.sleep(1.0)  # the job ends while the program waits: the wait ends with it
+    print("not reached")
+"""
+
+
+@pytest.mark.parametrize("np_", [1, 2])
+def test_pool_review_regressions(tmp_path, np_):
+    p = run(tmp_path, POOL_REGRESSIONS, np_, expect_ok=False)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "unpicklable argument refused" in out
+    assert "map 1 [2]" in out and "map 2 [101]" in out
+    assert "joined" in out and "seen 42" in out and "map timed out" in out
+    assert "not reached" not in out
