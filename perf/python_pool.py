@@ -65,7 +65,7 @@ def main():
         med(mp, "pypool_chunk1"), 1e3 * med(c, "pool_chunk1")))
     print("%-36s %12.4g %16.4g %10s" % ("1000 tasks of 1 ms (s)", med(tern, "pypool_1ms"),
                                         med(mp, "pypool_1ms"), "-"))
-    print("%-36s %12.4g %16.4g %10.4g" % ("efficiency (%%; C: 100-us tasks)",
+    print("%-36s %12.4g %16.4g %10.4g" % ("efficiency (%; C: 100-us tasks)",
                                           med(tern, "pypool_eff"), med(mp, "pypool_eff"),
                                           med(c, "pool_eff")))
     print("tern.pool / multiprocessing time of the 1-ms tasks: %.3f"
