@@ -3,7 +3,7 @@
  * balanced at sync points), inserting elements, sections, what a proxy is, and the host
  * queries. Proxies travel to Python as their bytes.
  */
-#include "_core.h"
+#include "_parts.h"
 
 #include <stdlib.h>
 

@@ -11,7 +11,7 @@
  * greenlets switched by tern/charm.py, so Tern's coroutines never switch C stacks under
  * the interpreter.
  */
-#include "_core.h"
+#include "_parts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +169,7 @@ static void c_main(int argc, char **argv)
 }
 
 /* The runtime's own types, reducer and task, once (before the first class's). */
-static int register_all(void)
+static int register_runtime_parts(void)
 {
     static int done;
     if (done)
@@ -196,7 +196,7 @@ static PyObject *m_define_type(PyObject *mod, PyObject *args)
     (void)mod;
     const char *name;
     PyObject *cls;
-    if (!PyArg_ParseTuple(args, "sO", &name, &cls) || register_all() < 0)
+    if (!PyArg_ParseTuple(args, "sO", &name, &cls) || register_runtime_parts() < 0)
         return NULL;
     tern_type_t t;
     tern_ep_t ep, res, red;
@@ -261,7 +261,7 @@ static PyObject *m_run(PyObject *mod, PyObject *args)
     (void)mod;
     PyObject *argl, *rt;
     unsigned ct;
-    if (!PyArg_ParseTuple(args, "O!OI", &PyList_Type, &argl, &rt, &ct) || register_all() < 0)
+    if (!PyArg_ParseTuple(args, "O!OI", &PyList_Type, &argl, &rt, &ct) || register_runtime_parts() < 0)
         return NULL;
     CHARM_T = ct;
     if (!(h_make = hook(rt, "_make")) || !(h_dispatch = hook(rt, "_dispatch")) ||

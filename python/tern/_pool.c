@@ -9,7 +9,7 @@
  * of the runtime's group, which waited for the map's future, tells Python on this PE (a
  * runtime message "M" with the map's number) and Python takes the outputs (pool_take).
  */
-#include "_core.h"
+#include "_parts.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  * contributions whose first 24 bytes differ (another type, shape or destination) end the
  * job with a message naming the reduction.
  */
-#include "_core.h"
+#include "_parts.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * messages to Python (future values, reduction results, quiescence, the start of main,
  * the pools' notes) to the runtime's _sys hook.
  */
-#include "_core.h"
+#include "_parts.h"
 
 static tern_type_t SYS_T;
 static tern_ep_t SYS_EP;

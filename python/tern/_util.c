@@ -3,7 +3,7 @@
  * and indices as Python values, a message's segments (out of Python and into it), and
  * calling the runtime's hooks.
  */
-#include "_core.h"
+#include "_parts.h"
 
 #include <stdlib.h>
 #include <string.h>

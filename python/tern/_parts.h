@@ -8,8 +8,8 @@
  * 5), the others its out-of-band buffers (numpy arrays and other buffer objects), copied
  * once into the message when it is sent and once out of it when it is received.
  */
-#ifndef TERN_PY_CORE_H
-#define TERN_PY_CORE_H
+#ifndef TERN_PY_PARTS_H
+#define TERN_PY_PARTS_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
