@@ -11,28 +11,14 @@ Goals (issue 20, 2 PEs on this kind of machine): 8 B one-way at most 3 us, 1 MiB
 """
 import argparse
 import os
-import statistics
-import sys
 
-from proc import run_program
+from proc import median_of as proc_median, results as proc_results, run_program
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def results(out):
-    r = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 5 and f[0] == "RESULT":
-            r[(f[1], int(f[2]))] = float(f[3])
-    return r
-
-
 def median_of(runs, key):
-    vals = [r[key] for r in runs if key in r]
-    if not vals:
-        sys.exit("perf/python.py: no RESULT %s %d" % key)
-    return statistics.median(vals)
+    return proc_median(runs, key, "python.py")
 
 
 def main():
@@ -49,14 +35,14 @@ def main():
     for _ in range(o.runs):
         out, _ = run_program(ternrun + [o.python, os.path.join(HERE, "python", "bench.py"),
                                         "-reps", "3"], env, 600)
-        py.append(results(out))
+        py.append(proc_results(out, with_x=True))
         r = {}
         for prog, args in (("tern_pingpong", ["-min", "8", "-max", "1048576", "-iters", "1000",
                                               "-reps", "3"]),
                            ("tern_msgrate", ["-reps", "3"]),
                            ("tern_allreduce", ["-min", "8", "-max", "8", "-reps", "3"])):
             out, _ = run_program(ternrun + [os.path.join(b, "perf", prog)] + args, env, 600)
-            r.update(results(out))
+            r.update(proc_results(out, with_x=True))
         c.append(r)
     rows = [
         ("8 B bytes one-way (us)", ("py_latency_bytes", 8), ("latency", 8), False),

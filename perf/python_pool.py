@@ -11,28 +11,14 @@ Goals (issue 21, 2 PEs): at least 100,000 empty tasks a second with automatic ch
 """
 import argparse
 import os
-import statistics
-import sys
 
-from proc import run_program
+from proc import median_of, results, run_program
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def results(out):
-    r = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 5 and f[0] == "RESULT":
-            r[f[1]] = float(f[3])
-    return r
-
-
 def med(runs, key):
-    vals = [r[key] for r in runs if key in r]
-    if not vals:
-        sys.exit("perf/python_pool.py: no RESULT %s" % key)
-    return statistics.median(vals)
+    return median_of(runs, key, "python_pool.py")
 
 
 def main():
