@@ -3,9 +3,6 @@
 # against the serial grid; with and without load balancing, with elements moving during
 # the run (Rotate moves every one at every step), on every transport, under mpirun and
 # srun, across the emulated hosts. Each program exits 1 on a wrong result.
-if(NOT TERN_BUILD_EXAMPLES)
-  return()
-endif()
 set(MINI_CHECKS --code 0 ${LEAKS} --forbid "tern: (PE [0-9]+: )?error: " --forbid "WRONG")
 set(LEANMD $<TARGET_FILE:leanmd> 2 2 1 12 -energy 4 -migrate 3 -lb 4 -check)
 set(LEANMD_X1 $<TARGET_FILE:leanmd> 1 2 1 8 -energy 4 -migrate 2 -lb 2 -check)
