@@ -92,10 +92,12 @@ class Tern(CMakePackage):
     def check(self):
         """The whole test suite of the build. ctest alone exits 0 when no test is found
         (a build configured without tests): --no-tests=error makes that a failure."""
+        # One test at a time: the multi-process tests are time-bound and each runs
+        # several PEs. TERN_CTEST_ARGS adds arguments (a label filter, say).
+        extra = os.environ.get("TERN_CTEST_ARGS", "").split()
         with working_dir(self.build_directory):
             ctest = which("ctest", required=True)
-            ctest("--output-on-failure", "--no-tests=error", "--timeout", "300",
-                  "-j", str(min(make_jobs, 2)))
+            ctest("--output-on-failure", "--no-tests=error", "--timeout", "300", *extra)
 
     # ---- tests of the installed package: spack test run tern ----
 
