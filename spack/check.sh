@@ -49,12 +49,13 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 ok=0
 trap '[ $ok -eq 1 ] && [ $keep -eq 0 ] && rm -rf "$work"' EXIT
-export SPACK_DISABLE_LOCAL_CONFIG=1 SPACK_USER_CONFIG_PATH="$work/user" \
+# The user and system scopes live in the work folder: ~/.spack and /etc/spack are not read.
+export SPACK_USER_CONFIG_PATH="$work/user" SPACK_SYSTEM_CONFIG_PATH="$work/system" \
        SPACK_USER_CACHE_PATH="$work/cache"
-unset SPACK_ENV
+unset SPACK_ENV SPACK_DISABLE_LOCAL_CONFIG
 user=$SPACK_USER_CONFIG_PATH
 rm -rf "$user" "$work/opt" "$work/stage" "$work/test"
-mkdir -p "$user" "$work/logs"
+mkdir -p "$user" "$work/system" "$work/logs"
 spack() { "$SPACK_ROOT/bin/spack" "$@"; }
 say() { printf '\n== %s\n' "$*"; }
 

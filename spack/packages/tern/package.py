@@ -95,7 +95,9 @@ class Tern(CMakePackage):
         # One test at a time: the multi-process tests are time-bound and each runs
         # several PEs. TERN_CTEST_ARGS adds arguments (a label filter, say).
         extra = os.environ.get("TERN_CTEST_ARGS", "").split()
-        with working_dir(self.build_directory):
+        builder = getattr(self, "builder", None)  # Spack >= 0.20: the build system's half
+        build_dir = builder.build_directory if builder else self.build_directory
+        with working_dir(build_dir):
             ctest = which("ctest", required=True)
             ctest("--output-on-failure", "--no-tests=error", "--timeout", "300", *extra)
 
