@@ -169,7 +169,8 @@ for set in "${sets[@]}"; do
 
   say "$spec: spack test run"
   spack test run --alias "t$$" "$spec" >"$log.test" 2>&1 || { cat "$log.test"; fail "spack test run"; }
-  spack test results "t$$" 2>&1 | tee -a "$log.test" | sed 's/^/  /' | tail -8
+  spack test results -l "t$$" >>"$log.test" 2>&1 || true
+  grep -E "^==> \[.*\] (test_|Completed)|(PASSED|FAILED|SKIPPED): " "$log.test" | sed 's/^/  /' | tail -20
   grep -q "PASSED" "$log.test" || { cat "$log.test"; fail "spack test run passed nothing"; }
   ! grep -qE "FAILED|ERROR" "$log.test" || { cat "$log.test"; fail "spack test run failed"; }
   spack test remove -y "t$$" >/dev/null 2>&1 || true
