@@ -152,17 +152,20 @@ for set in "${sets[@]}"; do
     [ -e "$p" ] || continue
     ldd "$p" | awk -v n="$(basename "$p")" '$1 ~ /ucp|ucs|uct|fabric/ {print "  " n " -> " $1}'
   done
-  # Each variant changes what is built and linked.
+  # Each variant changes what is built and linked. (ldd's output to a file first: grep -q
+  # leaving a pipe early would fail the pipeline under pipefail.)
+  ldd "$lib" >"$work/ldd"
+  links() { grep -q "$1" "$work/ldd"; }
   has() { case "$set" in *"+$1"*) return 0 ;; *"~$1"*) return 1 ;; *) [ "$2" = on ] ;; esac; }
-  if has pmix off; then ldd "$lib" | grep -q libpmix || fail "+pmix but libtern.so does not link libpmix"
-  else ! ldd "$lib" | grep -q libpmix || fail "~pmix but libtern.so links libpmix"; fi
-  if has hwloc on; then ldd "$lib" | grep -q libhwloc || fail "+hwloc but libtern.so does not link libhwloc"
-  else ! ldd "$lib" | grep -q libhwloc || fail "~hwloc but libtern.so links libhwloc"; fi
+  if has pmix off; then links libpmix || fail "+pmix but libtern.so does not link libpmix"
+  else ! links libpmix || fail "~pmix but libtern.so links libpmix"; fi
+  if has hwloc on; then links libhwloc || fail "+hwloc but libtern.so does not link libhwloc"
+  else ! links libhwloc || fail "~hwloc but libtern.so links libhwloc"; fi
   for t in ucx ofi; do
     if has $t off; then [ -e "$(dirname "$lib")/tern/tern-$t.so" ] || fail "+$t but no tern-$t.so"
     else [ ! -e "$(dirname "$lib")/tern/tern-$t.so" ] || fail "~$t but tern-$t.so was built"; fi
   done
-  ! ldd "$lib" | grep -qE "libucp|libfabric" || fail "libtern.so links UCX or libfabric itself"
+  ! links "libucp\|libfabric" || fail "libtern.so links UCX or libfabric itself"
   pydir=$(find "$prefix" -path "*-packages/tern/__init__.py" | head -1)
   if has python off; then [ -n "$pydir" ] || fail "+python but no Python package installed"
   else [ -z "$pydir" ] || fail "~python but the Python package was installed"; fi

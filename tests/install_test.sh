@@ -83,4 +83,45 @@ PY
       { echo "FAIL: the package pip built does not run"; exit 1; }
   fi
 fi
+
+# A /usr/local-style prefix, the default one, as root on a machine without Tern there: no
+# PKG_CONFIG_PATH or CMAKE_PREFIX_PATH needed, a program runs without LD_LIBRARY_PATH, a
+# static one loads the plugins from the folder compiled in. Removed afterwards.
+if [ "$(id -u)" -eq 0 ] && [ "$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")" = /usr/local ] &&
+   ! ls /usr/local/lib/libtern.so* /usr/local/bin/ternrun >/dev/null 2>&1; then
+  manifest="$tmp/usrlocal.manifest"
+  cleanup_usrlocal() {
+    [ -f "$build/install_manifest.txt" ] && cp "$build/install_manifest.txt" "$manifest"
+    [ -f "$manifest" ] && xargs -d '\n' rm -f <"$manifest"
+    rm -rf /usr/local/lib/tern /usr/local/lib/cmake/Tern /usr/local/include/tern /usr/local/share/tern \
+           /usr/local/share/doc/tern /usr/local/lib/python3*/dist-packages/tern
+    rmdir /usr/local/lib/cmake /usr/local/lib/pkgconfig /usr/local/share/doc 2>/dev/null || true
+    rm -rf "$tmp"
+  }
+  trap cleanup_usrlocal EXIT
+  cmake --install "$build" >/dev/null
+  cp "$build/install_manifest.txt" "$manifest"
+  env -u PKG_CONFIG_PATH cc -o "$tmp/hello_ul" "$src/examples/hello.c" $(env -u PKG_CONFIG_PATH pkg-config --cflags --libs tern)
+  env -u LD_LIBRARY_PATH /usr/local/bin/ternrun -n 2 --timeout 30 "$tmp/hello_ul" | grep -q "All 18 greetings" ||
+    { echo "FAIL: a program built for /usr/local"; exit 1; }
+  env -u PKG_CONFIG_PATH cc -o "$tmp/hello_ul_static" "$src/examples/hello.c" \
+    $(env -u PKG_CONFIG_PATH pkg-config --cflags tern) /usr/local/lib/libtern.a \
+    $(env -u PKG_CONFIG_PATH pkg-config --static --libs tern | sed 's/-ltern\b//')
+  for plugin in /usr/local/lib/tern/tern-*.so; do
+    [ -e "$plugin" ] || continue
+    name=$(basename "$plugin" .so)
+    name=${name#tern-}
+    env TERN_TRANSPORT=$name TERN_VERBOSE=2 UCX_TLS=sm TERN_OFI_PROVIDER=shm \
+      /usr/local/bin/ternrun -n 2 --timeout 30 "$tmp/hello_ul_static" 2>"$tmp/err" | grep -q "All 18 greetings" &&
+      grep -q "loaded /usr/local/lib/tern/tern-$name.so" "$tmp/err" ||
+      { cat "$tmp/err"; echo "FAIL: a static program did not load $name's plugin from /usr/local/lib/tern"; exit 1; }
+  done
+  mkdir -p "$tmp/app_ul"
+  cp "$tmp/app/CMakeLists.txt" "$src/examples/hello.c" "$tmp/app_ul/"
+  env -u CMAKE_PREFIX_PATH cmake -S "$tmp/app_ul" -B "$tmp/app_ul/build" >/dev/null
+  cmake --build "$tmp/app_ul/build" >/dev/null
+  env -u LD_LIBRARY_PATH /usr/local/bin/ternrun -n 3 --timeout 30 "$tmp/app_ul/build/hello" | grep -q "All 19 greetings" ||
+    { echo "FAIL: find_package(Tern) from /usr/local"; exit 1; }
+  echo "installed in /usr/local and used, then removed"
+fi
 echo "install test passed"

@@ -21,13 +21,30 @@
 
 extern const tp_ops_t shm_tp_ops;
 
+/* TERN_TRANSPORTS_BUILTIN (a CMake option, for installations without dlopen or that
+ * ship one static library): the network transports are compiled into the library and
+ * their libraries linked to it, as before the plugins. */
+#ifdef TERN_TRANSPORTS_BUILTIN
+#ifdef TERN_HAVE_UCX
+extern const tp_ops_t tern_tp_ucx_ops;
+#define UCX_ENTRY {"ucx", 0, &tern_tp_ucx_ops, NULL}
+#endif
+#ifdef TERN_HAVE_OFI
+extern const tp_ops_t tern_tp_ofi_ops;
+#define OFI_ENTRY {"ofi", 0, &tern_tp_ofi_ops, NULL}
+#endif
+#else
+#define UCX_ENTRY {"ucx", 0, NULL, "tern-ucx.so"}
+#define OFI_ENTRY {"ofi", 0, NULL, "tern-ofi.so"}
+#endif
+
 const tp_entry_t tp_registry[] = {
     {"shm", 1, &shm_tp_ops, NULL},
 #ifdef TERN_HAVE_UCX
-    {"ucx", 0, NULL, "tern-ucx.so"},
+    UCX_ENTRY,
 #endif
 #ifdef TERN_HAVE_OFI
-    {"ofi", 0, NULL, "tern-ofi.so"},
+    OFI_ENTRY,
 #endif
     {NULL, 0, NULL, NULL},
 };

@@ -130,8 +130,13 @@ struct tp {
     char desc[64];
 };
 
-/* What a plugin exports: tern_tp_<name>_ops (everything else in it stays hidden). */
+/* What a plugin exports: tern_tp_<name>_ops (everything else in it stays hidden). Built
+ * into the library (TERN_TRANSPORTS_BUILTIN), nothing is exported. */
+#ifdef TERN_TRANSPORTS_BUILTIN
+#define TP_PLUGIN_EXPORT
+#else
 #define TP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
 
 /* A plugin has its own copy of the logger: set it up as the core's (harmless when the
  * transport is part of the library). */
