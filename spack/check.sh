@@ -146,7 +146,8 @@ for set in "${sets[@]}"; do
   prefix=$(spack location -i "$spec")
   lib=$(find "$prefix" -name libtern.so | head -1)
 
-  say "$spec: what libtern.so and its plugins link"
+  say "$spec: what libtern.so and its plugins link (NEEDED: linked directly; ldd: all loaded)"
+  echo "  libtern.so NEEDED: $(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
   ldd "$lib" | awk '{print "  libtern.so -> " $1}'
   for p in "$(dirname "$lib")"/tern/tern-*.so; do
     [ -e "$p" ] || continue

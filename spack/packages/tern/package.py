@@ -86,7 +86,14 @@ class Tern(CMakePackage):
         if spec.satisfies("+python"):
             python = spec["python"]
             args.append(self.define("Python3_EXECUTABLE", python.command.path))
-            args.append(self.define("TERN_PYTHON_INSTALL_DIR", python.package.platlib))
+            # Where Spack puts extensions (and puts on PYTHONPATH when tern is loaded):
+            # python_platlib, set for every extension; not the interpreter's own idea of
+            # it (Debian's python3 says local/lib/python3.X/dist-packages).
+            platlib = getattr(self.module, "python_platlib", None)
+            if not platlib:
+                venv = spec["python-venv"] if "python-venv" in spec else python
+                platlib = join_path(self.prefix, venv.package.platlib)
+            args.append(self.define("TERN_PYTHON_INSTALL_DIR", platlib))
         return args
 
     def check(self):
