@@ -8,11 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash tools/setup-debian.sh
 dir=build
-flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_WERROR=ON)
+# TERN_TEST_SYSTEM_INSTALL: the install tests put Tern into /usr (its .deb packages) and
+# /usr/local as root, where none is installed, and remove it afterwards.
+flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_WERROR=ON -DTERN_TEST_SYSTEM_INSTALL=ON)
 case "${1:-}" in
   --sanitize)
     dir=build-asan
-    flags=(-DCMAKE_BUILD_TYPE=Debug -DTERN_WERROR=ON -DTERN_SANITIZE=ON) ;;
+    flags=(-DCMAKE_BUILD_TYPE=Debug -DTERN_WERROR=ON -DTERN_SANITIZE=ON -DTERN_TEST_SYSTEM_INSTALL=ON) ;;
   --minimal)
     dir=build-minimal
     flags+=(-DTERN_WITH_UCX=OFF -DTERN_WITH_OFI=OFF -DTERN_WITH_PMIX=OFF -DTERN_WITH_HWLOC=OFF

@@ -84,10 +84,11 @@ PY
   fi
 fi
 
-# A /usr/local-style prefix, the default one, as root on a machine without Tern there: no
-# PKG_CONFIG_PATH or CMAKE_PREFIX_PATH needed, a program runs without LD_LIBRARY_PATH, a
-# static one loads the plugins from the folder compiled in. Removed afterwards.
-if [ "$(id -u)" -eq 0 ] && [ "$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")" = /usr/local ] &&
+# A /usr/local-style prefix, the default one, as root on a machine without Tern there
+# (only when the build lets the tests install into the system: TERN_TEST_SYSTEM_INSTALL):
+# no PKG_CONFIG_PATH or CMAKE_PREFIX_PATH needed, a program runs without LD_LIBRARY_PATH,
+# a static one loads the plugins from the folder compiled in. Removed afterwards.
+if [ "${TERN_TEST_SYSTEM_INSTALL:-0}" = 1 ] && [ "$(id -u)" -eq 0 ] && [ "$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")" = /usr/local ] &&
    ! ls /usr/local/lib/libtern.so* /usr/local/bin/ternrun >/dev/null 2>&1; then
   manifest="$tmp/usrlocal.manifest"
   cleanup_usrlocal() {

@@ -9,9 +9,10 @@
 # matplotlib for tools/ternprof (pictures of a run); python3-dev, greenlet, pytest and
 # numpy for the Python package (python/) and its tests; pip and setuptools to build it
 # against an installed libtern (pip install --no-build-isolation ./python); cloudpickle for
-# lambdas and closures given to the pools.
+# lambdas and closures given to the pools; dpkg-dev and file for the Debian packages
+# (cpack's dpkg-shlibdeps), time (GNU time: perf/startup.py's resident sets).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config bc python3
+pkgs=(build-essential cmake pkg-config bc python3 dpkg-dev file time
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
       openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2 ucx-utils libfabric-bin iproute2
       python3-matplotlib python3-dev python3-greenlet python3-pytest python3-numpy
