@@ -73,20 +73,7 @@ for t in ucx ofi; do
     { cat "$work/err.$t"; echo "FAIL: the $t plugin was not loaded from the package"; exit 1; }
 done
 if dpkg-query -W python3-tern >/dev/null 2>&1; then
-  cat >"$work/hi.py" <<'PY'
-from tern import charm, Chare, Group
-
-class Hi(Chare):
-    def who(self):
-        return charm.myPe()
-
-def main(args):
-    print("python pes", Group(Hi).who(ret=True).get())
-    charm.exit()
-
-charm.start(main)
-PY
-  env -u PYTHONPATH -u LD_LIBRARY_PATH /usr/bin/ternrun -n 2 --timeout 60 /usr/bin/python3 "$work/hi.py" |
+  env -u PYTHONPATH -u LD_LIBRARY_PATH /usr/bin/ternrun -n 2 --timeout 60 /usr/bin/python3 "$src/tests/install_hi.py" |
     grep -q "python pes \[0, 1\]" || { echo "FAIL: python3-tern"; exit 1; }
 fi
 echo "deb test passed: ${installed[*]} installed, used and removed"

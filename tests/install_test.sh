@@ -56,20 +56,7 @@ cmake --build "$tmp/app/build" >/dev/null
 # runs with it under the installed ternrun.
 pydir=$(ls -d "$tmp"/prefix/lib/python3*/dist-packages 2>/dev/null | head -1 || true)
 if [ -n "$pydir" ] && [ -d "$pydir/tern" ]; then
-  cat > "$tmp/hi.py" <<'PY'
-from tern import charm, Chare, Group
-
-class Hi(Chare):
-    def who(self):
-        return charm.myPe()
-
-def main(args):
-    print("python pes", Group(Hi).who(ret=True).get())
-    charm.exit()
-
-charm.start(main)
-PY
-  PYTHONPATH="$pydir" "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 /usr/bin/python3 "$tmp/hi.py" |
+  PYTHONPATH="$pydir" "$tmp/prefix/bin/ternrun" -n 2 --timeout 30 /usr/bin/python3 "$src/tests/install_hi.py" |
     grep -q "python pes \[0, 1\]"
   # The same package built by pip against the installed libtern (pkg-config), no index.
   if /usr/bin/python3 -c "import setuptools" 2>/dev/null &&
@@ -79,7 +66,7 @@ PY
        --root-user-action=ignore --prefix "$tmp/pyprefix" .)
     pipdir=$(dirname "$(find "$tmp/pyprefix" -name __init__.py -path "*/tern/*" | head -1)")
     PYTHONPATH="$(dirname "$pipdir")" env -u LD_LIBRARY_PATH "$tmp/prefix/bin/ternrun" -n 2 \
-      --timeout 30 /usr/bin/python3 "$tmp/hi.py" | grep -q "python pes \[0, 1\]" ||
+      --timeout 30 /usr/bin/python3 "$src/tests/install_hi.py" | grep -q "python pes \[0, 1\]" ||
       { echo "FAIL: the package pip built does not run"; exit 1; }
   fi
 fi
