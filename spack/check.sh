@@ -97,6 +97,13 @@ ext() { # name version prefix
   [ -n "$2" ] || { echo "note: no $1 on this machine: builds that need it will fail" >&2; return 0; }
   printf '  %s:\n    buildable: false\n    externals:\n    - spec: %s@%s\n      prefix: %s\n' "$1" "$1" "$2" "$3"
 }
+# Python modules: Spack puts <prefix>/lib/pythonX.Y/site-packages of each on PYTHONPATH,
+# while Debian keeps them in /usr/lib/python3/dist-packages: a prefix of links shows them
+# where Spack looks.
+pyxy=$("$SPACK_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+pyprefix="$work/debian-python"
+mkdir -p "$pyprefix/lib/python$pyxy"
+ln -sfn /usr/lib/python3/dist-packages "$pyprefix/lib/python$pyxy/site-packages"
 {
   echo "packages:"
   ext cmake "$(cmake --version | awk 'NR==1 {print $3}')" /usr
@@ -110,10 +117,10 @@ ext() { # name version prefix
   ext hwloc "$(pcver hwloc)" "$(pcpre hwloc)"
   ext python "$("$SPACK_PYTHON" -c 'import platform; print(platform.python_version())')" \
     "$(dirname "$(dirname "$SPACK_PYTHON")")"
-  ext py-greenlet "$(pyver greenlet)" /usr
-  ext py-numpy "$(pyver numpy)" /usr
-  ext py-cloudpickle "$(pyver cloudpickle)" /usr
-  ext py-pytest "$(pyver pytest)" /usr
+  ext py-greenlet "$(pyver greenlet)" "$pyprefix"
+  ext py-numpy "$(pyver numpy)" "$pyprefix"
+  ext py-cloudpickle "$(pyver cloudpickle)" "$pyprefix"
+  ext py-pytest "$(pyver pytest)" "$pyprefix"
   ext benchmark "$(dpkg-query -W -f '${Version}' libbenchmark-dev 2>/dev/null | sed 's/-.*//')" /usr
   ext openmpi "$(mpirun --version 2>/dev/null | awk 'NR==1 {print $NF}')" /usr
   echo "  mpi:"

@@ -8,6 +8,11 @@ import os
 
 from spack.package import *
 
+try:  # Spack >= 1.0: the build systems live in the builtin repository
+    from spack_repo.builtin.build_systems.cmake import CMakePackage
+except ImportError:  # Spack 0.x: spack.package gave it
+    pass
+
 
 class Tern(CMakePackage):
     """Tern: a message-driven runtime of distributed objects (chares) for HPC machines.
