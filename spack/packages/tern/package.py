@@ -101,6 +101,18 @@ class Tern(CMakePackage):
             args.append(self.define("TERN_PYTHON_INSTALL_DIR", platlib))
         return args
 
+    def setup_run_environment(self, env):
+        # Python modules that are externals (a system's python3-greenlet, say) have no
+        # dependencies in Spack, so nothing puts them on PYTHONPATH for an extension that
+        # needs them: tern does, for the ones it runs with.
+        if not self.spec.satisfies("+python"):
+            return
+        spec = self.spec
+        venv = spec["python-venv"] if "python-venv" in spec else spec["python"]
+        for dep in spec.dependencies(deptype="run"):
+            if dep.name.startswith("py-") and dep.external:
+                env.prepend_path("PYTHONPATH", join_path(dep.prefix, venv.package.platlib))
+
     def check(self):
         """The whole test suite of the build. ctest alone exits 0 when no test is found
         (a build configured without tests): --no-tests=error makes that a failure."""
