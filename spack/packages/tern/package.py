@@ -28,7 +28,8 @@ class Tern(CMakePackage):
     license("BSD-3-Clause", checked_by="tern-hpc")
 
     version("main", branch="main")
-    version("0.1.0", tag="v0.1.0")
+    # 0.1.0: the first release, a commit of main (tagged v0.1.0).
+    version("0.1.0", commit="1375ca81ce91c1693294e5186dbc31051cbbb4b1")
 
     # Transports are plugins (lib/tern/tern-ucx.so, tern-ofi.so) that libtern loads only
     # when a job selects them: a shm-only job never loads UCX or libfabric.
@@ -109,9 +110,12 @@ class Tern(CMakePackage):
             return
         spec = self.spec
         venv = spec["python-venv"] if "python-venv" in spec else spec["python"]
+        paths = []
         for dep in spec.dependencies(deptype="run"):
-            if dep.name.startswith("py-") and dep.external:
-                env.prepend_path("PYTHONPATH", join_path(dep.prefix, venv.package.platlib))
+            path = join_path(dep.prefix, venv.package.platlib)
+            if dep.name.startswith("py-") and dep.external and path not in paths:
+                paths.append(path)
+                env.prepend_path("PYTHONPATH", path)
 
     def check(self):
         """The whole test suite of the build. ctest alone exits 0 when no test is found
