@@ -14,9 +14,11 @@ set of one PE (a 1-PE job run alone) and the number of shared objects a PE loads
 ratios."""
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -55,6 +57,9 @@ def max_rss(cmd, env):
     count the interpreter's own pages: a forked child's high-water mark starts with them)."""
     p = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M"] + cmd, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
+    if p.returncode != 0:
+        sys.exit("perf/startup.py: %s failed (exit %d): %s" %
+                 (" ".join(cmd), p.returncode, p.stderr[-2000:]))
     for line in p.stderr.splitlines():
         if line.startswith("MAXRSS "):
             return int(line.split()[1])
@@ -107,8 +112,7 @@ def main():
             sys.exit("perf/startup.py: %s is not built" % bhello)
         cases["builtin"] = base
         cmds["builtin"] = ([ternrun, "-n", str(a.pes), "--timeout", "60", bhello], bhello)
-    tmp = "/tmp/tern-startup.%d" % os.getpid()
-    os.makedirs(tmp, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="tern-startup.")
     walls = {c: [] for c in cases}
     rss = {c: [] for c in cases}
     have_time = os.path.exists("/usr/bin/time")
@@ -119,8 +123,10 @@ def main():
             walls[c].append(run_once(cmds[c][0], env, 60))
             # One PE alone (a 1-PE job without ternrun): its own largest resident set.
             rss[c].append(max_rss([cmds[c][1]], env) if have_time else 0)
-    objs = {c: objects_loaded(cmds[c][0], env, tmp) for c, env in cases.items()}
-    os.rmdir(tmp)
+    try:
+        objs = {c: objects_loaded(cmds[c][0], env, tmp) for c, env in cases.items()}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print("shm job: ternrun -n %d hello, %d runs each, medians" % (a.pes, a.runs))
     print("plugins: this build; linked: the same with the plugins' libraries preloaded" +
           ("; builtin: %s (TERN_TRANSPORTS_BUILTIN)" % a.builtin_build if a.builtin_build else ""))

@@ -14,7 +14,7 @@
 #                      path (Spack's concretizer needs clingo >= 5.5; bootstrapping is off)
 #   SPACK_PYTHON       the interpreter Spack runs with (default /usr/bin/python3)
 #   TERN_SPACK_WORK    the work folder (default: a new one under /var/tmp, removed at the
-#                      end unless --keep or a failure)
+#                      end unless --keep or a failure; one named here is never removed)
 #   TERN_CTEST_ARGS    more arguments for check()'s ctest (a label filter, say)
 # Nothing is fetched: the libraries come from the system as externals, Tern's source is
 # this checkout's branch `main` (a commit, not the work tree), a fresh install tree and
@@ -44,11 +44,18 @@ git -C "$src" rev-parse --verify -q main >/dev/null || { echo "FAIL: $src has no
 [ -z "$(git -C "$src" status --porcelain --untracked-files=no)" ] ||
   echo "note: $src has uncommitted changes; Spack builds the committed branch main"
 
-work=${TERN_SPACK_WORK:-$(mktemp -d /var/tmp/tern-spack.XXXXXX)}
+# Removed at the end only when this script made it (not a folder TERN_SPACK_WORK names).
+made=0
+if [ -n "${TERN_SPACK_WORK:-}" ]; then
+  work=$TERN_SPACK_WORK
+else
+  work=$(mktemp -d /var/tmp/tern-spack.XXXXXX)
+  made=1
+fi
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 ok=0
-trap '[ $ok -eq 1 ] && [ $keep -eq 0 ] && rm -rf "$work"' EXIT
+trap '[ $ok -eq 1 ] && [ $keep -eq 0 ] && [ $made -eq 1 ] && rm -rf "$work"' EXIT
 # The user and system scopes live in the work folder: ~/.spack and /etc/spack are not read.
 export SPACK_USER_CONFIG_PATH="$work/user" SPACK_SYSTEM_CONFIG_PATH="$work/system" \
        SPACK_USER_CACHE_PATH="$work/cache"
@@ -200,8 +207,8 @@ for set in "${sets[@]}"; do
     env -u LD_LIBRARY_PATH ternrun -n 2 --timeout 60 "$app/examples/pingpong" >"$app/out.pp"
   ) || fail "building or running hello against the install"
   grep -q "All 19 greetings received" "$app/out" || { cat "$app/out"; fail "hello's output"; }
-  ! cat "$app"/ld.* | grep -qE "libucp|libuct|libfabric" ||
-    fail "a shm-only job loaded UCX or libfabric"
+  ls "$app"/ld.* >/dev/null 2>&1 || fail "LD_DEBUG wrote nothing"
+  ! grep -qE "libucp|libuct|libfabric" "$app"/ld.* || fail "a shm-only job loaded UCX or libfabric"
   echo "  hello ran on 3 PEs; the shm job loaded no UCX or libfabric library"
 done
 ok=1

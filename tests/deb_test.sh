@@ -10,9 +10,17 @@ shift 2
 [ "$(id -u)" -eq 0 ] || { echo "skipped: installing .deb packages needs root"; exit 77; }
 command -v dpkg-shlibdeps >/dev/null ||
   { echo "skipped: dpkg-shlibdeps missing (Debian: apt-get install dpkg-dev)"; exit 77; }
-if dpkg-query -W -f '${Status}' libtern0 2>/dev/null | grep -q "ok installed"; then
-  echo "skipped: Tern's packages are installed on this machine already; not touching them"
-  exit 77
+for p in libtern0 libtern-dev tern-run tern-transport-ucx tern-transport-ofi python3-tern; do
+  if [ "$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null)" = "install ok installed" ]; then
+    echo "skipped: Tern's package $p is installed on this machine already; not touching it"
+    exit 77
+  fi
+done
+if ls /usr/lib/*/libtern.so* /usr/lib/libtern.so* /usr/local/lib/libtern.so* /usr/local/bin/ternrun >/dev/null 2>&1; then
+  echo "FAIL: a Tern not from the packages is installed in /usr or /usr/local" \
+       "($(ls /usr/lib/*/libtern.so* /usr/lib/libtern.so* /usr/local/lib/libtern.so* /usr/local/bin/ternrun 2>/dev/null | tr '\n' ' ')):" \
+       "a test that installs there was interrupted; remove it"
+  exit 1
 fi
 rm -rf "$work"
 mkdir -p "$work"
@@ -40,11 +48,13 @@ for p in libtern0 libtern-dev tern-run; do
   [ -e "$(ls "$work"/build/packages/${p}_*.deb 2>/dev/null | head -1)" ] || { echo "FAIL: no $p package"; exit 1; }
 done
 # The library's package pulls in neither UCX nor libfabric: those come with the plugins'.
-! pkg libtern0 Depends | grep -qE "libucx|libfabric" ||
+deps=$(pkg libtern0 Depends) || { echo "FAIL: libtern0 has no control fields"; exit 1; }
+! grep -qE "libucx|libfabric" <<<"$deps" ||
   { echo "FAIL: libtern0 depends on UCX or libfabric"; exit 1; }
 for t in ucx:libucx ofi:libfabric; do
   if [ -e "$(ls "$work"/build/packages/tern-transport-${t%%:*}_*.deb 2>/dev/null | head -1)" ]; then
-    pkg tern-transport-${t%%:*} Depends | grep -q "${t#*:}" ||
+    deps=$(pkg tern-transport-${t%%:*} Depends) || deps=""
+    grep -q "${t#*:}" <<<"$deps" ||
       { echo "FAIL: tern-transport-${t%%:*} does not depend on ${t#*:}"; exit 1; }
   fi
 done
@@ -62,8 +72,15 @@ env -u LD_LIBRARY_PATH /usr/bin/ternrun -n 3 --timeout 60 ./hello | grep -q "All
   { echo "FAIL: hello built against the packages"; exit 1; }
 env -u LD_LIBRARY_PATH LD_DEBUG=files LD_DEBUG_OUTPUT="$work/ld" \
   /usr/bin/ternrun -n 2 --timeout 60 ./hello >/dev/null
-! cat "$work"/ld.* | grep -qE "libucp|libuct|libfabric" ||
+# grep reads the files itself: `cat | grep -q` would fail by SIGPIPE on a match, and the
+# negation would pass it.
+ls "$work"/ld.* >/dev/null 2>&1 || { echo "FAIL: LD_DEBUG wrote nothing"; exit 1; }
+! grep -qE "libucp|libuct|libfabric" "$work"/ld.* ||
   { echo "FAIL: a shm job of the packages loaded UCX or libfabric"; exit 1; }
+# The examples were built against the packages in /usr, not another Tern.
+pc_libdir=$(realpath -m "$(env -u PKG_CONFIG_PATH pkg-config --variable=libdir tern)")
+[ "$pc_libdir" = "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)" ] ||
+  { echo "FAIL: pkg-config finds a Tern outside /usr: $pc_libdir"; exit 1; }
 for t in ucx ofi; do
   dpkg-query -W "tern-transport-$t" >/dev/null 2>&1 || continue
   env -u LD_LIBRARY_PATH TERN_TRANSPORT=$t TERN_VERBOSE=2 UCX_TLS=sm,self TERN_OFI_PROVIDER=shm \

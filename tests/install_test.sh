@@ -8,6 +8,7 @@ build=$1 src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+cp "$build/install_manifest.txt" "$tmp/prefix.manifest"
 for f in include/tern/tern.h bin/ternrun; do
   [ -e "$tmp/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
@@ -74,21 +75,37 @@ fi
 # A /usr/local-style prefix, the default one, as root on a machine without Tern there
 # (only when the build lets the tests install into the system: TERN_TEST_SYSTEM_INSTALL):
 # no PKG_CONFIG_PATH or CMAKE_PREFIX_PATH needed, a program runs without LD_LIBRARY_PATH,
-# a static one loads the plugins from the folder compiled in. Removed afterwards.
-if [ "${TERN_TEST_SYSTEM_INSTALL:-0}" = 1 ] && [ "$(id -u)" -eq 0 ] && [ "$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")" = /usr/local ] &&
-   ! ls /usr/local/lib/libtern.so* /usr/local/bin/ternrun >/dev/null 2>&1; then
+# a static one loads the plugins from the folder compiled in. Only the files installed are
+# removed afterwards (then the folders they leave empty), and nothing is installed over a
+# file that is already there.
+if [ "${TERN_TEST_SYSTEM_INSTALL:-0}" = 1 ] && [ "$(id -u)" -eq 0 ] &&
+   [ "$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")" = /usr/local ]; then
+  if ls /usr/local/lib/libtern.so* /usr/local/bin/ternrun >/dev/null 2>&1; then
+    echo "FAIL: a Tern is installed in /usr/local (an interrupted test?): remove it, or" \
+         "configure without TERN_TEST_SYSTEM_INSTALL"
+    exit 1
+  fi
   manifest="$tmp/usrlocal.manifest"
+  sed "s|^$tmp/prefix/|/usr/local/|" "$tmp/prefix.manifest" >"$manifest"
+  taken=$(while IFS= read -r f; do if [ -e "$f" ]; then echo "$f"; fi; done <"$manifest")
+fi
+if [ "${TERN_TEST_SYSTEM_INSTALL:-0}" = 1 ] && [ -n "${manifest:-}" ] && [ -n "$taken" ]; then
+  echo "note: not installing into /usr/local: files of the same names are there" \
+       "($(head -n 3 <<<"$taken" | tr '\n' ' '))"
+elif [ -n "${manifest:-}" ]; then
+  # The folders the install will make (those missing now): removed again when empty.
+  made="$tmp/usrlocal.dirs"
+  xargs -d '\n' -n1 dirname <"$manifest" | sort -u | while IFS= read -r d; do
+    while [ "$d" != /usr/local ] && [ ! -e "$d" ]; do echo "$d"; d=$(dirname "$d"); done
+  done | sort -u | awk '{ print gsub("/", "/") " " $0 }' | sort -rn | cut -d' ' -f2- >"$made"
   cleanup_usrlocal() {
-    [ -f "$build/install_manifest.txt" ] && cp "$build/install_manifest.txt" "$manifest"
-    [ -f "$manifest" ] && xargs -d '\n' rm -f <"$manifest"
-    rm -rf /usr/local/lib/tern /usr/local/lib/cmake/Tern /usr/local/include/tern /usr/local/share/tern \
-           /usr/local/share/doc/tern /usr/local/lib/python3*/dist-packages/tern
-    rmdir /usr/local/lib/cmake /usr/local/lib/pkgconfig /usr/local/share/doc 2>/dev/null || true
+    xargs -d '\n' rm -f <"$manifest"
+    while IFS= read -r d; do rmdir "$d" 2>/dev/null || true; done <"$made" # deepest first
     rm -rf "$tmp"
   }
   trap cleanup_usrlocal EXIT
   cmake --install "$build" >/dev/null
-  cp "$build/install_manifest.txt" "$manifest"
+  cp "$build/install_manifest.txt" "$manifest" # what was installed, exactly
   env -u PKG_CONFIG_PATH cc -o "$tmp/hello_ul" "$src/examples/hello.c" $(env -u PKG_CONFIG_PATH pkg-config --cflags --libs tern)
   env -u LD_LIBRARY_PATH /usr/local/bin/ternrun -n 2 --timeout 30 "$tmp/hello_ul" | grep -q "All 18 greetings" ||
     { echo "FAIL: a program built for /usr/local"; exit 1; }

@@ -16,7 +16,7 @@ declare -A allowed=(
 bad=0
 for layer in "${!allowed[@]}"; do
   while IFS=: read -r file line text; do
-    inc=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$text")
+    inc=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1/' <<<"$text")
     top=${inc%%/*}
     [ "$top" = "$inc" ] && continue # a file beside it
     case " ${allowed[$layer]} " in
@@ -24,7 +24,8 @@ for layer in "${!allowed[@]}"; do
       *) echo "$file:$line: $layer/ includes $inc (a $top/ header; $layer/ may include: ${allowed[$layer]})"
          bad=1 ;;
     esac
-  done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$layer" --include='*.c' --include='*.h' || true)
+  done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<](util|topology|transports|lb|core|tern)/' "$layer" \
+             --include='*.c' --include='*.h' || true)
 done
 [ $bad -eq 0 ] && echo "layers: every include goes down"
 exit $bad

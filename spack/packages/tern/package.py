@@ -99,7 +99,10 @@ class Tern(CMakePackage):
             if not platlib:
                 venv = spec["python-venv"] if "python-venv" in spec else python
                 platlib = join_path(self.prefix, venv.package.platlib)
-            args.append(self.define("TERN_PYTHON_INSTALL_DIR", platlib))
+            # Relative to the prefix: an install elsewhere (the install test's scratch
+            # prefix) then stays out of this one.
+            args.append(self.define("TERN_PYTHON_INSTALL_DIR",
+                                    os.path.relpath(platlib, self.prefix)))
         return args
 
     def setup_run_environment(self, env):
