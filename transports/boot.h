@@ -5,8 +5,9 @@
  * abort and normal finalization.
  *
  * Implementations: PMIx (boot_pmix.c, for srun --mpi=pmix, mpirun and other PMIx-aware
- * launchers), ternrun's own (boot_ternrun.c) and a 1-process one for programs started
- * without a launcher (boot_single.c).
+ * launchers), PMI-2 (boot_pmi2.c: srun --mpi=pmi2, Cray's aprun), PMI-1 (boot_pmi1.c:
+ * MPICH's Hydra mpiexec), both over boot_pmi.c, ternrun's own (boot_ternrun.c) and a
+ * 1-process one for programs started without a launcher (boot_single.c).
  */
 #ifndef TERN_TRANSPORTS_BOOT_H
 #define TERN_TRANSPORTS_BOOT_H
@@ -52,9 +53,12 @@ struct boot {
 };
 
 /*
- * Open the bootstrap that fits the environment: TERN_BOOT forces one ("pmix", "ternrun",
- * "single"); otherwise TERN_BOOT_FD means ternrun, a PMIx server's variables mean PMIx,
- * and nothing means a 1-process job.
+ * Open the bootstrap that fits the environment: TERN_BOOT forces one ("ternrun", "pmix",
+ * "pmi2", "pmi1", "single"); otherwise, in this order: TERN_BOOT_FD means ternrun, a PMIx
+ * server's variables mean PMIx, a PMI-2 launcher's (PMI_FD with PMI_JOBID from Slurm,
+ * ALPS_APP_PE or PALS_RANKID from Cray) PMI-2, a PMI-1 launcher's (PMI_FD with PMI_RANK,
+ * or PMI_PORT with PMI_ID) PMI-1, and nothing a 1-process job. srun's variables without
+ * any of these are an error: N unrelated 1-process jobs are never what was meant.
  */
 tern_status_t boot_open(boot_t **out);
 
@@ -62,8 +66,18 @@ tern_status_t boot_open(boot_t **out);
 tern_status_t boot_ternrun_open(boot_t **out);
 tern_status_t boot_single_open(boot_t **out);
 tern_status_t boot_pmix_open(boot_t **out); /* in builds with PMIx only */
+tern_status_t boot_pmi2_open(boot_t **out); /* in builds with a PMI-2 library only */
+tern_status_t boot_pmi1_open(boot_t **out);
 
 /* The kernel's name of this host, for bootstraps whose launcher names none. */
 void boot_default_host(char *buf, size_t cap);
+
+/*
+ * A job id from the launcher's name of the job: `tag` (one letter a bootstrap owns: 'r'
+ * ternrun, 's' a lone process, 'p' PMIx, 'j' PMI-2, 'k' PMI-1), then the name's first
+ * letters and digits and a hash of all of it. Shared-memory objects are named after it:
+ * short, of safe characters, distinct between bootstraps.
+ */
+void boot_make_jobid(char tag, const char *name, char *out, size_t cap);
 
 #endif

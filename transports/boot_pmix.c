@@ -217,23 +217,6 @@ static const boot_ops_t boot_pmix_ops = {
     .finalize = bp_finalize,
 };
 
-/* Shared-memory names are built from the job id: keep it short and of safe characters,
- * and distinct from ternrun's ('r') and lone processes' ('s'). A hash of the whole
- * namespace keeps long namespaces apart once cut. */
-static void make_jobid(const char *nspace, char *out, size_t cap)
-{
-    uint32_t h = 2166136261u;
-    for (const char *s = nspace; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    char clean[24];
-    size_t n = 0;
-    for (const char *s = nspace; *s && n + 1 < sizeof clean; s++)
-        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))
-            clean[n++] = *s;
-    clean[n] = 0;
-    snprintf(out, cap, "p%sx%08x", clean, (unsigned)h);
-}
-
 tern_status_t boot_pmix_open(boot_t **out)
 {
     if (!out)
@@ -285,7 +268,7 @@ tern_status_t boot_pmix_open(boot_t **out)
     bp->pub.size = (int)size;
     bp->pub.local_rank = (int)lrank;
     bp->pub.local_size = (int)lsize;
-    make_jobid(bp->me.nspace, bp->pub.jobid, sizeof bp->pub.jobid);
+    boot_make_jobid('p', bp->me.nspace, bp->pub.jobid, sizeof bp->pub.jobid);
     if (alone || get_string(&bp->me, PMIX_HOSTNAME, bp->pub.host, sizeof bp->pub.host) != 0)
         boot_default_host(bp->pub.host, sizeof bp->pub.host);
     *out = &bp->pub;

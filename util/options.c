@@ -15,8 +15,9 @@ typedef struct {
 static const util_opt_t opt_table[] = {
     {"TERN_VERBOSE", "0", "0: quiet; 1: start-up lines (PEs, transports); 2: debug"},
     {"TERN_BOOT", "auto",
-     "bootstrap: auto, pmix (srun --mpi=pmix, mpirun), ternrun (set up by ternrun), single "
-     "(a 1-PE job without launcher)"},
+     "bootstrap: auto, ternrun (set up by ternrun), pmix (srun --mpi=pmix, mpirun), pmi2 "
+     "(srun --mpi=pmi2, aprun), pmi1 (MPICH's mpiexec), single (a 1-PE job without "
+     "launcher)"},
     {"TERN_TRANSPORT", "auto",
      "transports between PEs: auto (shm inside a host, the first network transport that "
      "starts, ucx then ofi, between hosts), one name (shm, ucx or ofi) for every pair, or a "

@@ -10,6 +10,8 @@
 # slurmstepds connect back to it there for I/O, and the PMIx wire-up runs
 # between the slurmstepds, host to host. (srun works from inside a host too,
 # see on.sh, but gains nothing: the caller's working folder may not exist there.)
+# TERN_MH_MPI=pmi2 starts the job with --mpi=pmi2 instead, TERN_MH_DIST=cyclic with
+# --distribution=cyclic (ranks dealt to the hosts in turn: 0 3 | 1 4 | 2 5 for -N 3 -n 6).
 # -O matters for the layout: without it, select/cons_tres fills the first node's
 # CPUs first (-N 3 -n 6 gives 4+1+1); with it the tasks spread evenly, and
 # block distribution puts consecutive ranks together (2 per host for -N 3 -n 6,
@@ -38,7 +40,7 @@ unset SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID SLURM_STEPID
 # core 0 would put them all on one core. Tern binds nothing unless asked.
 export TERN_BIND=${TERN_BIND:-none}
 code=0
-timeout -k 5 120 srun -N "$nnodes" -n "$np" --mpi=pmix -O --distribution=block \
+timeout -k 5 120 srun -N "$nnodes" -n "$np" --mpi="${TERN_MH_MPI:-pmix}" -O --distribution="${TERN_MH_DIST:-block}" \
   --time=2 "$@" || code=$?
 
 # shellcheck disable=SC2153  # from DIR/env
