@@ -2,7 +2,7 @@
 # Install what is missing, build Tern warning-free, and run the whole test suite.
 #   ./test.sh             release build in build/
 #   ./test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
-#   ./test.sh --minimal   without the optional parts (UCX, libfabric, PMIx, hwloc, Python) in
+#   ./test.sh --minimal   without the optional parts (UCX, libfabric, PMIx, PMI-2, hwloc, Python) in
 #                         build-minimal/: their tests show as skipped, the rest must pass
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,8 +17,8 @@ case "${1:-}" in
     flags=(-DCMAKE_BUILD_TYPE=Debug -DTERN_WERROR=ON -DTERN_SANITIZE=ON -DTERN_TEST_SYSTEM_INSTALL=ON) ;;
   --minimal)
     dir=build-minimal
-    flags+=(-DTERN_WITH_UCX=OFF -DTERN_WITH_OFI=OFF -DTERN_WITH_PMIX=OFF -DTERN_WITH_HWLOC=OFF
-            -DTERN_WITH_PYTHON=OFF) ;;
+    flags+=(-DTERN_WITH_UCX=OFF -DTERN_WITH_OFI=OFF -DTERN_WITH_PMIX=OFF -DTERN_WITH_PMI2=OFF
+            -DTERN_WITH_HWLOC=OFF -DTERN_WITH_PYTHON=OFF) ;;
   "") ;;
   *) echo "usage: ./test.sh [--sanitize | --minimal]" >&2; exit 2 ;;
 esac

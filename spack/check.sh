@@ -21,7 +21,7 @@
 # build stage live in the work folder, and the user's ~/.spack is not read.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-sets=("~ucx~ofi~pmix~hwloc~python~examples~perf" "" "+ucx+ofi+pmix+hwloc+python+examples+perf+mpi")
+sets=("~ucx~ofi~pmix~pmi2~hwloc~python~examples~perf" "" "+ucx+ofi+pmix+pmi2+hwloc+python+examples+perf+mpi")
 keep=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -122,6 +122,8 @@ ln -sfn /usr/lib/python3/dist-packages "$pyprefix/lib/python$pyxy/site-packages"
   ext libfabric "$(pcver libfabric)" "$(pcpre libfabric)"
   ext pmix "$(pcver pmix)" "$(pcpre pmix)"
   ext hwloc "$(pcver hwloc)" "$(pcpre hwloc)"
+  # Slurm: for its libpmi2 (Debian's libpmi2-0-dev, in /usr like the rest of Slurm).
+  ext slurm "$(dpkg-query -W -f '${Version}' libpmi2-0-dev 2>/dev/null | sed 's/-.*//')" /usr
   ext python "$("$SPACK_PYTHON" -c 'import platform; print(platform.python_version())')" \
     "$(dirname "$(dirname "$SPACK_PYTHON")")"
   ext py-greenlet "$(pyver greenlet)" "$pyprefix"
@@ -174,6 +176,8 @@ for set in "${sets[@]}"; do
   has() { case "$set" in *"+$1"*) return 0 ;; *"~$1"*) return 1 ;; *) [ "$2" = on ] ;; esac; }
   if has pmix off; then links libpmix || fail "+pmix but libtern.so does not link libpmix"
   else ! links libpmix || fail "~pmix but libtern.so links libpmix"; fi
+  if has pmi2 off; then links libpmi2 || fail "+pmi2 but libtern.so does not link libpmi2"
+  else ! links libpmi2 || fail "~pmi2 but libtern.so links libpmi2"; fi
   if has hwloc on; then links libhwloc || fail "+hwloc but libtern.so does not link libhwloc"
   else ! links libhwloc || fail "~hwloc but libtern.so links libhwloc"; fi
   for t in ucx ofi; do

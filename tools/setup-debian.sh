@@ -10,11 +10,15 @@
 # numpy for the Python package (python/) and its tests; pip and setuptools to build it
 # against an installed libtern (pip install --no-build-isolation ./python); cloudpickle for
 # lambdas and closures given to the pools; dpkg-dev and file for the Debian packages
-# (cpack's dpkg-shlibdeps), time (GNU time: perf/startup.py's resident sets).
+# (cpack's dpkg-shlibdeps), time (GNU time: perf/startup.py's resident sets); libpmi2-0-dev
+# (Slurm's PMI-2 library: the srun --mpi=pmi2 bootstrap) and mpich (its Hydra mpiexec,
+# installed as mpiexec.hydra beside Open MPI's mpirun, which stays the default: the PMI-1
+# launch tests).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config bc python3 dpkg-dev file time
       libucx-dev libfabric-dev libpmix-dev libhwloc-dev libbenchmark-dev
       openmpi-bin libopenmpi-dev slurm-wlm munge libpmix2 ucx-utils libfabric-bin iproute2
+      libpmi2-0-dev mpich
       python3-matplotlib python3-dev python3-greenlet python3-pytest python3-numpy
       python3-pip python3-setuptools python3-cloudpickle)
 missing=()

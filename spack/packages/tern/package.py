@@ -1,6 +1,6 @@
 # Spack package for Tern.
 #   spack repo add <tern checkout>/spack
-#   spack install tern            (or tern+ucx+ofi+pmix, tern~hwloc, ...)
+#   spack install tern            (or tern+ucx+ofi+pmix+pmi2, tern~hwloc, ...)
 # The package builds exactly what its variants say: every optional part is passed to CMake
 # as TERN_WITH_<PART>=ON or OFF, never left to what happens to be on the system.
 # spack/check.sh runs the whole check offline against a Spack checkout.
@@ -36,6 +36,9 @@ class Tern(CMakePackage):
     variant("ucx", default=False, description="Build the UCX transport plugin")
     variant("ofi", default=False, description="Build the libfabric (OFI) transport plugin")
     variant("pmix", default=False, description="Start jobs through PMIx (srun --mpi=pmix, mpirun)")
+    # PMI-1 (MPICH's mpiexec) needs no library and is always built.
+    variant("pmi2", default=False,
+            description="Start jobs through PMI-2 (srun --mpi=pmi2, Cray's aprun): Slurm's libpmi2")
     variant("hwloc", default=True, description="Discover the machine's topology with hwloc")
     variant("python", default=False, description="Build the Python package (the Charm4py API)")
     variant("examples", default=True, description="Build the example programs and mini-apps")
@@ -52,6 +55,8 @@ class Tern(CMakePackage):
     depends_on("ucx", when="+ucx", type=("build", "link"))
     depends_on("libfabric", when="+ofi", type=("build", "link"))
     depends_on("pmix", when="+pmix", type=("build", "link"))
+    # Slurm's package installs libpmi2 and include/slurm/pmi2.h (contribs/pmi2).
+    depends_on("slurm", when="+pmi2", type=("build", "link"))
     depends_on("hwloc", when="+hwloc", type=("build", "link"))
 
     with when("+python"):
@@ -80,6 +85,7 @@ class Tern(CMakePackage):
             self.define_from_variant("TERN_WITH_UCX", "ucx"),
             self.define_from_variant("TERN_WITH_OFI", "ofi"),
             self.define_from_variant("TERN_WITH_PMIX", "pmix"),
+            self.define_from_variant("TERN_WITH_PMI2", "pmi2"),
             self.define_from_variant("TERN_WITH_HWLOC", "hwloc"),
             self.define_from_variant("TERN_WITH_PYTHON", "python"),
             self.define_from_variant("TERN_BUILD_EXAMPLES", "examples"),
