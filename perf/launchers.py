@@ -20,24 +20,16 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
+
+from proc import run_program
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 
 
-def run_once(cmd, env, timeout=60):
-    t0 = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        sys.exit("perf/launchers.py: %s took more than %d s" % (" ".join(cmd), timeout))
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit("perf/launchers.py: %s failed (exit %d): %s" %
-                 (" ".join(cmd), p.returncode, p.stderr.decode()[-2000:]))
-    return wall
+def run_once(cmd, env):
+    """Wall time of the command (a failure ends the driver, saying so)."""
+    return run_program(cmd, env, 60)[1]
 
 
 def check_boot(cmd, env, want):

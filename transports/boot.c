@@ -1,5 +1,6 @@
 #include "transports/boot.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,24 @@ void boot_default_host(char *buf, size_t cap)
     if (gethostname(buf, cap) != 0 || !buf[0])
         snprintf(buf, cap, "localhost");
     buf[cap - 1] = 0;
+}
+
+int boot_env_int(const char *name, long lo, long hi, const char *launcher, int *out)
+{
+    const char *s = getenv(name);
+    if (!s || !*s) {
+        util_log_error("boot: %s is not set (is this process started by %s?)", name, launcher);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) {
+        util_log_error("boot: %s='%s' is not a number from %ld to %ld", name, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
 }
 
 void boot_make_jobid(char tag, const char *name, char *out, size_t cap)

@@ -72,6 +72,10 @@ tern_status_t boot_pmi1_open(boot_t **out);
 /* The kernel's name of this host, for bootstraps whose launcher names none. */
 void boot_default_host(char *buf, size_t cap);
 
+/* A decimal from the environment variable `name` within [lo, hi] into *out; 0, or -1
+ * (logged, naming the variable and, when it is unset, the `launcher` that sets it). */
+int boot_env_int(const char *name, long lo, long hi, const char *launcher, int *out);
+
 /*
  * A job id from the launcher's name of the job: `tag` (one letter a bootstrap owns: 'r'
  * ternrun, 's' a lone process, 'p' PMIx, 'j' PMI-2, 'k' PMI-1), then the name's first

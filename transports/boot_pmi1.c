@@ -255,27 +255,11 @@ static const boot_pmi_ops_t pmi1_ops = {
     .finalize = p1_finalize,
 };
 
-/* A decimal from the environment within [lo, hi]; -1 (logged) if absent or not. */
-static int env_int(const char *name, long lo, long hi, int *out)
-{
-    const char *s = getenv(name);
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || errno || *end || v < lo || v > hi) {
-        util_log_error("boot: %s='%s' is not a number from %ld to %ld (set by a PMI-1 "
-                       "launcher)", name, s ? s : "", lo, hi);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 /* PMI_PORT=host:port: connect, and introduce this process by its PMI_ID. */
 static tern_status_t connect_port(pmi1_t *q, const char *port, int *rank, int *size)
 {
     int id;
-    if (env_int("PMI_ID", 0, INT_MAX, &id) != 0)
+    if (boot_env_int("PMI_ID", 0, INT_MAX, "a PMI-1 launcher", &id) != 0)
         return TERN_ERR_INVALID;
     char host[256];
     const char *colon = strrchr(port, ':');
@@ -346,9 +330,9 @@ tern_status_t boot_pmi1_open(boot_t **out)
     } else if (fd && *fd) {
         snprintf(q->how_buf, sizeof q->how_buf, "PMI_FD=%s", fd);
         q->how = q->how_buf;
-        if (env_int("PMI_FD", 0, INT_MAX, &q->fd) != 0 ||
-            env_int("PMI_SIZE", 1, 1 << 24, &size) != 0 ||
-            env_int("PMI_RANK", 0, size - 1, &rank) != 0) {
+        if (boot_env_int("PMI_FD", 0, INT_MAX, "a PMI-1 launcher", &q->fd) != 0 ||
+            boot_env_int("PMI_SIZE", 1, 1 << 24, "a PMI-1 launcher", &size) != 0 ||
+            boot_env_int("PMI_RANK", 0, size - 1, "a PMI-1 launcher", &rank) != 0) {
             q->fd = -1; /* not ours to close */
             st = TERN_ERR_INVALID;
         } else if (fcntl(q->fd, F_SETFD, FD_CLOEXEC) != 0) {

@@ -227,25 +227,6 @@ static const boot_ops_t boot_ternrun_ops = {
     .exiting = bt_exiting,
 };
 
-/* A decimal int from the environment within [lo, hi]; logs and returns -1 if not. */
-static int env_int(const char *name, long lo, long hi, int *out)
-{
-    const char *s = getenv(name);
-    if (!s || !*s) {
-        util_log_error("boot: %s is not set (is this process started by ternrun?)", name);
-        return -1;
-    }
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) {
-        util_log_error("boot: %s='%s' is not a number from %ld to %ld", name, s, lo, hi);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 /* The id goes into shared-memory object names: a non-empty run of [A-Za-z0-9_-]. */
 static int env_jobid(char *out, size_t cap)
 {
@@ -277,11 +258,11 @@ tern_status_t boot_ternrun_open(boot_t **out)
     if (!out)
         return TERN_ERR_INVALID;
     *out = NULL;
-    if (env_int("TERN_BOOT_FD", 0, INT_MAX, &fd) != 0 ||
-        env_int("TERN_SIZE", 1, INT_MAX, &size) != 0 ||
-        env_int("TERN_RANK", 0, size - 1, &rank) != 0 ||
-        env_int("TERN_LOCAL_SIZE", 1, size, &lsize) != 0 ||
-        env_int("TERN_LOCAL_RANK", 0, lsize - 1, &lrank) != 0 ||
+    if (boot_env_int("TERN_BOOT_FD", 0, INT_MAX, "ternrun", &fd) != 0 ||
+        boot_env_int("TERN_SIZE", 1, INT_MAX, "ternrun", &size) != 0 ||
+        boot_env_int("TERN_RANK", 0, size - 1, "ternrun", &rank) != 0 ||
+        boot_env_int("TERN_LOCAL_SIZE", 1, size, "ternrun", &lsize) != 0 ||
+        boot_env_int("TERN_LOCAL_RANK", 0, lsize - 1, "ternrun", &lrank) != 0 ||
         env_jobid(jobid, sizeof jobid) != 0)
         return TERN_ERR_INVALID;
     /* The program's own children must not inherit the connection: ternrun would then see
