@@ -322,6 +322,7 @@ static int exit_late(core_pe_t *pe, double deadline, const char *what)
         return 0;
     util_log_warn("tern_exit: waited %g s (TERN_EXIT_GRACE) for %s; leaving without it",
                   pe->exit_grace, what);
+    pe->boot->left_behind = 1;
     return 1;
 }
 

@@ -89,7 +89,9 @@ static int pmix_env(void)
 static const char *pmi2_env(void)
 {
     const char *fd = getenv("PMI_FD"), *job = getenv("PMI_JOBID");
-    if (fd && *fd && job && *job)
+    /* Hydra sets MPI_LOCALNRANKS and never PMI_JOBID; with both, Hydra runs inside a Slurm
+     * step whose PMI_JOBID the processes inherited: theirs is Hydra's PMI_FD. */
+    if (fd && *fd && job && *job && !getenv("MPI_LOCALNRANKS"))
         return "srun --mpi=pmi2 (PMI_FD and PMI_JOBID are set)";
     if (getenv("ALPS_APP_PE"))
         return "aprun (ALPS_APP_PE is set)";

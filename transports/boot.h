@@ -33,7 +33,8 @@ typedef struct boot_ops {
     tern_status_t (*get)(boot_t *b, int rank, const char *key, void *buf, size_t cap,
                          size_t *len_out);
     /* Tell the launcher the job must end now because of this process (message already
-     * printed by the caller). Returns; the caller then exits. */
+     * printed by the caller). Usually returns, and the caller then exits; a PMI-2 library
+     * may end the process itself (Slurm's exits; Tern makes it leave with exit code 1). */
     void (*abort)(boot_t *b, const char *msg);
     /* This process is leaving normally with `exit_code`; releases everything. */
     void (*finalize)(boot_t *b, int exit_code);
@@ -49,7 +50,10 @@ struct boot {
     int local_rank; /* rank among the processes of this host */
     int local_size; /* processes on this host */
     char jobid[64]; /* unique per job; names shared-memory objects */
-    char host[64];  /* this process's host as the launcher names it; equal strings = one host */
+    char host[64];  /* this process's host (the launcher's name under PMIx, the kernel's
+                     * otherwise); equal strings = one host */
+    int left_behind; /* set by the core before finalize: tern_exit left PEs that did not
+                      * stop, which the launcher must end (PMI-1 and PMI-2 abort the job) */
 };
 
 /*

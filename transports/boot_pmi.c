@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "transports/boot_ternrun_proto.h" /* BOOT_VAL_MAX: the same limit everywhere */
 #include "util/log.h"
@@ -264,8 +265,11 @@ static tern_status_t boot_pmi_get(boot_t *b, int rank, const char *key, void *bu
         pmi_key(p, k, sizeof k, key, rank, c, 0);
         st = p->pmi->get(p, rank, k, p->buf, p->val_max + 1);
         size_t n = st == TERN_OK ? strlen(p->buf) : 0;
-        if (st == TERN_ERR_NOT_FOUND)
-            st = TERN_ERR_IO; /* the first part promised it */
+        if (st == TERN_ERR_NOT_FOUND) { /* the first part promised it */
+            util_log_error("boot: %s value '%s' of rank %d lacks its part %zu of %zu ('%s')",
+                           p->pmi->what, key, rank, c, chunks, k);
+            st = TERN_ERR_IO;
+        }
         if (have + n > chars)
             n = chars + 1 - have;
         memcpy(text + have, p->buf, n);
@@ -288,22 +292,27 @@ void boot_pmi_free(boot_pmi_t *p)
 static void boot_pmi_abort(boot_t *b, const char *msg)
 {
     boot_pmi_t *p = (boot_pmi_t *)b;
+    /* The caller has written why to stderr. Hydra's proxy reads that pipe apart from the
+     * PMI socket and ends the job on the abort at once: give it a moment to pass the
+     * message on first (seen lost under load without). */
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
     p->pmi->abort(p, msg, 1);
     boot_pmi_free(p);
 }
 
 /*
- * A process leaving with a non-zero code ends the job through the launcher: PMIx servers
- * and ternrun end a job whose process failed, but Hydra waits for the others once a
- * process has finalized, whatever its exit code, and so does Slurm's pmi2 plugin unless
- * the cluster kills on bad exit. A PE that tern_exit() had to leave behind (stuck in an
- * entry method) would keep the job alive until its time limit.
+ * A process that tern_exit() made leave without PEs that did not stop (stuck in an entry
+ * method) ends the job through the launcher: ternrun and PMIx servers end such a job, but
+ * Hydra waits for every process once one has finalized, whatever its exit code, and so
+ * does Slurm's pmi2 plugin unless the cluster kills on bad exit. Otherwise a normal
+ * finalize: an abort would cut short the output of the other PEs, which are leaving too.
  */
 static void boot_pmi_finalize(boot_t *b, int exit_code)
 {
     boot_pmi_t *p = (boot_pmi_t *)b;
-    if (exit_code != 0)
-        p->pmi->abort(p, "tern: a process left with a non-zero exit code", exit_code);
+    if (b->left_behind)
+        p->pmi->abort(p, "tern: tern_exit left PEs that did not stop", exit_code);
     else
         p->pmi->finalize(p);
     boot_pmi_free(p);
@@ -359,8 +368,10 @@ tern_status_t boot_pmi_start(boot_pmi_t *p, const char *job_name, char tag)
                        "for Tern", p->pmi->what, p->key_max, p->val_max);
         return TERN_ERR_UNSUPPORTED;
     }
-    if (!(p->buf = malloc(p->val_max + 1)))
+    if (!(p->buf = malloc(p->val_max + 1))) {
+        util_log_error("boot: no memory for a %s value", p->pmi->what);
         return TERN_ERR_NOMEM;
+    }
     boot_default_host(b->host, sizeof b->host);
     boot_make_jobid(tag, job_name, b->jobid, sizeof b->jobid);
     int node;

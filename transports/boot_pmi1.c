@@ -45,6 +45,8 @@ typedef struct {
     size_t used;     /* bytes of the last line handed out, removed by the next read */
     char *cmd;       /* room for one request */
     size_t cmd_cap;
+    int inited;      /* the server answered init: the job knows this process */
+    int leaving;     /* in finalize or abort: losing the server is no news */
 } pmi1_t;
 
 /* The whole text out, across short writes and EINTR; no SIGPIPE if the server is gone. */
@@ -72,8 +74,9 @@ static tern_status_t send_text(pmi1_t *q, const char *s, size_t n, const char *w
  * after start-up means the job is over (no one is left to answer a fence or a lookup, and
  * the launcher is ending the other processes): say so and leave.
  */
-static tern_status_t recv_line(pmi1_t *q, char **out, const char *what, int started)
+static tern_status_t recv_line(pmi1_t *q, char **out, const char *what)
 {
+    int started = q->p.pub.ops != NULL && !q->leaving;
     memmove(q->line, q->line + q->used, q->len - q->used);
     q->len -= q->used;
     q->used = 0;
@@ -161,7 +164,7 @@ request(pmi1_t *q, const char *reply, char **line, const char *fmt, ...)
     tern_status_t st = send_text(q, q->cmd, (size_t)n + 1, what);
     if (st != TERN_OK || !reply)
         return st;
-    if ((st = recv_line(q, line, what, q->p.pub.ops != NULL)) != TERN_OK)
+    if ((st = recv_line(q, line, what)) != TERN_OK)
         return st;
     char cmd[40];
     if (field(*line, "cmd", cmd, sizeof cmd) != 0 || strcmp(cmd, reply) != 0) {
@@ -230,6 +233,7 @@ static void p1_abort(boot_pmi_t *p, const char *msg, int exit_code)
     pmi1_t *q = (pmi1_t *)p;
     (void)msg; /* printed by the caller; the protocol carries an exit code only */
     char *line;
+    q->leaving = 1;
     if (q->fd >= 0)
         (void)request(q, NULL, &line, "cmd=abort exitcode=%d", exit_code);
     p1_close(q);
@@ -239,7 +243,8 @@ static void p1_finalize(boot_pmi_t *p)
 {
     pmi1_t *q = (pmi1_t *)p;
     char *line;
-    if (q->fd >= 0 && q->kvs[0])
+    q->leaving = 1;
+    if (q->fd >= 0 && q->inited)
         (void)request(q, "finalize_ack", &line, "cmd=finalize");
     p1_close(q);
 }
@@ -278,7 +283,9 @@ static tern_status_t connect_port(pmi1_t *q, const char *port, int *rank, int *s
     int err = 0;
     for (struct addrinfo *a = ai; a && q->fd < 0; a = a->ai_next) {
         q->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (q->fd >= 0 && connect(q->fd, a->ai_addr, a->ai_addrlen) != 0) {
+        if (q->fd < 0)
+            err = errno;
+        else if (connect(q->fd, a->ai_addr, a->ai_addrlen) != 0) {
             err = errno;
             close(q->fd);
             q->fd = -1;
@@ -296,7 +303,7 @@ static tern_status_t connect_port(pmi1_t *q, const char *port, int *rank, int *s
     *rank = *size = -1;
     for (int i = 0; i < 3 && st == TERN_OK; i++) {
         char cmd[16];
-        st = recv_line(q, &line, "initack", 0);
+        st = recv_line(q, &line, "initack");
         if (st == TERN_OK && (field(line, "cmd", cmd, sizeof cmd) != 0 || strcmp(cmd, "set"))) {
             util_log_error("boot: the PMI-1 server (%s) answered initack with '%.80s', not "
                            "cmd=set", q->how, line);
@@ -327,6 +334,7 @@ tern_status_t boot_pmi1_open(boot_t **out)
     tern_status_t st = q->line && q->cmd ? TERN_OK : TERN_ERR_NOMEM;
     const char *fd = getenv("PMI_FD"), *port = getenv("PMI_PORT");
     if (st != TERN_OK) {
+        util_log_error("boot: no memory for the PMI-1 bootstrap");
     } else if (fd && *fd) {
         snprintf(q->how_buf, sizeof q->how_buf, "PMI_FD=%s", fd);
         q->how = q->how_buf;
@@ -363,6 +371,7 @@ tern_status_t boot_pmi1_open(boot_t **out)
         util_log_error("boot: the PMI-1 server (%s) refused version 1.1: '%.80s'", q->how, line);
         st = TERN_ERR_UNSUPPORTED;
     }
+    q->inited = st == TERN_OK;
     long kvs_max = 0, key_max = 0, val_max = 0;
     if (st == TERN_OK && (st = request(q, "maxes", &line, "cmd=get_maxes")) == TERN_OK) {
         kvs_max = field_long(line, "kvsname_max", 0);
@@ -391,9 +400,10 @@ tern_status_t boot_pmi1_open(boot_t **out)
             q->line = l;
         if (c)
             q->cmd = c;
-        if (!l || !c)
+        if (!l || !c) {
+            util_log_error("boot: no memory for PMI-1 lines of %zu bytes", room);
             st = TERN_ERR_NOMEM;
-        else
+        } else
             q->cap = q->cmd_cap = room;
     }
     if (st == TERN_OK) {
@@ -402,7 +412,12 @@ tern_status_t boot_pmi1_open(boot_t **out)
         st = boot_pmi_start(&q->p, q->kvs, 'k');
     }
     if (st != TERN_OK) {
-        p1_finalize(&q->p);
+        /* Known to the job: finalizing would leave the others waiting in a fence (Hydra
+         * waits for every process once one has finalized); end the job instead. */
+        if (q->inited)
+            p1_abort(&q->p, NULL, 1);
+        else
+            p1_close(q);
         boot_pmi_free(&q->p);
         return st;
     }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pmi2.h>
 
@@ -60,10 +61,13 @@ static tern_status_t p2_get(boot_pmi_t *p, int rank, const char *key, char *val,
     int len = 0;
     /* Slurm answers a key nobody put with an error, not a distinct status: everything Tern
      * reads was put before the fence, so a failure here is "not there" to the caller,
-     * which reports it in its own words. */
+     * which reports it in its own words (the code is logged at TERN_VERBOSE=2). */
     int rc = PMI2_KVS_Get(NULL, rank, key, val, (int)cap, &len);
-    if (rc != PMI2_SUCCESS)
+    if (rc != PMI2_SUCCESS) {
+        util_log_info(2, "boot: PMI2_KVS_Get('%s' of rank %d): %s (%d)", key, rank,
+                      pmi2_error(rc), rc);
         return TERN_ERR_NOT_FOUND;
+    }
     if (len < 0 || (size_t)len >= cap) { /* negative: the length it would need */
         util_log_error("boot: PMI2_KVS_Get('%s'): value longer than %zu characters", key,
                        cap - 1);
@@ -78,17 +82,34 @@ static tern_status_t p2_attr(boot_pmi_t *p, const char *name, char *val, size_t 
     (void)p;
     int found = 0;
     int rc = PMI2_Info_GetJobAttr(name, val, (int)cap, &found);
-    if (rc != PMI2_SUCCESS || !found)
+    if (rc != PMI2_SUCCESS) {
+        /* Not "absent": one process falling back to swapping host names while the others
+         * use the mapping would pair their fences wrongly. */
+        util_log_error("boot: PMI2_Info_GetJobAttr('%s'): %s (%d)", name, pmi2_error(rc), rc);
+        return TERN_ERR_IO;
+    }
+    if (!found)
         return TERN_ERR_NOT_FOUND;
     val[cap - 1] = 0;
     return TERN_OK;
 }
 
+static int abort_code = 1;
+
+static void leave_with_code(void)
+{
+    _exit(abort_code);
+}
+
 static void p2_abort(boot_pmi_t *p, const char *msg, int exit_code)
 {
     (void)p;
-    (void)exit_code; /* PMI-2 carries a message; the launcher picks the job's status */
-    /* flag 1: the whole job. May return when the server is gone; the caller exits then. */
+    /* Slurm's PMI2_Abort ends the process itself, with exit(1): a handler registered now
+     * runs first among the atexit handlers and leaves at once with the job's code, as the
+     * caller would have (no library teardown in a failing process). flag 1: the whole
+     * job. If PMI2_Abort returns (another implementation), the caller exits. */
+    abort_code = exit_code;
+    atexit(leave_with_code);
     PMI2_Abort(1, msg ? msg : "tern: job aborted");
 }
 
@@ -127,6 +148,8 @@ tern_status_t boot_pmi2_open(boot_t **out)
         free(p);
         return TERN_ERR_IO;
     }
+    p->pmi = &pmi2_ops;
+    tern_status_t st = TERN_ERR_IO;
     if (size < 1 || size > 1 << 24 || rank < 0 || rank >= size) {
         util_log_error("boot: PMI2_Init says rank %d of a job of %d processes: not a rank of "
                        "the job, or more than 2^24 processes", rank, size);
@@ -142,18 +165,19 @@ tern_status_t boot_pmi2_open(boot_t **out)
         goto err;
     }
     job[sizeof job - 1] = 0;
-    p->pmi = &pmi2_ops;
     p->pub.rank = rank;
     p->pub.size = size;
     p->key_max = PMI2_MAX_KEYLEN - 1;
     p->val_max = PMI2_MAX_VALLEN - 1;
-    if (boot_pmi_start(p, job, 'j') != TERN_OK)
-        goto err;
-    *out = &p->pub;
-    return TERN_OK;
+    st = boot_pmi_start(p, job, 'j');
+    if (st == TERN_OK) {
+        *out = &p->pub;
+        return TERN_OK;
+    }
 err:
-    p->pmi = &pmi2_ops;
-    p2_finalize(p);
+    /* The others are past PMI2_Init too: finalizing would leave them waiting in a fence
+     * (Slurm's pmi2 plugin does not end a step whose process finalized); end the job. */
+    p2_abort(p, "tern: start-up failed", 1);
     boot_pmi_free(p);
-    return TERN_ERR_IO;
+    return st;
 }
