@@ -289,14 +289,21 @@ void boot_pmi_free(boot_pmi_t *p)
     free(p);
 }
 
+/*
+ * Before an abort: what this process wrote to stderr last says why. Hydra's proxy reads
+ * that pipe apart from the PMI socket and ends the job on the abort at once: give it a
+ * moment to pass the text on first (seen lost under load without).
+ */
+static void let_output_out(void)
+{
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
 static void boot_pmi_abort(boot_t *b, const char *msg)
 {
     boot_pmi_t *p = (boot_pmi_t *)b;
-    /* The caller has written why to stderr. Hydra's proxy reads that pipe apart from the
-     * PMI socket and ends the job on the abort at once: give it a moment to pass the
-     * message on first (seen lost under load without). */
-    struct timespec pause = {0, 100 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    let_output_out();
     p->pmi->abort(p, msg, 1);
     boot_pmi_free(p);
 }
@@ -311,8 +318,10 @@ static void boot_pmi_abort(boot_t *b, const char *msg)
 static void boot_pmi_finalize(boot_t *b, int exit_code)
 {
     boot_pmi_t *p = (boot_pmi_t *)b;
-    if (b->left_behind)
+    if (b->left_behind) {
+        let_output_out();
         p->pmi->abort(p, "tern: tern_exit left PEs that did not stop", exit_code);
+    }
     else
         p->pmi->finalize(p);
     boot_pmi_free(p);

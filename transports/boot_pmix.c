@@ -201,8 +201,12 @@ static void bp_abort(boot_t *b, const char *msg)
 
 static void bp_finalize(boot_t *b, int exit_code)
 {
-    (void)exit_code; /* the launcher sees it as the process's exit status */
-    PMIx_Finalize(NULL, 0);
+    /* tern_exit left PEs behind that did not stop: mpirun and Slurm end the job when
+     * this process exits non-zero, but with 0 they would wait for the stuck PE. */
+    if (b->left_behind && exit_code == 0)
+        PMIx_Abort(0, "tern: tern_exit left PEs that did not stop", NULL, 0);
+    else
+        PMIx_Finalize(NULL, 0); /* the launcher sees exit_code as the exit status */
     free(b);
 }
 
