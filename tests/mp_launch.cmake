@@ -86,6 +86,10 @@ foreach(l ${launchers})
     tern_launch_test(${p}.hello ${l} ${np} CHECKS --code 0 ARGS $<TARGET_FILE:hello>)
     tern_launch_test(${p}.reduction ${l} ${np} CHECKS --code 0 ARGS $<TARGET_FILE:reduction>)
   endforeach()
+  # The bootstrap's exchange, values up to 64 KiB (many chunks under PMI-1 and PMI-2).
+  tern_launch_test(launch.${l}.np4.boot ${l} 4 CHECKS --code 0
+    --stderr "mp_boot: rank 3 of 4 .local 3 of 4, host [^,]*, bootstrap ${boot_${l}}.: ok"
+    ARGS $<TARGET_FILE:mp_boot>)
   # Two emulated hosts under the launcher, with the start-up lines that show them.
   tern_launch_test(launch.${l}.np4.hosts2 ${l} 4 CHECKS --code 0 ${LEAKS} ${HOST_ERRORS}
     --stderr "4 PEs on 2 hosts \\(2 emulated per real host\\). bootstrap ${boot_${l}}"

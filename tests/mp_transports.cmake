@@ -233,6 +233,15 @@ if(TERN_UCX_FOUND OR TERN_LIBFABRIC_FOUND)
                       ARGS $<TARGET_FILE:mp_hosts> 3)
   tern_multihost_test(mh.pmi2.reduction 3 6 CHECKS ${EXAMPLE_CHECKS} ENV ${pmi2_env}
                       ARGS $<TARGET_FILE:reduction>)
+  foreach(mpi pmix pmi2)
+    set(boot ${mpi})
+    if(mpi STREQUAL "pmi2")
+      set(boot ${boot_srun_pmi2})
+    endif()
+    tern_multihost_test(mh.${mpi}.boot 3 6 CHECKS --code 0
+      --stderr "mp_boot: rank 5 of 6 .local 1 of 2, host tn3, bootstrap ${boot}.: ok"
+      ENV TERN_MH_MPI=${mpi} ARGS $<TARGET_FILE:mp_boot>)
+  endforeach()
   tern_multihost_test(mh.pmi2.crash.kill 3 6 CHECKS --nonzero --within 30
                       --stderr "task 3: Killed" ENV ${pmi2_env} ARGS $<TARGET_FILE:mp_crash> kill 3)
 endif()
