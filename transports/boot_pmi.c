@@ -228,8 +228,8 @@ static tern_status_t boot_pmi_fence(boot_t *b)
     return p->pmi->fence(p);
 }
 
-static tern_status_t boot_pmi_get(boot_t *b, int rank, const char *key, void *buf, size_t cap,
-                           size_t *len_out)
+static tern_status_t boot_pmi_get(boot_t *b, int rank, const char *key, void *buf,
+                                  size_t cap, size_t *len_out)
 {
     boot_pmi_t *p = (boot_pmi_t *)b;
     if (!key || (cap && !buf))
