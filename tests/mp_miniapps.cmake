@@ -42,7 +42,7 @@ endforeach()
 # Under the cluster launchers, and across the 3 emulated hosts.
 if(COMMAND tern_launch_test AND launchers)
   foreach(l ${launchers})
-    foreach(np 1 2 4)
+    foreach(np ${LAUNCH_NPS})
       tern_launch_test(launch.${l}.np${np}.leanmd ${l} ${np} CHECKS ${MINI_CHECKS}
                        ARGS ${LEANMD} --balancer GreedyRefine)
       tern_launch_test(launch.${l}.np${np}.stencil3d ${l} ${np} CHECKS ${MINI_CHECKS}
