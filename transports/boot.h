@@ -53,7 +53,8 @@ struct boot {
     char host[64];  /* this process's host (the launcher's name under PMIx, the kernel's
                      * otherwise); equal strings = one host */
     int left_behind; /* set by the core before finalize: tern_exit left PEs that did not
-                      * stop, which the launcher must end (PMI-1 and PMI-2 abort the job) */
+                      * stop, which the launcher must end (PMI-1 and PMI-2 abort the job,
+                      * PMIx does when the exit code is 0) */
 };
 
 /*
