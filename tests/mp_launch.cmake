@@ -259,6 +259,11 @@ if(srun_pmi2 IN_LIST launchers)
     --stderr "4 PEs on 1 host. bootstrap pmi1" ARGS $<TARGET_FILE:mp_reduce> ops)
   set_property(TEST launch.srun_pmi2.np4.as_pmi1 APPEND PROPERTY ENVIRONMENT
                TERN_BOOT=pmi1 TERN_VERBOSE=1)
+  # Its exchange with long values: Slurm's server holds PMI-1 requests to 1024 bytes.
+  tern_launch_test(launch.srun_pmi2.np4.as_pmi1.boot srun_pmi2 4 CHECKS --code 0
+    --stderr "mp_boot: rank 3 of 4 .local 3 of 4, host [^,]*, bootstrap pmi1.: ok"
+    ARGS $<TARGET_FILE:mp_boot>)
+  set_property(TEST launch.srun_pmi2.np4.as_pmi1.boot APPEND PROPERTY ENVIRONMENT TERN_BOOT=pmi1)
 endif()
 # Hydra's other way in: an address to connect to (PMI_PORT) instead of a socket.
 if(hydra IN_LIST launchers)

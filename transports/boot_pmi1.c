@@ -19,6 +19,8 @@
  *   cmd=finalize                                cmd=finalize_ack
  *
  * The job's process mapping is the key PMI_process_mapping of the job's key-value space.
+ * A request line is at most 1024 bytes (PMI_LINE_MAX): values are cut shorter than
+ * vallen_max to leave room for the put around them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +35,11 @@
 
 #include "transports/boot_pmi.h"
 #include "util/log.h"
+
+/* The longest request line, newline included: MPICH's simple PMI client's limit, which
+ * Slurm's pmi2 plugin holds PMI-1 clients to (a longer put reaches it as two broken
+ * requests; Hydra takes longer ones). */
+#define PMI_LINE_MAX 1024
 
 typedef struct {
     boot_pmi_t p; /* first */
@@ -391,9 +398,15 @@ tern_status_t boot_pmi1_open(boot_t **out)
         st = TERN_ERR_IO;
     }
     if (st == TERN_OK) {
-        /* The limits count the terminating NUL. Room for the longest request and answer. */
+        /* The limits count the terminating NUL. A whole request line must also fit in
+         * PMI_LINE_MAX bytes (Slurm's server cuts longer ones), so a value is shorter than
+         * vallen_max by what the longest put around it takes. */
+        size_t around = strlen("cmd=put kvsname= key= value=\n") + strlen(q->kvs) +
+                        (size_t)key_max - 1;
         q->p.key_max = (size_t)key_max - 1;
         q->p.val_max = (size_t)val_max - 1;
+        if (around + q->p.val_max > PMI_LINE_MAX)
+            q->p.val_max = around < PMI_LINE_MAX ? PMI_LINE_MAX - around : 0;
         size_t room = (size_t)(kvs_max + key_max + val_max) + 128;
         char *l = realloc(q->line, room), *c = l ? realloc(q->cmd, room) : NULL;
         if (l)
