@@ -408,6 +408,8 @@ tern_status_t boot_pmi1_open(boot_t **out)
         if (around + q->p.val_max > PMI_LINE_MAX)
             q->p.val_max = around < PMI_LINE_MAX ? PMI_LINE_MAX - around : 0;
         size_t room = (size_t)(kvs_max + key_max + val_max) + 128;
+        if (room < q->cap)
+            room = q->cap; /* never shrink under bytes still unread */
         char *l = realloc(q->line, room), *c = l ? realloc(q->cmd, room) : NULL;
         if (l)
             q->line = l;
