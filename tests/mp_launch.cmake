@@ -133,13 +133,15 @@ foreach(l ${launchers})
     set(kill_re "EXIT STRING: Killed \\(signal 9\\)")
     set(segv_re "EXIT STRING: Segmentation fault \\(signal 11\\)")
     set(cabort_re "BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES")
-    set(exit_re "BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES")
+    # A plain exit(3): Hydra ends the job with 3, mostly after its banner, but not always
+    # (once in an ASan run, nothing at all was printed): only the end is checked.
+    set(exit_check "")
   else()
     set(kill_re "(rank|task) 2.*(signal 9|Killed)")
     set(segv_re "(rank|task) 2.*(signal 11|Segmentation fault)")
     set(cabort_re "(rank|task) 3.*(signal 6|Aborted)")
     # No '[' in these regexes: CMake lists keep bracketed text whole.
-    set(exit_re "(Process name: ..[0-9]+,1.,1.|task 1)")
+    set(exit_check --stderr "(Process name: ..[0-9]+,1.,1.|task 1)")
   endif()
   tern_launch_test(launch.${l}.np4.crash.kill ${l} 4 CHECKS --nonzero --within 15
     --stderr "${kill_re}" ARGS $<TARGET_FILE:mp_crash> kill 2)
@@ -153,7 +155,7 @@ foreach(l ${launchers})
   # Leaving behind the runtime's back; under srun --mpi=pmix even with kill-on-bad-exit
   # off (the PMIx plugin cancels the step).
   tern_launch_test(launch.${l}.np4.crash.exit ${l} 4 CHECKS --nonzero --within 15
-    --stderr "${exit_re}" ARGS $<TARGET_FILE:mp_crash> exit 1)
+    ${exit_check} ARGS $<TARGET_FILE:mp_crash> exit 1)
   if(l STREQUAL "srun")
     set_property(TEST launch.${l}.np4.crash.exit APPEND PROPERTY ENVIRONMENT SLURM_KILL_BAD_EXIT=0)
   endif()
